@@ -1,0 +1,195 @@
+/**
+ * The flags-file definition: the shape people write by hand (YAML or JSON) after parsing and
+ * normalisation. Pure types, no I/O. The snapshot carries exactly this shape, so the worker and the
+ * publisher agree on it by construction.
+ */
+
+/** A JSON value a variant may hold. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+export type FlagType = "boolean" | "string" | "number" | "json";
+
+export type FlagKind = "release" | "ops" | "experiment" | "permission" | "migration";
+
+/**
+ * Condition operators. Values are always a list; `exists`/`not_exists` take none. A condition on a
+ * missing attribute is false for every operator except `not_exists` (including `not_in`).
+ * - in / not_in / equals / not_equals: exact match (equals/not_equals take exactly one value)
+ * - starts_with / ends_with / contains: string tests, any of the values
+ * - matches: regular expression (bounded input length), any of the values
+ * - lt / lte / gt / gte: numeric (numeric strings are accepted on the attribute side)
+ * - before / after: dates (ISO 8601 strings or epoch milliseconds)
+ * - semver_eq / semver_lt / semver_lte / semver_gt / semver_gte: semantic versions
+ * - exists / not_exists: attribute presence
+ */
+export const OPERATORS = [
+  "in",
+  "not_in",
+  "equals",
+  "not_equals",
+  "starts_with",
+  "ends_with",
+  "contains",
+  "matches",
+  "lt",
+  "lte",
+  "gt",
+  "gte",
+  "before",
+  "after",
+  "semver_eq",
+  "semver_lt",
+  "semver_lte",
+  "semver_gt",
+  "semver_gte",
+  "exists",
+  "not_exists",
+] as const;
+export type Operator = (typeof OPERATORS)[number];
+
+export type ScalarValue = string | number | boolean;
+
+/**
+ * An attribute reference. The namespace is part of the name and is resolved at compile time:
+ * - `key`                    the targeting key
+ * - `geo.<field>`            edge geolocation (country, continent, region, regionCode, city, postalCode,
+ *                            timezone, asn, isEU, latitude, longitude, colo) - trusted, from the edge
+ * - `identity.<claim>`       a claim of the verified identity token - trusted
+ * - anything else            a client-supplied attribute - untrusted
+ * A client attribute can therefore never stand in for geo or identity: `geo.country` always reads geo.
+ */
+export type AttributeRef = string;
+
+/** An attribute test. `values` is required for every operator except exists/not_exists. */
+export interface AttributeCondition {
+  attribute: AttributeRef;
+  op: Operator;
+  values?: ScalarValue[];
+}
+
+/** Segment membership (or non-membership with `negate: true`). */
+export interface SegmentCondition {
+  segment: string;
+  negate?: boolean;
+}
+
+/** One condition of a rule. */
+export type Condition = AttributeCondition | SegmentCondition;
+
+/** A weighted split: variant name -> integer weight (>= 0, at least one > 0). */
+export interface Split {
+  split: Record<string, number>;
+  /** Attribute whose value is hashed; default the targeting key (`key`). */
+  by?: AttributeRef;
+  /** Hash salt; default the flag key (flagd `fractional` compatible). */
+  salt?: string;
+}
+
+/** A split whose weights change over time: the last step with `at <= now` wins, else `split`. */
+export interface ProgressiveSplit extends Split {
+  steps?: { at: string; split: Record<string, number> }[];
+}
+
+/** What a rule or the fallthrough serves: a variant name, or a split. */
+export type Serve = string | Split;
+
+export interface Rule {
+  /** Stable id reported in evaluation results; default `rule-<index>` (0-based). */
+  id?: string;
+  description?: string;
+  /** AND of conditions; an empty list always matches. */
+  when: Condition[];
+  serve: Serve;
+}
+
+export interface WeeklyWindow {
+  /** mon..sun */
+  days: ("mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun")[];
+  /** "HH:MM", 24h local time in the schedule's time zone; end is exclusive and may be "24:00". */
+  start: string;
+  end: string;
+}
+
+export interface Schedule {
+  /** ISO 8601 instant; the flag is inactive before it. */
+  from?: string;
+  /** ISO 8601 instant; the flag is inactive from it on. */
+  until?: string;
+  /** IANA time zone for `windows`; default UTC. */
+  timezone?: string;
+  /** If present, the flag is active only inside one of these weekly windows. */
+  windows?: WeeklyWindow[];
+}
+
+export interface Prerequisite {
+  flag: string;
+  /** The prerequisite flag must evaluate to one of these variants. */
+  variants: string[];
+}
+
+/**
+ * Geo shorthand. `allow`: visitors whose location matches none of the lists get `serve`;
+ * `block`: visitors whose location matches any list get `serve`. Evaluated after prerequisites and
+ * before individual targets, because geo restrictions are usually legal ones that targeting must not
+ * bypass. A visitor with unknown geo is outside every allow list and inside no block list.
+ */
+export interface GeoRule {
+  allow?: GeoLists;
+  block?: GeoLists;
+  /** Variant served when the visitor is not allowed / is blocked; default the flag's off variant. */
+  serve?: string;
+}
+export interface GeoLists {
+  /** ISO 3166-1 alpha-2, upper case, e.g. "DE". */
+  countries?: string[];
+  /** Cloudflare continent codes: AF, AN, AS, EU, NA, OC, SA. */
+  continents?: string[];
+  /** ISO 3166-2 subdivisions as "<country>-<regionCode>", e.g. "US-CA". */
+  regions?: string[];
+}
+
+export interface FlagDefinition {
+  description?: string;
+  owner?: string;
+  kind?: FlagKind;
+  /** ISO date (YYYY-MM-DD) after which a release/experiment flag should be removed (lint). */
+  expires?: string;
+  ticket?: string;
+  tags?: string[];
+  /** Served to front-ends (GET /v1/flags, OFREP bulk). Default false: server-only. */
+  clientVisible?: boolean;
+  /** Declared type; when omitted it is inferred from the variants. */
+  type?: FlagType;
+  /** Kill switch: false serves the off variant with reason DISABLED. Default true. */
+  enabled?: boolean;
+  /** Variant name -> value. Omitted: a boolean flag with `on: true` and `off: false`. */
+  variants?: Record<string, JsonValue>;
+  /** Variant served when disabled, out of schedule or a prerequisite fails. Default "off" if present. */
+  offVariant?: string;
+  schedule?: Schedule;
+  prerequisites?: Prerequisite[];
+  geo?: GeoRule;
+  /** Individual targets: variant -> targeting keys. */
+  targets?: Record<string, string[]>;
+  rules?: Rule[];
+  /** What is served when nothing else decides: a variant name or a (progressive) split. */
+  fallthrough: string | ProgressiveSplit;
+}
+
+export interface SegmentDefinition {
+  description?: string;
+  /** Targeting keys always in the segment (unless excluded). */
+  included?: string[];
+  /** Targeting keys never in the segment; wins over everything. */
+  excluded?: string[];
+  /** A context matching any rule (AND of attribute conditions; no nested segments) is in. */
+  rules?: { when: AttributeCondition[] }[];
+}
+
+/** The whole flags file. */
+export interface FlagsDocument {
+  /** Optional JSON Schema reference for editors. */
+  $schema?: string;
+  flags: Record<string, FlagDefinition>;
+  segments?: Record<string, SegmentDefinition>;
+}
