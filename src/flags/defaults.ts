@@ -1,0 +1,103 @@
+/**
+ * The defaults of the flags file, in one place so the validator and the engine's compile apply the
+ * same rules. Pure, no I/O.
+ */
+import type { GeoFacts } from "../eval/types";
+import type { FlagDefinition, FlagType, JsonValue, Rule, Split } from "./types";
+
+/** Variants of a flag that declares none: a boolean flag. */
+const BOOLEAN_VARIANTS: Readonly<Record<string, JsonValue>> = Object.freeze({ on: true, off: false });
+
+/** The attribute a split hashes when it names none: the targeting key. */
+export const DEFAULT_SPLIT_BY = "key";
+
+/** Off variant name used when a flag declares no `offVariant`. */
+export const DEFAULT_OFF_VARIANT = "off";
+
+/** Time zone of schedule windows when the schedule names none. */
+export const DEFAULT_TIMEZONE = "UTC";
+
+/** Every field of GeoFacts; `geo.<field>` attributes must name one of these. */
+export const GEO_FIELDS = [
+  "country",
+  "continent",
+  "region",
+  "regionCode",
+  "city",
+  "postalCode",
+  "timezone",
+  "asn",
+  "isEU",
+  "latitude",
+  "longitude",
+  "colo",
+] as const satisfies readonly (keyof GeoFacts)[];
+
+// Fails to compile if GeoFacts gains a field that GEO_FIELDS does not list.
+type MissingGeoField = Exclude<keyof GeoFacts, (typeof GEO_FIELDS)[number]>;
+const _allGeoFieldsListed: [MissingGeoField] extends [never] ? true : MissingGeoField = true;
+void _allGeoFieldsListed;
+
+/** The flag's variants; a flag without `variants` is boolean with `on: true` and `off: false`. */
+export function variantsOf(flag: FlagDefinition): Record<string, JsonValue> {
+  return flag.variants ?? (BOOLEAN_VARIANTS as Record<string, JsonValue>);
+}
+
+/** The variant served when the flag is disabled, out of schedule or a prerequisite fails. */
+export function offVariantOf(flag: FlagDefinition): string {
+  return flag.offVariant ?? DEFAULT_OFF_VARIANT;
+}
+
+/** The type of one variant value; objects, arrays and null are all `json`. */
+export function valueTypeOf(value: JsonValue): FlagType {
+  switch (typeof value) {
+    case "boolean":
+      return "boolean";
+    case "string":
+      return "string";
+    case "number":
+      return "number";
+    default:
+      return "json";
+  }
+}
+
+/**
+ * The flag's type: the declared one if the variants agree with it, else the one all variants share.
+ * Undefined when the variants are of mixed types or contradict the declared type (a validation error).
+ */
+export function flagTypeOf(flag: FlagDefinition): FlagType | undefined {
+  let inferred: FlagType | undefined;
+  for (const value of Object.values(variantsOf(flag))) {
+    const t = valueTypeOf(value);
+    if (inferred === undefined) inferred = t;
+    else if (inferred !== t) return undefined;
+  }
+  if (flag.type !== undefined && inferred !== undefined && flag.type !== inferred) return undefined;
+  return flag.type ?? inferred;
+}
+
+/** A rule's stable id: its own, else `rule-<index>` (0-based position in the flag's rules). */
+export function ruleIdOf(rule: Rule, index: number): string {
+  return rule.id ?? `rule-${index}`;
+}
+
+/** Kill switch state: flags are enabled unless they say `enabled: false`. */
+export function isEnabled(flag: FlagDefinition): boolean {
+  return flag.enabled !== false;
+}
+
+/** Whether front-ends may see the flag: only when it says `clientVisible: true`. */
+export function isClientVisible(flag: FlagDefinition): boolean {
+  return flag.clientVisible === true;
+}
+
+/** The attribute a split hashes: its `by`, else the targeting key. */
+export function splitByOf(split: Split): string {
+  return split.by ?? DEFAULT_SPLIT_BY;
+}
+
+/** The hash salt of a split: its `salt`, else the flag key (flagd `fractional` compatible). */
+export function splitSaltOf(split: Split, flagKey: string): string {
+  return split.salt ?? flagKey;
+}
