@@ -1,0 +1,318 @@
+/**
+ * The valibot schema of a flags document: shapes, names and formats. Pure, no I/O. The worker also
+ * runs it on every snapshot it loads, so it stays lean: no descriptions here (see scripts/gen-schema.ts).
+ */
+import * as v from "valibot";
+import { describe, didYouMean, listOf } from "./messages";
+import { type FlagKind, type FlagsDocument, type FlagType, type JsonValue, OPERATORS } from "./types";
+
+/** Names of flags, segments and variants (and rule ids). */
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+export const FLAG_TYPES = ["boolean", "string", "number", "json"] as const satisfies readonly FlagType[];
+export const FLAG_KINDS = [
+  "release",
+  "ops",
+  "experiment",
+  "permission",
+  "migration",
+] as const satisfies readonly FlagKind[];
+export const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
+export const CONTINENTS = ["AF", "AN", "AS", "EU", "NA", "OC", "SA"] as const;
+const COUNTRY = /^[A-Z]{2}$/;
+const REGION = /^[A-Z]{2}-[A-Z0-9]{1,3}$/;
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
+const END_TIME = /^(([01]\d|2[0-3]):[0-5]\d|24:00)$/;
+
+type AnySchema = v.GenericSchema;
+type Dataset = Parameters<AnySchema["~run"]>[0];
+
+function isMap(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** An issue in valibot's shape, for the checks valibot itself cannot express. */
+function issue(
+  input: unknown,
+  expected: string,
+  message: string,
+  path?: [v.IssuePathItem, ...v.IssuePathItem[]],
+): v.BaseIssue<unknown> {
+  return { kind: "schema", type: "custom", input, expected, received: describe(input), message, path };
+}
+
+/**
+ * valibot's object and record schemas accept arrays, and a strict object reports only its first
+ * unknown key. This wraps one so that a list is an error and every unknown key is reported.
+ */
+function tightened<S extends AnySchema>(schema: S, what: string, known?: readonly string[]): S {
+  const run = schema["~run"];
+  const tight: AnySchema["~run"] = (dataset: Dataset, config) => {
+    const input = dataset.value;
+    if (Array.isArray(input)) {
+      dataset.typed = false;
+      (dataset as { issues?: v.BaseIssue<unknown>[] }).issues = [
+        issue(input, "Object", `${what} must be a map of fields, got a list`),
+      ];
+      return dataset as unknown as ReturnType<AnySchema["~run"]>;
+    }
+    const out = run.call(schema, dataset, config);
+    if (known && out.issues && isMap(input)) {
+      let first = true;
+      for (const key in input) {
+        if (known.includes(key)) continue;
+        // valibot already reported the first one.
+        if (first) {
+          first = false;
+          continue;
+        }
+        const path: [v.IssuePathItem] = [{ type: "object", origin: "key", input, key, value: input[key] }];
+        (out.issues as v.BaseIssue<unknown>[]).push(issue(key, "never", unknownField(key, known), path));
+      }
+    }
+    return out;
+  };
+  return Object.assign(schema, { "~run": tight });
+}
+
+function unknownField(key: string, known: readonly string[]): string {
+  const suggestion = didYouMean(key, known);
+  return `unknown field ${describe(key)}${suggestion || `; expected one of: ${listOf(known)}`}`;
+}
+
+/** A strict object: unknown fields are errors, with a suggestion when they look like a typo. */
+function strict<const E extends v.ObjectEntries>(entries: E, what: string) {
+  const known = Object.keys(entries);
+  const schema = v.strictObject(entries, (i) => {
+    if (i.expected === "never") return unknownField(String(i.input), known);
+    if (i.expected !== "Object") return `${what} is missing required field ${i.expected}`;
+    return `${what} must be a map of fields, got ${describe(i.input)}`;
+  });
+  return tightened(schema, what, known);
+}
+
+/** A map of names to values, e.g. the `flags` map. */
+function map<K extends v.GenericSchema<string>, V extends AnySchema>(key: K, value: V, what: string) {
+  return tightened(
+    v.record(key, value, (i) => `${what} must be a map, got ${describe(i.input)}`),
+    what,
+  );
+}
+
+function list<I extends AnySchema>(item: I, what: string) {
+  return v.array(item, (i) => `${what} must be a list, got ${describe(i.input)}`);
+}
+
+function oneOf<const T extends readonly string[]>(options: T, what: string) {
+  return v.picklist(
+    options,
+    (i) => `unknown ${what} ${describe(i.input)}; expected one of: ${listOf(options)}`,
+  );
+}
+
+function name(what: string) {
+  return v.pipe(
+    v.string(`${what} name must be a string`),
+    v.regex(
+      NAME_PATTERN,
+      (i) =>
+        `invalid ${what} name ${describe(i.input)}: use 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit`,
+    ),
+  );
+}
+
+function text(what: string) {
+  return v.string((i) => `${what} must be a string, got ${describe(i.input)}`);
+}
+
+function pattern(re: RegExp, what: string, example: string) {
+  return v.pipe(
+    text(what),
+    v.regex(re, (i) => `${what} ${describe(i.input)} must look like ${example}`),
+  );
+}
+
+function isJsonValue(value: unknown, depth = 0): value is JsonValue {
+  if (value === null || typeof value === "string" || typeof value === "boolean") return true;
+  if (typeof value === "number") return Number.isFinite(value);
+  if (depth > 64 || typeof value !== "object") return false;
+  if (Array.isArray(value)) return value.every((item) => isJsonValue(item, depth + 1));
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  return Object.values(value).every((item) => isJsonValue(item, depth + 1));
+}
+
+/** Any JSON value (a variant's value). */
+export const JsonValueSchema = v.custom<JsonValue>(
+  (value) => isJsonValue(value),
+  (i) =>
+    `variant value must be plain JSON (null, true/false, a number, a string, a list or a map), got ${describe(i.input)}`,
+);
+
+const Scalar = v.union(
+  [v.string(), v.pipe(v.number(), v.finite()), v.boolean()],
+  (i) => `condition values must be strings, numbers or true/false, got ${describe(i.input)}`,
+);
+
+const Weight = v.pipe(
+  v.number((i) => `split weight must be a whole number >= 0, got ${describe(i.input)}`),
+  v.integer((i) => `split weight must be a whole number >= 0, got ${describe(i.input)}`),
+  v.minValue(0, (i) => `split weight must be a whole number >= 0, got ${describe(i.input)}`),
+);
+const Weights = map(name("variant"), Weight, "split");
+const Attribute = v.pipe(text("attribute"), v.nonEmpty("attribute must not be empty"));
+
+export const AttributeConditionSchema = strict(
+  { attribute: Attribute, op: oneOf(OPERATORS, "operator"), values: v.optional(list(Scalar, "values")) },
+  "condition",
+);
+export const SegmentConditionSchema = strict(
+  { segment: text("segment"), negate: v.optional(v.boolean("negate must be true or false")) },
+  "segment condition",
+);
+const AnyCondition = v.union([AttributeConditionSchema, SegmentConditionSchema]);
+/** A condition: segment membership if it names a `segment`, else an attribute test. */
+export const ConditionSchema = v.lazy((input: unknown) =>
+  input === undefined
+    ? AnyCondition
+    : isMap(input) && "segment" in input
+      ? SegmentConditionSchema
+      : AttributeConditionSchema,
+);
+
+const splitEntries = { split: Weights, by: v.optional(Attribute), salt: v.optional(text("salt")) };
+export const SplitSchema = strict(splitEntries, "split");
+const Step = strict({ at: text("step time"), split: Weights }, "rollout step");
+export const ProgressiveSplitSchema = strict(
+  { ...splitEntries, steps: v.optional(list(Step, "steps")) },
+  "split",
+);
+
+const VariantRef = text("serve");
+const AnyServe = v.union([VariantRef, SplitSchema]);
+/** A variant name or a split. */
+export const ServeSchema = v.lazy((input: unknown) =>
+  input === undefined ? AnyServe : isMap(input) ? SplitSchema : VariantRef,
+);
+const AnyFallthrough = v.union([VariantRef, ProgressiveSplitSchema]);
+/** A variant name or a (progressive) split. */
+export const FallthroughSchema = v.lazy((input: unknown) =>
+  input === undefined ? AnyFallthrough : isMap(input) ? ProgressiveSplitSchema : VariantRef,
+);
+
+export const RuleSchema = strict(
+  {
+    id: v.optional(name("rule id")),
+    description: v.optional(text("description")),
+    when: list(ConditionSchema, "when"),
+    serve: ServeSchema,
+  },
+  "rule",
+);
+
+export const WeeklyWindowSchema = strict(
+  {
+    days: v.pipe(list(oneOf(DAYS, "day"), "days"), v.nonEmpty("days must list at least one day")),
+    start: pattern(TIME, "start time", '"HH:MM" (00:00 to 23:59)'),
+    end: pattern(END_TIME, "end time", '"HH:MM" (00:00 to 24:00)'),
+  },
+  "window",
+);
+
+export const ScheduleSchema = strict(
+  {
+    from: v.optional(text("from")),
+    until: v.optional(text("until")),
+    timezone: v.optional(text("timezone")),
+    windows: v.optional(list(WeeklyWindowSchema, "windows")),
+  },
+  "schedule",
+);
+
+export const PrerequisiteSchema = strict(
+  {
+    flag: text("flag"),
+    variants: v.pipe(
+      list(text("variant"), "variants"),
+      v.nonEmpty("variants must list at least one variant"),
+    ),
+  },
+  "prerequisite",
+);
+
+export const GeoListsSchema = strict(
+  {
+    countries: v.optional(
+      list(pattern(COUNTRY, "country code", 'two upper-case letters, e.g. "DE"'), "countries"),
+    ),
+    // Typed as the contract's string[]; the picklist still checks the values and feeds the JSON Schema.
+    continents: v.optional(list(oneOf(CONTINENTS, "continent") as v.GenericSchema<string>, "continents")),
+    regions: v.optional(list(pattern(REGION, "region", '"<country>-<code>", e.g. "US-CA"'), "regions")),
+  },
+  "geo list",
+);
+
+export const GeoRuleSchema = strict(
+  { allow: v.optional(GeoListsSchema), block: v.optional(GeoListsSchema), serve: v.optional(text("serve")) },
+  "geo",
+);
+
+const TargetKey = v.string((i) => {
+  const hint = typeof i.input === "number" ? ` (quote it: "${i.input}")` : "";
+  return `targeting keys must be strings, got ${describe(i.input)}${hint}`;
+});
+
+export const FlagSchema = strict(
+  {
+    description: v.optional(text("description")),
+    owner: v.optional(text("owner")),
+    kind: v.optional(oneOf(FLAG_KINDS, "kind")),
+    expires: v.optional(pattern(DATE, "expires", "a date YYYY-MM-DD")),
+    ticket: v.optional(text("ticket")),
+    tags: v.optional(list(text("tag"), "tags")),
+    clientVisible: v.optional(v.boolean("clientVisible must be true or false")),
+    type: v.optional(oneOf(FLAG_TYPES, "type")),
+    enabled: v.optional(v.boolean("enabled must be true or false")),
+    variants: v.optional(
+      v.pipe(
+        map(name("variant"), JsonValueSchema, "variants"),
+        v.minEntries(1, "variants must not be empty"),
+      ),
+    ),
+    offVariant: v.optional(text("offVariant")),
+    schedule: v.optional(ScheduleSchema),
+    prerequisites: v.optional(list(PrerequisiteSchema, "prerequisites")),
+    geo: v.optional(GeoRuleSchema),
+    targets: v.optional(map(v.string(), list(TargetKey, "targets"), "targets")),
+    rules: v.optional(list(RuleSchema, "rules")),
+    fallthrough: FallthroughSchema,
+  },
+  "flag",
+);
+
+export const SegmentRuleSchema = strict({ when: list(AttributeConditionSchema, "when") }, "segment rule");
+
+export const SegmentSchema = strict(
+  {
+    description: v.optional(text("description")),
+    included: v.optional(list(TargetKey, "included")),
+    excluded: v.optional(list(TargetKey, "excluded")),
+    rules: v.optional(list(SegmentRuleSchema, "rules")),
+  },
+  "segment",
+);
+
+/** The whole flags document. */
+export const FlagsDocumentSchema = strict(
+  {
+    $schema: v.optional(text("$schema")),
+    flags: map(name("flag"), FlagSchema, "flags"),
+    segments: v.optional(map(name("segment"), SegmentSchema, "segments")),
+  },
+  "the flags file",
+);
+
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Expect<T extends true> = T;
+/** Compile-time proof that the schema and the hand-written contract describe the same documents. */
+export type SchemaMatchesContract = Expect<Same<v.InferOutput<typeof FlagsDocumentSchema>, FlagsDocument>>;
