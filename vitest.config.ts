@@ -1,5 +1,13 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { readFileSync } from "node:fs";
 import { defineConfig } from "vitest/config";
+
+// Test-only keys (test/fixtures/keys.json): the worker under test trusts the "primary", "rotated" and
+// "ec" public keys; "untrusted" signs snapshots that must be refused.
+const fixtureKeys = JSON.parse(readFileSync(new URL("./test/fixtures/keys.json", import.meta.url), "utf8"));
+const trustedJwks = JSON.stringify({
+  keys: [fixtureKeys.primary.public, fixtureKeys.rotated.public, fixtureKeys.ec.public],
+});
 
 // No network here or in CI: never try to download the request.cf sample.
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
@@ -23,6 +31,16 @@ export default defineConfig({
           cloudflareTest({
             main: "./src/worker.ts",
             wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                EDGEFLAGS_ENV: "test",
+                EDGEFLAGS_PUBLIC_KEYS: trustedJwks,
+                PUBLISH_TOKEN: "test-publish-token",
+                SERVER_API_KEYS: "test-server-key",
+                REFRESH_INTERVAL_SECONDS: "1",
+                FIXTURE_KEYS: JSON.stringify(fixtureKeys),
+              },
+            },
           }),
         ],
         test: {

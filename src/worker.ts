@@ -1,7 +1,4 @@
-/** Worker entry point: wires configuration, snapshot loading and the HTTP app together. */
-import { Hono } from "hono";
+/** Worker entry point: the HTTP app with the default per-isolate runtime. */
+import { createApp } from "./http/app";
 
-const app = new Hono();
-app.get("/healthz", (c) => c.json({ ok: true }));
-
-export default app;
+export default createApp();

@@ -1,0 +1,87 @@
+/**
+ * The Hono app: middleware (runtime, CORS, body limits) and routes. Errors are mapped to status and
+ * body in `onError`, the one place that knows both; causes go to the log, never to the client.
+ */
+import { Hono, type MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import type { AppEnv } from "./app-env";
+import { TARGETING_KEY_HEADER } from "./context";
+import { ApiError, errorResponse, ofrepErrorCode } from "./errors";
+import { flagsRoutes } from "./routes/flags";
+import { healthRoutes } from "./routes/healthz";
+import { intakeRoutes } from "./routes/intake";
+import { ofrepRoutes } from "./routes/ofrep";
+import { logEvent, type RuntimeOptions, runtimeCache } from "./runtime";
+
+export type AppOptions = RuntimeOptions;
+
+/** Refuses a body larger than `limit(c)` bytes before anything parses it. */
+function limitBody(limit: (rt: AppEnv["Variables"]["rt"]) => number): MiddlewareHandler<AppEnv> {
+  return (c, next) =>
+    bodyLimit({
+      maxSize: limit(c.get("rt")),
+      onError: () => {
+        throw new ApiError("payload_too_large");
+      },
+    })(c, next);
+}
+
+/** Builds the worker's HTTP app. Each app keeps its own per-isolate runtime cache. */
+export function createApp(options: AppOptions = {}): Hono<AppEnv> {
+  const runtime = runtimeCache(options);
+  const app = new Hono<AppEnv>();
+
+  app.use("*", async (c, next) => {
+    c.set("rt", await runtime(c.env));
+    await next();
+  });
+
+  const corsFor: MiddlewareHandler<AppEnv> = (c, next) => {
+    const origins = c.get("rt").config.corsOrigins;
+    return cors({
+      origin: origins === "*" ? "*" : origins,
+      credentials: origins !== "*",
+      allowMethods: ["GET", "POST", "OPTIONS"],
+      allowHeaders: ["Content-Type", "Authorization", "If-None-Match", "X-API-Key", TARGETING_KEY_HEADER],
+      exposeHeaders: ["ETag"],
+      maxAge: 600,
+    })(c, next);
+  };
+  app.use("/v1/flags/*", corsFor);
+  app.use("/v1/flags", corsFor);
+  app.use(
+    "/ofrep/*",
+    corsFor,
+    limitBody((rt) => rt.config.maxBodyBytes),
+  );
+  app.use(
+    "/v1/snapshot",
+    limitBody((rt) => rt.config.maxSnapshotBytes),
+  );
+
+  app.route("/healthz", healthRoutes);
+  app.route("/v1/flags", flagsRoutes);
+  app.route("/ofrep/v1", ofrepRoutes);
+  app.route("/v1/snapshot", intakeRoutes);
+
+  app.notFound((c) => {
+    const { status, body } = errorResponse("not_found");
+    return c.json(body, status as 404);
+  });
+
+  app.onError((err, c) => {
+    const code = err instanceof ApiError ? err.code : "internal";
+    if (!(err instanceof ApiError) || code === "internal") {
+      logEvent({ event: "request_failed", path: new URL(c.req.url).pathname, error: String(err) });
+    }
+    const { status, body } = errorResponse(code, err instanceof ApiError ? err.detail : undefined);
+    if (code === "no_snapshot") c.header("Retry-After", "5");
+    if (c.req.path.startsWith("/ofrep/")) {
+      return c.json({ errorCode: ofrepErrorCode(code), errorDetails: body.message }, status as 400);
+    }
+    return c.json(body, status as 400);
+  });
+
+  return app;
+}

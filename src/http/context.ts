@@ -1,0 +1,136 @@
+/**
+ * Builds the evaluation context from a request: geo from the edge (`request.cf`), the targeting key by
+ * a fixed precedence, verified identity claims, and untrusted client attributes kept apart. No I/O.
+ */
+import type { EvaluationContext, GeoFacts } from "../eval/types";
+import type { Config } from "./config";
+
+/** Header a caller may use to name the targeting key explicitly. */
+export const TARGETING_KEY_HEADER = "x-targeting-key";
+/** Query parameters that are not client attributes on GET /v1/flags. */
+export const RESERVED_QUERY = new Set(["targetingKey", "details"]);
+
+const ANON_ID = /^[A-Za-z0-9_-]{8,64}$/;
+const MAX_KEY_LENGTH = 256;
+
+function str(x: unknown): string | undefined {
+  return typeof x === "string" && x !== "" ? x : undefined;
+}
+function num(x: unknown): number | undefined {
+  const n = typeof x === "number" ? x : typeof x === "string" && x !== "" ? Number(x) : Number.NaN;
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/** Geo facts from Cloudflare's `request.cf`. */
+export function geoFromCf(cf: Record<string, unknown>): GeoFacts {
+  const geo: GeoFacts = {};
+  const set = <K extends keyof GeoFacts>(k: K, v: GeoFacts[K] | undefined) => {
+    if (v !== undefined) geo[k] = v;
+  };
+  set("country", str(cf.country)?.toUpperCase());
+  set("continent", str(cf.continent)?.toUpperCase());
+  set("region", str(cf.region));
+  set("regionCode", str(cf.regionCode));
+  set("city", str(cf.city));
+  set("postalCode", str(cf.postalCode));
+  set("timezone", str(cf.timezone));
+  set("asn", num(cf.asn));
+  if (cf.isEUCountry !== undefined) geo.isEU = cf.isEUCountry === "1" || cf.isEUCountry === true;
+  set("latitude", num(cf.latitude));
+  set("longitude", num(cf.longitude));
+  set("colo", str(cf.colo));
+  return geo;
+}
+
+/** Geo facts from Cloudflare's visitor-location headers: only for local development, when configured. */
+export function geoFromHeaders(headers: Headers): GeoFacts {
+  const h = (name: string) => str(headers.get(name) ?? undefined);
+  return geoFromCf({
+    country: h("cf-ipcountry"),
+    continent: h("cf-ipcontinent"),
+    region: h("cf-region"),
+    regionCode: h("cf-region-code"),
+    city: h("cf-ipcity"),
+    postalCode: h("cf-postal-code"),
+    timezone: h("cf-timezone"),
+    latitude: h("cf-iplatitude"),
+    longitude: h("cf-iplongitude"),
+  });
+}
+
+/**
+ * Geo for a request: `request.cf` when the platform provides it (always, on Cloudflare). Headers are
+ * read only when there is no `cf` object at all and the fallback is configured, so a client can never
+ * choose its own country in production.
+ */
+export function geoOf(request: Request, config: Config): GeoFacts {
+  const cf = (request as { cf?: Record<string, unknown> }).cf;
+  if (cf && typeof cf === "object") return geoFromCf(cf);
+  return config.geoHeaderFallback ? geoFromHeaders(request.headers) : {};
+}
+
+/** Reads one cookie's value from a Cookie header. */
+export function readCookie(header: string | null, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+export interface ContextInput {
+  request: Request;
+  config: Config;
+  /** Verified identity claims, if a valid token came with the request. */
+  identity?: Record<string, unknown>;
+  /** OFREP context `targetingKey`, if given. */
+  contextKey?: unknown;
+  /** Explicit id from the query string (GET endpoints). */
+  queryKey?: string;
+  /** Untrusted client attributes (OFREP context or query string). */
+  attributes?: Record<string, unknown>;
+}
+
+export interface BuiltContext {
+  context: EvaluationContext;
+  /** Set when the key came from a fresh anonymous id: the response must set this cookie. */
+  newAnonId?: string;
+  keySource: "identity" | "context" | "header" | "query" | "cookie" | "new-cookie" | "none";
+}
+
+/**
+ * The evaluation context for a request. Targeting key precedence: verified identity `sub`, the OFREP
+ * context `targetingKey`, the `X-Targeting-Key` header, the `targetingKey` query parameter, the
+ * anonymous-id cookie, and otherwise a new anonymous id (which the response sets as the cookie).
+ */
+export function buildContext(input: ContextInput): BuiltContext {
+  const { request, config, identity } = input;
+  const geo = geoOf(request, config);
+  const base = { geo, identity, attributes: input.attributes ?? {} };
+  const candidates: [BuiltContext["keySource"], unknown][] = [
+    ["identity", identity?.sub],
+    ["context", input.contextKey],
+    ["header", request.headers.get(TARGETING_KEY_HEADER) ?? undefined],
+    ["query", input.queryKey],
+  ];
+  for (const [keySource, value] of candidates) {
+    if (typeof value === "string" && value !== "" && value.length <= MAX_KEY_LENGTH) {
+      return { context: { ...base, targetingKey: value }, keySource };
+    }
+  }
+  if (!config.anonCookie) return { context: base, keySource: "none" };
+  const fromCookie = readCookie(request.headers.get("cookie"), config.anonCookie.name);
+  if (fromCookie && ANON_ID.test(fromCookie)) {
+    return { context: { ...base, targetingKey: fromCookie }, keySource: "cookie" };
+  }
+  const fresh = crypto.randomUUID();
+  return { context: { ...base, targetingKey: fresh }, newAnonId: fresh, keySource: "new-cookie" };
+}
+
+/** The Set-Cookie value that keeps an anonymous visitor's id (and so their buckets) for a year. */
+export function anonCookieHeader(config: Config, id: string): string | undefined {
+  if (!config.anonCookie) return undefined;
+  const { name, sameSite } = config.anonCookie;
+  return `${name}=${id}; Path=/; Max-Age=31536000; HttpOnly; Secure; SameSite=${sameSite}`;
+}

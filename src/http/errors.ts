@@ -1,0 +1,56 @@
+/**
+ * The one place that turns failures into HTTP: every error the API can answer, its status and its
+ * short, documented body. Causes stay in logs; clients never see a stack trace. No I/O.
+ */
+
+export const API_ERRORS = {
+  bad_request: { status: 400, message: "the request is malformed" },
+  parse_error: { status: 400, message: "the request body is not valid JSON" },
+  invalid_context: { status: 400, message: "the evaluation context is invalid" },
+  unauthorized: { status: 401, message: "missing or invalid credentials" },
+  invalid_token: { status: 401, message: "the identity token is invalid" },
+  forbidden: { status: 403, message: "not allowed" },
+  intake_disabled: { status: 403, message: "snapshot intake is not enabled on this worker" },
+  not_found: { status: 404, message: "no such resource" },
+  flag_not_found: { status: 404, message: "no such flag" },
+  method_not_allowed: { status: 405, message: "method not allowed" },
+  conflict: { status: 409, message: "the snapshot is not newer than the live one" },
+  payload_too_large: { status: 413, message: "the request body is too large" },
+  unsupported_media_type: { status: 415, message: "unsupported content type" },
+  invalid_snapshot: { status: 422, message: "the snapshot was refused" },
+  internal: { status: 500, message: "internal error" },
+  no_snapshot: { status: 503, message: "no flag snapshot is loaded yet; use your code defaults" },
+} as const;
+
+export type ApiErrorCode = keyof typeof API_ERRORS;
+
+/** A failure the HTTP layer answers deliberately. `detail` is a short, safe extra for the client. */
+export class ApiError extends Error {
+  override readonly name = "ApiError";
+  constructor(
+    readonly code: ApiErrorCode,
+    readonly detail?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(detail ?? API_ERRORS[code].message, options);
+  }
+}
+
+export interface ErrorBody {
+  error: ApiErrorCode;
+  message: string;
+}
+
+/** OFREP's error code for each API error, for the OFREP routes' own error bodies. */
+export function ofrepErrorCode(code: ApiErrorCode): "PARSE_ERROR" | "INVALID_CONTEXT" | "GENERAL" {
+  if (code === "parse_error" || code === "bad_request" || code === "unsupported_media_type")
+    return "PARSE_ERROR";
+  if (code === "invalid_context") return "INVALID_CONTEXT";
+  return "GENERAL";
+}
+
+/** The status and body for an error code. */
+export function errorResponse(code: ApiErrorCode, detail?: string): { status: number; body: ErrorBody } {
+  const { status, message } = API_ERRORS[code];
+  return { status, body: { error: code, message: detail ?? message } };
+}

@@ -1,0 +1,51 @@
+/**
+ * What every evaluation route does before evaluating: verify identity, build the context, decide
+ * whether the caller may see server-only flags, and find the snapshot. Only the snapshot load does I/O.
+ */
+import type { Context } from "hono";
+import type { EvaluationResult } from "../eval/types";
+import type { VerifiedSnapshot } from "../snapshot/verify";
+import type { AppEnv } from "./app-env";
+import { anonCookieHeader, type BuiltContext, buildContext } from "./context";
+import { secretMatches, snapshotFor } from "./request";
+
+export interface Evaluation {
+  built: BuiltContext;
+  /** A valid X-API-Key was presented: server-only flags are visible. */
+  serverAccess: boolean;
+  snapshot: VerifiedSnapshot;
+  now: number;
+}
+
+/** Prepares an evaluation; throws ApiError for a bad token or when no snapshot is loaded. */
+export async function prepareEvaluation(
+  c: Context<AppEnv>,
+  input: { contextKey?: unknown; queryKey?: string; attributes?: Record<string, unknown> },
+): Promise<Evaluation> {
+  const rt = c.get("rt");
+  const identity = await rt.verifyIdentity(c.req.raw);
+  const built = buildContext({ request: c.req.raw, config: rt.config, identity, ...input });
+  const serverAccess =
+    rt.config.serverApiKeys.length > 0 &&
+    (await secretMatches(c.req.header("x-api-key"), rt.config.serverApiKeys));
+  if (built.newAnonId) {
+    const cookie = anonCookieHeader(rt.config, built.newAnonId);
+    if (cookie) c.header("Set-Cookie", cookie, { append: true });
+  }
+  const snapshot = await snapshotFor(c);
+  return { built, serverAccess, snapshot, now: Date.now() };
+}
+
+/** Whether this caller may see the flag at all (unknown and hidden flags look the same). */
+export function visible(ev: Evaluation, key: string): boolean {
+  const { compiled } = ev.snapshot;
+  return compiled.has(key) && (ev.serverAccess || compiled.isClientVisible(key));
+}
+
+/** The compact wire form of one result for /v1 routes. */
+export function detailsOf(r: EvaluationResult): Record<string, unknown> {
+  const out: Record<string, unknown> = { value: r.value, variant: r.variant, reason: r.reason };
+  if (r.ruleId !== undefined) out.ruleId = r.ruleId;
+  if (r.errorCode !== undefined) out.errorCode = r.errorCode;
+  return out;
+}

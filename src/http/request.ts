@@ -1,0 +1,63 @@
+/**
+ * Request-side helpers shared by the routes: the snapshot for this request, body reading with
+ * content-type and size checks before parsing, constant-time secrets, ETags. No I/O beyond the body.
+ */
+import type { Context } from "hono";
+import { murmur3Utf8 } from "../eval/bucket";
+import type { VerifiedSnapshot } from "../snapshot/verify";
+import type { AppEnv } from "./app-env";
+import { ApiError } from "./errors";
+
+/** The snapshot to evaluate against, or the `no_snapshot` error (clients then use code defaults). */
+export async function snapshotFor(c: Context<AppEnv>): Promise<VerifiedSnapshot> {
+  const { store } = c.get("rt");
+  const snapshot = store ? await store.get((p) => c.executionCtx.waitUntil(p)) : undefined;
+  if (!snapshot) throw new ApiError("no_snapshot");
+  return snapshot;
+}
+
+/** The body as JSON, after checking its content type (size is checked by the body-limit middleware). */
+export async function readJson(c: Context<AppEnv>): Promise<unknown> {
+  const type = c.req.header("content-type") ?? "";
+  if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(type)) {
+    throw new ApiError("unsupported_media_type", "send the body as application/json");
+  }
+  const text = await c.req.text();
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new ApiError("parse_error", undefined, { cause });
+  }
+}
+
+const encoder = new TextEncoder();
+
+/** Compares a presented secret with the configured ones without leaking where they differ. */
+export async function secretMatches(
+  presented: string | undefined,
+  secrets: readonly string[],
+): Promise<boolean> {
+  if (!presented) return false;
+  const a = await crypto.subtle.digest("SHA-256", encoder.encode(presented));
+  let ok = false;
+  for (const secret of secrets) {
+    const b = await crypto.subtle.digest("SHA-256", encoder.encode(secret));
+    if (crypto.subtle.timingSafeEqual(a, b)) ok = true;
+  }
+  return ok;
+}
+
+/** A strong ETag for a response body served from a given snapshot version. */
+export function etagOf(version: number, body: string): string {
+  return `"${version}-${murmur3Utf8(body).toString(36)}"`;
+}
+
+/** Whether an If-None-Match header matches the ETag (weak comparison, as RFC 9110 asks for 304s). */
+export function notModified(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (!ifNoneMatch) return false;
+  if (ifNoneMatch.trim() === "*") return true;
+  return ifNoneMatch.split(",").some((t) => t.trim().replace(/^W\//, "") === etag);
+}
+
+/** Headers every evaluated response carries: personal, so never stored by shared caches. */
+export const PRIVATE_HEADERS = { "Cache-Control": "private, no-cache" } as const;

@@ -1,0 +1,88 @@
+/**
+ * The publisher's snapshot intake: PUT /v1/snapshot with a signed snapshot behind the publish token.
+ * The worker verifies it exactly as it verifies KV (signature, environment, expiry, flags) and demands
+ * a version newer than the live one, then writes KV and serves it from this isolate at once.
+ * GET /v1/snapshot returns the live snapshot (for the publisher's diff and kill).
+ */
+import { type Context, Hono } from "hono";
+import { SnapshotError } from "../../snapshot/errors";
+import { kvKeys } from "../../snapshot/format";
+import { verifySnapshot } from "../../snapshot/verify";
+import type { AppEnv } from "../app-env";
+import { ApiError, errorResponse } from "../errors";
+import { secretMatches } from "../request";
+
+export const intakeRoutes = new Hono<AppEnv>();
+
+async function requirePublisher(c: Context<AppEnv>): Promise<void> {
+  const { config } = c.get("rt");
+  if (!config.publishToken) throw new ApiError("intake_disabled");
+  const match = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "");
+  if (!(await secretMatches(match?.[1], [config.publishToken]))) throw new ApiError("unauthorized");
+}
+
+/** The newest version this worker knows of: in memory, or live in KV (verified, so it cannot be forged). */
+async function liveVersion(c: Context<AppEnv>): Promise<number | undefined> {
+  const rt = c.get("rt");
+  const inMemory = rt.store?.peek()?.payload.version;
+  const raw = await c.env.FLAGS.get(kvKeys.current(rt.config.environment), "text");
+  if (raw === null || !rt.keys) return inMemory;
+  try {
+    const live = await verifySnapshot(raw, {
+      keys: rt.keys,
+      environment: rt.config.environment,
+      now: Date.now(),
+    });
+    return Math.max(inMemory ?? 0, live.payload.version);
+  } catch {
+    return inMemory;
+  }
+}
+
+intakeRoutes.put("/", async (c) => {
+  await requirePublisher(c);
+  const rt = c.get("rt");
+  if (!rt.keys || !rt.store) throw new ApiError("internal", rt.configError);
+  const type = c.req.header("content-type") ?? "";
+  if (!/^(application\/jose|text\/plain)\b/i.test(type)) {
+    throw new ApiError("unsupported_media_type", "send the snapshot as application/jose");
+  }
+  const jws = (await c.req.text()).trim();
+  const minVersion = await liveVersion(c);
+  try {
+    const verified = await verifySnapshot(jws, {
+      keys: rt.keys,
+      environment: rt.config.environment,
+      minVersion,
+      strictlyNewer: true,
+      now: Date.now(),
+      maxBytes: rt.config.maxSnapshotBytes,
+    });
+    const { version, environment } = verified.payload;
+    await c.env.FLAGS.put(kvKeys.version(environment, version), jws);
+    await c.env.FLAGS.put(kvKeys.current(environment), jws);
+    rt.store.install(verified);
+    console.log(JSON.stringify({ event: "snapshot_published", version, environment, kid: verified.kid }));
+    return c.json({ accepted: true, environment, version, flags: verified.compiled.keys.length }, 201);
+  } catch (err) {
+    if (!(err instanceof SnapshotError)) throw err;
+    const { status, body } =
+      err.code === "ERR_SNAPSHOT_ROLLBACK"
+        ? errorResponse("conflict", err.message)
+        : errorResponse(
+            err.code === "ERR_SNAPSHOT_TOO_LARGE" ? "payload_too_large" : "invalid_snapshot",
+            err.message,
+          );
+    console.log(JSON.stringify({ event: "snapshot_refused", code: err.code, message: err.message }));
+    return c.json({ ...body, code: err.code, liveVersion: minVersion ?? null }, status as 409 | 413 | 422);
+  }
+});
+
+intakeRoutes.get("/", async (c) => {
+  await requirePublisher(c);
+  const rt = c.get("rt");
+  const raw = await c.env.FLAGS.get(kvKeys.current(rt.config.environment), "text");
+  if (raw === null) throw new ApiError("not_found", "nothing is published in this environment yet");
+  c.header("Cache-Control", "no-store");
+  return c.body(raw, 200, { "Content-Type": "application/jose" });
+});

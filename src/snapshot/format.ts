@@ -1,0 +1,44 @@
+/**
+ * The signed snapshot: what the publisher signs and the worker trusts. A compact JWS whose payload
+ * is `SnapshotPayload`. Constants only, no I/O.
+ */
+import type { FlagsDocument } from "../flags/types";
+
+/** JWS `typ` header of every snapshot; anything else is refused (no confusion with other JWTs). */
+export const SNAPSHOT_TYP = "edgeflags-snapshot+jws";
+
+/** Signature algorithms a snapshot may use. Checked before any crypto runs; `none` never passes. */
+export const SNAPSHOT_ALGORITHMS = ["EdDSA", "ES256"] as const;
+export type SnapshotAlgorithm = (typeof SNAPSHOT_ALGORITHMS)[number];
+
+/** Current payload format. */
+export const SNAPSHOT_FORMAT = 1;
+
+export interface SnapshotPayload {
+  format: typeof SNAPSHOT_FORMAT;
+  /** Environment the snapshot is for (e.g. "production"); the worker serves only its own. */
+  environment: string;
+  /** Strictly increasing per environment; a worker never goes back to an older one. */
+  version: number;
+  /** ISO 8601 instant of signing. */
+  issuedAt: string;
+  /** Optional ISO 8601 instant after which the snapshot is refused. */
+  expiresAt?: string;
+  /** `sha256:<hex>` of the flags file the snapshot was compiled from. */
+  sourceDigest: string;
+  /** The validated flags document. */
+  flags: FlagsDocument;
+}
+
+/** KV keys, per environment. */
+export const kvKeys = {
+  /** The live snapshot (compact JWS). */
+  current: (env: string) => `snapshot/${env}/current`,
+  /** Every published snapshot, for rollback and diff. */
+  version: (env: string, version: number) => `snapshot/${env}/v/${String(version).padStart(10, "0")}`,
+  /** Prefix for listing published versions. */
+  versionPrefix: (env: string) => `snapshot/${env}/v/`,
+  /** Append-only audit records, one per publish. */
+  audit: (env: string, version: number) => `audit/${env}/${String(version).padStart(10, "0")}`,
+  auditPrefix: (env: string) => `audit/${env}/`,
+} as const;

@@ -1,0 +1,63 @@
+/**
+ * Public keys the worker trusts, selected by `kid`. Built once per isolate from a JWKS (several keys
+ * at once, for rotation). Uses WebCrypto through jose; no other I/O.
+ */
+import { importJWK, type JWK } from "jose";
+import { SnapshotError } from "./errors";
+import { SNAPSHOT_ALGORITHMS, type SnapshotAlgorithm } from "./format";
+
+export interface TrustedKey {
+  kid: string;
+  alg: SnapshotAlgorithm;
+  key: CryptoKey | Uint8Array;
+}
+
+export type KeyRing = ReadonlyMap<string, TrustedKey>;
+
+/** The algorithm a JWK can verify, from its own fields; undefined if it is no snapshot key. */
+function algorithmOf(jwk: JWK): SnapshotAlgorithm | undefined {
+  if (jwk.kty === "OKP" && jwk.crv === "Ed25519") return "EdDSA";
+  if (jwk.kty === "EC" && jwk.crv === "P-256") return "ES256";
+  return undefined;
+}
+
+/**
+ * Parses a JWKS (JSON text or object) into a key ring. Every key needs a `kid` and must be an
+ * Ed25519 or P-256 public key; a key declaring an `alg` must declare the one its curve implies.
+ */
+export async function loadKeyRing(jwks: string | { keys?: unknown }): Promise<KeyRing> {
+  let parsed: { keys?: unknown };
+  try {
+    parsed = typeof jwks === "string" ? (JSON.parse(jwks) as { keys?: unknown }) : jwks;
+  } catch (cause) {
+    throw new SnapshotError("ERR_SNAPSHOT_NO_KEYS", "public keys are not valid JSON (expected a JWKS)", {
+      cause,
+    });
+  }
+  if (!parsed || !Array.isArray(parsed.keys) || parsed.keys.length === 0) {
+    throw new SnapshotError("ERR_SNAPSHOT_NO_KEYS", 'public keys must be a JWKS: {"keys": [ ... ]}');
+  }
+  const ring = new Map<string, TrustedKey>();
+  for (const raw of parsed.keys as JWK[]) {
+    const alg = algorithmOf(raw);
+    if (!raw.kid || !alg || (raw.alg && raw.alg !== alg && !(alg === "EdDSA" && raw.alg === "Ed25519"))) {
+      throw new SnapshotError(
+        "ERR_SNAPSHOT_NO_KEYS",
+        `public key ${raw.kid ?? "(no kid)"} must have a kid and be an Ed25519 or P-256 key`,
+      );
+    }
+    if ("d" in raw) {
+      throw new SnapshotError(
+        "ERR_SNAPSHOT_NO_KEYS",
+        `key ${raw.kid} is a private key; configure public keys only`,
+      );
+    }
+    const { alg: _ignored, ...publicJwk } = raw;
+    ring.set(raw.kid, { kid: raw.kid, alg, key: await importJWK(publicJwk, alg) });
+  }
+  return ring;
+}
+
+export function isSnapshotAlgorithm(alg: unknown): alg is SnapshotAlgorithm {
+  return (SNAPSHOT_ALGORITHMS as readonly unknown[]).includes(alg);
+}

@@ -1,0 +1,149 @@
+/**
+ * Decides whether a snapshot may be trusted: algorithm allow-list, `typ` and `kid` before any crypto,
+ * then the signature, then payload shape, environment, version and expiry, then flag validation and
+ * compile. Pure apart from WebCrypto; `now` is passed in.
+ */
+import { compactVerify, decodeProtectedHeader } from "jose";
+import { type CompiledFlags, compile } from "../eval/index";
+import { validateDocument } from "../flags/validate";
+import { SnapshotError } from "./errors";
+import { SNAPSHOT_FORMAT, SNAPSHOT_TYP, type SnapshotPayload } from "./format";
+import { isSnapshotAlgorithm, type KeyRing } from "./keys";
+
+export interface VerifyOptions {
+  keys: KeyRing;
+  /** The environment this worker serves. */
+  environment: string;
+  /** Version already served, if any: an older snapshot is refused. */
+  minVersion?: number;
+  /** Refuse equal versions too (the intake wants strictly newer). */
+  strictlyNewer?: boolean;
+  /** Epoch milliseconds, for the expiry check. */
+  now: number;
+  /** Largest accepted JWS, in bytes (characters; compact JWS is ASCII). */
+  maxBytes?: number;
+}
+
+export interface VerifiedSnapshot {
+  payload: SnapshotPayload;
+  compiled: CompiledFlags;
+  kid: string;
+  /** The compact JWS as received. */
+  jws: string;
+}
+
+export const DEFAULT_MAX_SNAPSHOT_BYTES = 5 * 1024 * 1024;
+
+const decoder = new TextDecoder();
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === "object" && x !== null && !Array.isArray(x);
+}
+
+/** Verifies and compiles a snapshot, or throws a `SnapshotError` with a stable code. */
+export async function verifySnapshot(jws: string, options: VerifyOptions): Promise<VerifiedSnapshot> {
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_SNAPSHOT_BYTES;
+  if (jws.length > maxBytes) {
+    throw new SnapshotError(
+      "ERR_SNAPSHOT_TOO_LARGE",
+      `snapshot is ${jws.length} bytes; the limit is ${maxBytes}`,
+    );
+  }
+  let header: ReturnType<typeof decodeProtectedHeader>;
+  try {
+    header = decodeProtectedHeader(jws);
+  } catch (cause) {
+    throw new SnapshotError("ERR_SNAPSHOT_MALFORMED", "snapshot is not a compact JWS", { cause });
+  }
+  if (jws.split(".").length !== 3) {
+    throw new SnapshotError("ERR_SNAPSHOT_MALFORMED", "snapshot is not a compact JWS");
+  }
+  if (!isSnapshotAlgorithm(header.alg)) {
+    throw new SnapshotError("ERR_SNAPSHOT_ALG", `algorithm ${String(header.alg)} is not allowed`);
+  }
+  if (header.typ !== SNAPSHOT_TYP) {
+    throw new SnapshotError("ERR_SNAPSHOT_TYP", `typ must be ${SNAPSHOT_TYP}, got ${String(header.typ)}`);
+  }
+  const trusted = typeof header.kid === "string" ? options.keys.get(header.kid) : undefined;
+  if (!trusted) {
+    throw new SnapshotError("ERR_SNAPSHOT_KID_UNKNOWN", `no trusted key has kid ${String(header.kid)}`);
+  }
+  if (trusted.alg !== header.alg) {
+    throw new SnapshotError(
+      "ERR_SNAPSHOT_ALG",
+      `key ${trusted.kid} is for ${trusted.alg}, not ${header.alg}`,
+    );
+  }
+
+  let bytes: Uint8Array;
+  try {
+    ({ payload: bytes } = await compactVerify(jws, trusted.key, { algorithms: [trusted.alg] }));
+  } catch (cause) {
+    throw new SnapshotError("ERR_SNAPSHOT_SIGNATURE", "snapshot signature does not verify", { cause });
+  }
+
+  let payload: unknown;
+  try {
+    payload = JSON.parse(decoder.decode(bytes));
+  } catch (cause) {
+    throw new SnapshotError("ERR_SNAPSHOT_PAYLOAD", "snapshot payload is not JSON", { cause });
+  }
+  const p = checkPayloadShape(payload);
+
+  if (p.environment !== options.environment) {
+    throw new SnapshotError(
+      "ERR_SNAPSHOT_ENV",
+      `snapshot is for environment ${p.environment}, this worker serves ${options.environment}`,
+    );
+  }
+  if (options.minVersion !== undefined) {
+    const older = options.strictlyNewer ? p.version <= options.minVersion : p.version < options.minVersion;
+    if (older) {
+      throw new SnapshotError(
+        "ERR_SNAPSHOT_ROLLBACK",
+        `snapshot version ${p.version} is not newer than version ${options.minVersion}`,
+      );
+    }
+  }
+  if (p.expiresAt !== undefined && Date.parse(p.expiresAt) <= options.now) {
+    throw new SnapshotError("ERR_SNAPSHOT_EXPIRED", `snapshot expired at ${p.expiresAt}`);
+  }
+
+  const checked = validateDocument(p.flags);
+  if (!checked.ok) {
+    const first = checked.problems[0];
+    const where = first ? `${first.path.join(".")}: ${first.message}` : "invalid";
+    throw new SnapshotError(
+      "ERR_SNAPSHOT_SCHEMA",
+      `snapshot flags are invalid (${checked.problems.length} problem(s); first: ${where})`,
+    );
+  }
+  let compiled: CompiledFlags;
+  try {
+    compiled = compile(checked.document);
+  } catch (cause) {
+    throw new SnapshotError("ERR_SNAPSHOT_SCHEMA", "snapshot flags do not compile", { cause });
+  }
+  return { payload: p, compiled, kid: trusted.kid, jws };
+}
+
+/** The envelope fields (not the flags, which `validateDocument` checks). */
+function checkPayloadShape(x: unknown): SnapshotPayload {
+  const bad = (what: string) => new SnapshotError("ERR_SNAPSHOT_PAYLOAD", `snapshot payload: ${what}`);
+  if (!isRecord(x)) throw bad("not an object");
+  if (x.format !== SNAPSHOT_FORMAT) throw bad(`unsupported format ${String(x.format)}`);
+  if (typeof x.environment !== "string" || x.environment === "") throw bad("environment missing");
+  if (typeof x.version !== "number" || !Number.isSafeInteger(x.version) || x.version < 1) {
+    throw bad("version must be a positive integer");
+  }
+  if (typeof x.issuedAt !== "string" || Number.isNaN(Date.parse(x.issuedAt))) throw bad("issuedAt invalid");
+  if (
+    x.expiresAt !== undefined &&
+    (typeof x.expiresAt !== "string" || Number.isNaN(Date.parse(x.expiresAt)))
+  ) {
+    throw bad("expiresAt invalid");
+  }
+  if (typeof x.sourceDigest !== "string") throw bad("sourceDigest missing");
+  if (!isRecord(x.flags)) throw bad("flags missing");
+  return x as unknown as SnapshotPayload;
+}

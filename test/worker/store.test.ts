@@ -1,0 +1,176 @@
+/**
+ * Loading, inside workerd against a real local KV: single flight on a cold start, background refresh,
+ * and last-known-good through KV errors, missing keys and bad writes.
+ */
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { createApp } from "../../src/http/app";
+import type { Env } from "../../src/http/env";
+import type { SnapshotSource } from "../../src/snapshot/store";
+import { harness, publishToKv, snapshot, testEnv } from "./helpers";
+
+/** A KV wrapper that counts reads and can be told to fail or to stall. */
+function controllableSource() {
+  const state = { reads: 0, fail: false, stall: undefined as Promise<void> | undefined };
+  const wrap = (env: Env): SnapshotSource => ({
+    async get(key, options) {
+      state.reads++;
+      if (state.stall) await state.stall;
+      if (state.fail) throw new Error("KV is unavailable");
+      return env.FLAGS.get(key, options);
+    },
+  });
+  return { state, wrap };
+}
+
+function clock(start = Date.now()) {
+  const c = { t: start, now: () => c.t, advance: (ms: number) => (c.t += ms) };
+  return c;
+}
+
+async function health(h: ReturnType<typeof harness>) {
+  const res = await h.fetch("/healthz");
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+describe("cold start", () => {
+  it("reads KV and verifies once however many requests arrive together", async () => {
+    await publishToKv(await snapshot({ environment: "cold-1", version: 3 }), "cold-1");
+    const src = controllableSource();
+    const h = harness({ EDGEFLAGS_ENV: "cold-1" }, { source: src.wrap });
+    const responses = await Promise.all(
+      Array.from({ length: 25 }, () => h.fetch("/v1/flags?targetingKey=u1")),
+    );
+    expect(responses.map((r) => r.status)).toEqual(Array(25).fill(200));
+    expect(src.state.reads).toBe(1);
+    const bodies = await Promise.all(responses.map((r) => r.json() as Promise<{ version: number }>));
+    expect(new Set(bodies.map((b) => b.version))).toEqual(new Set([3]));
+  });
+
+  it("answers no_snapshot (503, documented body) when KV is empty, and recovers once published", async () => {
+    const c = clock();
+    const h = harness({ EDGEFLAGS_ENV: "cold-empty" }, { now: c.now });
+    const res = await h.fetch("/v1/flags");
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("5");
+    expect(await res.json()).toEqual({
+      error: "no_snapshot",
+      message: expect.stringContaining("code defaults"),
+    });
+    expect((await health(h)).body).toMatchObject({ status: "no_snapshot", version: null, source: "none" });
+
+    await publishToKv(await snapshot({ environment: "cold-empty", version: 1 }), "cold-empty");
+    c.advance(1500); // past the cold retry back-off
+    expect((await h.fetch("/v1/flags")).status).toBe(200);
+  });
+});
+
+describe("last known good", () => {
+  it("keeps serving through KV errors and reports them in /healthz", async () => {
+    await publishToKv(await snapshot({ environment: "lkg-err", version: 4 }), "lkg-err");
+    const src = controllableSource();
+    const c = clock();
+    const h = harness({ EDGEFLAGS_ENV: "lkg-err" }, { source: src.wrap, now: c.now });
+    expect((await h.fetch("/v1/flags")).status).toBe(200);
+
+    src.state.fail = true;
+    c.advance(2000);
+    const during = await h.fetch("/v1/flags"); // serves from memory, refresh fails in the background
+    expect(during.status).toBe(200);
+    const { status, body } = await health(h);
+    expect(status).toBe(200);
+    expect(body).toMatchObject({
+      status: "degraded",
+      version: 4,
+      source: "last-known-good",
+      lastError: { code: "ERR_SNAPSHOT_SOURCE", message: "KV is unavailable" },
+    });
+
+    src.state.fail = false;
+    c.advance(2000);
+    await h.fetch("/v1/flags");
+    expect((await health(h)).body).toMatchObject({ status: "ok", source: "fresh", lastError: null });
+  });
+
+  it.each([
+    ["a tampered snapshot", "ERR_SNAPSHOT_SIGNATURE"],
+    ["a snapshot signed by an untrusted key", "ERR_SNAPSHOT_KID_UNKNOWN"],
+    ["an older version", "ERR_SNAPSHOT_ROLLBACK"],
+    ["garbage", "ERR_SNAPSHOT_MALFORMED"],
+    ["a deleted key", "ERR_SNAPSHOT_MISSING"],
+  ])("keeps the last good snapshot when KV gets %s", async (what, code) => {
+    const environment = `lkg-${code.toLowerCase()}`;
+    await publishToKv(await snapshot({ environment, version: 10 }), environment);
+    const c = clock();
+    const h = harness({ EDGEFLAGS_ENV: environment }, { now: c.now });
+    expect((await h.fetch("/v1/flags")).status).toBe(200);
+
+    if (what === "a tampered snapshot") {
+      const [head, , sig] = (await snapshot({ environment, version: 11 })).split(".");
+      const other = (await snapshot({ environment, version: 12, flags: { flags: {} } })).split(".")[1];
+      await publishToKv(`${head}.${other}.${sig}`, environment);
+    } else if (what === "a snapshot signed by an untrusted key") {
+      await publishToKv(await snapshot({ environment, version: 11 }, "untrusted"), environment);
+    } else if (what === "an older version") {
+      await publishToKv(await snapshot({ environment, version: 9 }), environment);
+    } else if (what === "garbage") {
+      await publishToKv("this is not a snapshot", environment);
+    } else {
+      await testEnv.FLAGS.delete(`snapshot/${environment}/current`);
+    }
+    c.advance(2000);
+    const res = await h.fetch("/v1/flags?targetingKey=u");
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { version: number }).version).toBe(10);
+    expect((await health(h)).body).toMatchObject({
+      version: 10,
+      source: "last-known-good",
+      lastError: { code },
+    });
+  });
+
+  it("moves to a newer good snapshot on the next background refresh", async () => {
+    await publishToKv(await snapshot({ environment: "lkg-new", version: 1 }), "lkg-new");
+    const c = clock();
+    const h = harness({ EDGEFLAGS_ENV: "lkg-new" }, { now: c.now });
+    await h.fetch("/v1/flags");
+    await publishToKv(await snapshot({ environment: "lkg-new", version: 2 }), "lkg-new");
+    await h.fetch("/v1/flags"); // not due yet: still 1
+    expect((await health(h)).body.version).toBe(1);
+    c.advance(1500);
+    await h.fetch("/v1/flags"); // due: refresh runs in waitUntil
+    expect((await health(h)).body).toMatchObject({ version: 2, source: "fresh" });
+  });
+});
+
+describe("warm requests", () => {
+  it("never wait for a background refresh", async () => {
+    await publishToKv(await snapshot({ environment: "warm", version: 1 }), "warm");
+    const src = controllableSource();
+    const c = clock();
+    const app = createApp({ source: src.wrap, now: c.now, log: () => {} });
+    const bindings = { ...testEnv, EDGEFLAGS_ENV: "warm" } as Env;
+    const call = async () => {
+      const ctx = createExecutionContext();
+      const res = await app.fetch(
+        new Request("https://flags.example.test/v1/flags?targetingKey=u"),
+        bindings,
+        ctx,
+      );
+      return { res, ctx };
+    };
+    const first = await call();
+    await waitOnExecutionContext(first.ctx);
+
+    let release!: () => void;
+    src.state.stall = new Promise((r) => {
+      release = r;
+    });
+    c.advance(2000);
+    const { res, ctx } = await call(); // resolves although the refresh it started is stalled
+    expect(res.status).toBe(200);
+    expect(src.state.reads).toBe(2);
+    release();
+    await waitOnExecutionContext(ctx);
+  });
+});

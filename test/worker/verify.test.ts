@@ -1,0 +1,180 @@
+/** Snapshot trust, inside workerd: every reason to refuse a snapshot has its own stable code. */
+import { base64url, CompactSign } from "jose";
+import { describe, expect, it } from "vitest";
+import { SnapshotError, type SnapshotErrorCode } from "../../src/snapshot/errors";
+import { SNAPSHOT_TYP } from "../../src/snapshot/format";
+import { loadKeyRing } from "../../src/snapshot/keys";
+import { type VerifyOptions, verifySnapshot } from "../../src/snapshot/verify";
+import { ENVIRONMENT, fixtureKeys, payload, signer, snapshot } from "./helpers";
+
+const ring = await loadKeyRing({
+  keys: [fixtureKeys.primary.public, fixtureKeys.rotated.public, fixtureKeys.ec.public],
+});
+const base: VerifyOptions = { keys: ring, environment: ENVIRONMENT, now: Date.now() };
+const enc = new TextEncoder();
+
+async function codeOf(jws: string, options: Partial<VerifyOptions> = {}): Promise<SnapshotErrorCode | "ok"> {
+  try {
+    await verifySnapshot(jws, { ...base, ...options });
+    return "ok";
+  } catch (err) {
+    if (err instanceof SnapshotError) return err.code;
+    throw err;
+  }
+}
+
+async function signRaw(header: Record<string, unknown>, body: Uint8Array, key: CryptoKey | Uint8Array) {
+  return new CompactSign(body).setProtectedHeader(header as never).sign(key);
+}
+
+describe("verifySnapshot accepts", () => {
+  it.each(["primary", "rotated", "ec"] as const)("a snapshot signed by the trusted %s key", async (name) => {
+    const verified = await verifySnapshot(await snapshot({ version: 7 }, name), base);
+    expect(verified.payload.version).toBe(7);
+    expect(verified.kid).toBe(fixtureKeys[name].public.kid);
+    expect(verified.compiled.has("new-checkout")).toBe(true);
+  });
+
+  it("an equal version when not asked for strictly newer (a re-read of the same snapshot)", async () => {
+    expect(await codeOf(await snapshot({ version: 5 }), { minVersion: 5 })).toBe("ok");
+  });
+});
+
+describe("verifySnapshot refuses", () => {
+  const primary = () => signer("primary");
+  const cases: [string, () => Promise<string>, Partial<VerifyOptions>, SnapshotErrorCode][] = [
+    ["a string that is not a JWS", async () => "not-a-jws", {}, "ERR_SNAPSHOT_MALFORMED"],
+    [
+      "a JWS with a header that is not JSON",
+      async () => `${base64url.encode("{nope")}.e30.sig`,
+      {},
+      "ERR_SNAPSHOT_MALFORMED",
+    ],
+    [
+      "alg none",
+      async () => {
+        const h = base64url.encode(
+          JSON.stringify({ alg: "none", typ: SNAPSHOT_TYP, kid: fixtureKeys.primary.public.kid }),
+        );
+        return `${h}.${base64url.encode(JSON.stringify(payload()))}.`;
+      },
+      {},
+      "ERR_SNAPSHOT_ALG",
+    ],
+    [
+      "a disallowed algorithm (HS256 with the public key's bytes as secret)",
+      async () =>
+        signRaw(
+          { alg: "HS256", typ: SNAPSHOT_TYP, kid: fixtureKeys.primary.public.kid },
+          enc.encode(JSON.stringify(payload())),
+          enc.encode(fixtureKeys.primary.public.x as string),
+        ),
+      {},
+      "ERR_SNAPSHOT_ALG",
+    ],
+    [
+      "a wrong typ",
+      async () => {
+        const s = await primary();
+        return signRaw({ alg: s.alg, kid: s.kid, typ: "JWT" }, enc.encode(JSON.stringify(payload())), s.key);
+      },
+      {},
+      "ERR_SNAPSHOT_TYP",
+    ],
+    ["an unknown kid (untrusted key)", () => snapshot({}, "untrusted"), {}, "ERR_SNAPSHOT_KID_UNKNOWN"],
+    [
+      "a key used with the other algorithm (EC kid, EdDSA header)",
+      async () => {
+        const s = await primary();
+        return signRaw(
+          { alg: "EdDSA", kid: fixtureKeys.ec.public.kid, typ: SNAPSHOT_TYP },
+          enc.encode("{}"),
+          s.key,
+        );
+      },
+      {},
+      "ERR_SNAPSHOT_ALG",
+    ],
+    [
+      "a bad signature (payload swapped after signing)",
+      async () => {
+        const [h, , sig] = (await snapshot({ version: 1 })).split(".");
+        return `${h}.${base64url.encode(JSON.stringify(payload({ version: 999 })))}.${sig}`;
+      },
+      {},
+      "ERR_SNAPSHOT_SIGNATURE",
+    ],
+    [
+      "a trusted kid whose signature was made by another key",
+      async () => {
+        const other = await signer("untrusted");
+        return signRaw(
+          { alg: "EdDSA", kid: fixtureKeys.primary.public.kid, typ: SNAPSHOT_TYP },
+          enc.encode(JSON.stringify(payload())),
+          other.key,
+        );
+      },
+      {},
+      "ERR_SNAPSHOT_SIGNATURE",
+    ],
+    [
+      "a payload that is not JSON",
+      async () => {
+        const s = await primary();
+        return signRaw({ alg: s.alg, kid: s.kid, typ: SNAPSHOT_TYP }, enc.encode("hello"), s.key);
+      },
+      {},
+      "ERR_SNAPSHOT_PAYLOAD",
+    ],
+    ["an unknown payload format", () => snapshot({ format: 2 as 1 }), {}, "ERR_SNAPSHOT_PAYLOAD"],
+    [
+      "a version that is not a positive integer",
+      () => snapshot({ version: 1.5 }),
+      {},
+      "ERR_SNAPSHOT_PAYLOAD",
+    ],
+    ["another environment", () => snapshot({ environment: "production" }), {}, "ERR_SNAPSHOT_ENV"],
+    ["an older version", () => snapshot({ version: 3 }), { minVersion: 4 }, "ERR_SNAPSHOT_ROLLBACK"],
+    [
+      "an equal version when strictly newer is required",
+      () => snapshot({ version: 4 }),
+      { minVersion: 4, strictlyNewer: true },
+      "ERR_SNAPSHOT_ROLLBACK",
+    ],
+    [
+      "an expired snapshot",
+      () => snapshot({ expiresAt: new Date(Date.now() - 1000).toISOString() }),
+      {},
+      "ERR_SNAPSHOT_EXPIRED",
+    ],
+    [
+      "flags that fail the schema",
+      () => snapshot({ flags: { flags: { broken: { fallthrough: "no-such-variant" } } } }),
+      {},
+      "ERR_SNAPSHOT_SCHEMA",
+    ],
+    [
+      "flags that are not a flags document",
+      () => snapshot({ flags: { flags: { x: { fallthrough: 42 } } } as never }),
+      {},
+      "ERR_SNAPSHOT_SCHEMA",
+    ],
+    ["a snapshot over the size limit", () => snapshot(), { maxBytes: 100 }, "ERR_SNAPSHOT_TOO_LARGE"],
+  ];
+
+  it.each(cases)("%s", async (_name, make, options, code) => {
+    expect(await codeOf(await make(), options)).toBe(code);
+  });
+});
+
+describe("loadKeyRing", () => {
+  it.each([
+    ["not JSON", "{"],
+    ["no keys", '{"keys":[]}'],
+    ["a key without kid", JSON.stringify({ keys: [{ ...fixtureKeys.primary.public, kid: undefined }] })],
+    ["a private key", JSON.stringify({ keys: [fixtureKeys.primary.private] })],
+    ["an RSA-like key", JSON.stringify({ keys: [{ kty: "RSA", kid: "r", n: "x", e: "AQAB" }] })],
+  ])("refuses %s with ERR_SNAPSHOT_NO_KEYS", async (_name, jwks) => {
+    await expect(loadKeyRing(jwks)).rejects.toMatchObject({ code: "ERR_SNAPSHOT_NO_KEYS" });
+  });
+});
