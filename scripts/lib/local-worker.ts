@@ -1,0 +1,74 @@
+/**
+ * Runs the worker in real workerd (Miniflare) on 127.0.0.1 for Node-side tests, end-to-end checks and
+ * benchmarks: bundles src/worker.ts with esbuild once per process, then starts Miniflare with the
+ * given bindings. I/O: writes the bundle under .wrangler/tmp, listens on a loopback port.
+ */
+import { mkdirSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+import { Miniflare } from "miniflare";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+export const COMPATIBILITY_DATE = "2026-05-01";
+
+const bundles = new Map<string, Promise<string>>();
+
+/** Bundles an entry (default the worker) the way wrangler does, once per process. */
+export function bundleWorker(entry = "src/worker.ts", minify = false): Promise<string> {
+  const key = `${entry}|${minify}`;
+  let p = bundles.get(key);
+  if (!p) {
+    const outdir = join(root, ".wrangler", "tmp", "local-worker");
+    mkdirSync(outdir, { recursive: true });
+    const outfile = join(outdir, `${entry.replace(/[^\w]+/g, "_")}${minify ? ".min" : ""}.mjs`);
+    p = build({
+      entryPoints: [join(root, entry)],
+      outfile,
+      bundle: true,
+      format: "esm",
+      platform: "neutral",
+      target: "es2022",
+      conditions: ["workerd", "worker", "browser"],
+      mainFields: ["module", "main"],
+      minify,
+      logLevel: "silent",
+    }).then(() => outfile);
+    bundles.set(key, p);
+  }
+  return p;
+}
+
+export interface LocalWorkerOptions {
+  bindings?: Record<string, string>;
+  /** A fixed `request.cf` for every request (Miniflare's stand-in for the edge). */
+  cf?: Record<string, unknown>;
+  /** Persist KV in this folder (default: in memory). */
+  kvPersist?: string;
+  entry?: string;
+  port?: number;
+}
+
+export interface LocalWorker {
+  url: string;
+  mf: Miniflare;
+  dispose(): Promise<void>;
+}
+
+/** Starts the worker on 127.0.0.1 (a free port unless one is given). */
+export async function startLocalWorker(options: LocalWorkerOptions = {}): Promise<LocalWorker> {
+  const scriptPath = await bundleWorker(options.entry);
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath,
+    compatibilityDate: COMPATIBILITY_DATE,
+    kvNamespaces: ["FLAGS"],
+    kvPersist: options.kvPersist ?? false,
+    bindings: options.bindings ?? {},
+    host: "127.0.0.1",
+    port: options.port ?? 0,
+    cf: options.cf ?? { country: "US", continent: "NA", colo: "LCL" },
+  });
+  const url = (await mf.ready).toString().replace(/\/$/, "");
+  return { url, mf, dispose: () => mf.dispose() };
+}
