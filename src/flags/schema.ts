@@ -182,9 +182,9 @@ export const ConditionSchema = v.lazy((input: unknown) =>
 
 const splitEntries = { split: Weights, by: v.optional(Attribute), salt: v.optional(text("salt")) };
 export const SplitSchema = strict(splitEntries, "split");
-const Step = strict({ at: text("step time"), split: Weights }, "rollout step");
+export const RolloutStepSchema = strict({ at: text("step time"), split: Weights }, "rollout step");
 export const ProgressiveSplitSchema = strict(
-  { ...splitEntries, steps: v.optional(list(Step, "steps")) },
+  { ...splitEntries, steps: v.optional(list(RolloutStepSchema, "steps")) },
   "split",
 );
 
