@@ -60,13 +60,15 @@ export function geoFromHeaders(headers: Headers): GeoFacts {
 
 /**
  * Geo for a request: `request.cf` when the platform provides it (always, on Cloudflare). Headers are
- * read only when there is no `cf` object at all and the fallback is configured, so a client can never
- * choose its own country in production.
+ * read only when the platform gave no location (no `cf` object, or one without a country, as in local
+ * development) and the fallback is configured, so a client can never choose its own country where the
+ * edge knows it.
  */
 export function geoOf(request: Request, config: Config): GeoFacts {
   const cf = (request as { cf?: Record<string, unknown> }).cf;
-  if (cf && typeof cf === "object") return geoFromCf(cf);
-  return config.geoHeaderFallback ? geoFromHeaders(request.headers) : {};
+  const fromEdge = cf && typeof cf === "object" ? geoFromCf(cf) : {};
+  if (fromEdge.country !== undefined || !config.geoHeaderFallback) return fromEdge;
+  return { ...fromEdge, ...geoFromHeaders(request.headers) };
 }
 
 /** Reads one cookie's value from a Cookie header. */

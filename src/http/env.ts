@@ -13,7 +13,7 @@ export interface Env {
   KV_CACHE_TTL_SECONDS?: string;
   /** Comma-separated origins allowed by CORS, or "*". Default "*". */
   CORS_ORIGINS?: string;
-  /** "true": read CF-IPCountry etc. when the platform gives no `cf` object (local dev only). */
+  /** "true": read CF-IPCountry etc. when the platform gives no location (local dev only). */
   GEO_HEADER_FALLBACK?: string;
   /** Bearer token the publisher presents to PUT /v1/snapshot. Unset: the intake is off. */
   PUBLISH_TOKEN?: string;

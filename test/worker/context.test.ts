@@ -33,6 +33,20 @@ describe("geo", () => {
     expect(await banner(res)).toBe("Hello");
   });
 
+  it("reads CF-IPCountry when cf has no country (local dev), only when configured", async () => {
+    const h = harness({ EDGEFLAGS_ENV: ENV, GEO_HEADER_FALLBACK: "true" });
+    const res = await h.fetch("/v1/flags?targetingKey=u", {
+      cf: { colo: "LCL" },
+      headers: { "cf-ipcountry": "DE" },
+    });
+    expect(await banner(res)).toBe("Hallo");
+    const off = await harness({ EDGEFLAGS_ENV: ENV }).fetch("/v1/flags?targetingKey=u", {
+      cf: { colo: "LCL" },
+      headers: { "cf-ipcountry": "DE" },
+    });
+    expect(await banner(off)).toBe("Hello");
+  });
+
   it("reads CF-IPCountry only without cf and only when configured", async () => {
     const off = await harness({ EDGEFLAGS_ENV: ENV }).fetch("/v1/flags?targetingKey=u", {
       headers: { "cf-ipcountry": "DE" },
