@@ -28,6 +28,45 @@ export interface SnapshotPayload {
   sourceDigest: string;
   /** The validated flags document. */
   flags: FlagsDocument;
+  /**
+   * Who published and what changed. Inside the signed payload, so an audit record derived from it
+   * cannot be forged by anyone without the signing key.
+   */
+  audit?: SnapshotAudit;
+}
+
+/** What a publish changed compared with the snapshot it replaced. */
+export interface ChangeSummary {
+  /** Flag keys new in this snapshot. */
+  added: string[];
+  /** Flag keys no longer present. */
+  removed: string[];
+  /** Flags present in both whose definition differs, with the top-level fields that differ. */
+  changed: { flag: string; fields: string[] }[];
+  /** Segment keys added, removed or changed (one list: segments matter less to a reader). */
+  segments?: { added: string[]; removed: string[]; changed: string[] };
+  /** One line for people, e.g. "1 added (beta-banner), 1 changed (demo-flag: enabled)". */
+  text: string;
+}
+
+export interface SnapshotAudit {
+  /** Who published: a name, an email, or both ("Ada <ada@example.com>"). */
+  actor: string;
+  message?: string;
+  changes: ChangeSummary;
+}
+
+/** The append-only record the intake writes at `kvKeys.audit(env, version)` for every publish. */
+export interface AuditRecord {
+  version: number;
+  environment: string;
+  issuedAt: string;
+  actor: string | null;
+  message: string | null;
+  sourceDigest: string;
+  /** Key that signed the snapshot. */
+  kid: string;
+  changes: ChangeSummary | null;
 }
 
 /** KV keys, per environment. */

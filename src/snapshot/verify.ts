@@ -145,5 +145,24 @@ function checkPayloadShape(x: unknown): SnapshotPayload {
   }
   if (typeof x.sourceDigest !== "string") throw bad("sourceDigest missing");
   if (!isRecord(x.flags)) throw bad("flags missing");
+  if (x.audit !== undefined) checkAuditShape(x.audit, bad);
   return x as unknown as SnapshotPayload;
+}
+
+/** The audit block ends up in KV records people read, so its shape is checked like the envelope's. */
+function checkAuditShape(a: unknown, bad: (what: string) => SnapshotError): void {
+  const strings = (v: unknown) => Array.isArray(v) && v.every((s) => typeof s === "string");
+  if (!isRecord(a) || typeof a.actor !== "string") throw bad("audit.actor missing");
+  if (a.message !== undefined && typeof a.message !== "string") throw bad("audit.message must be text");
+  const c = a.changes;
+  if (
+    !isRecord(c) ||
+    !strings(c.added) ||
+    !strings(c.removed) ||
+    !Array.isArray(c.changed) ||
+    !c.changed.every((e) => isRecord(e) && typeof e.flag === "string" && strings(e.fields)) ||
+    typeof c.text !== "string"
+  ) {
+    throw bad("audit.changes invalid");
+  }
 }

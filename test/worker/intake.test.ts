@@ -1,6 +1,6 @@
 /** The publisher's snapshot intake, inside workerd: auth, media type, size, trust and monotonic versions. */
 import { describe, expect, it } from "vitest";
-import { harness, snapshot, testEnv } from "./helpers";
+import { fixtureKeys, harness, snapshot, testEnv } from "./helpers";
 
 const put = (body: string, token = "test-publish-token", type = "application/jose") => ({
   method: "PUT",
@@ -109,5 +109,119 @@ describe("GET /v1/snapshot", () => {
     expect(res.headers.get("content-type")).toBe("application/jose");
     expect(await res.text()).toBe(jws);
     expect((await h.fetch("/v1/snapshot")).status).toBe(401);
+  });
+});
+
+describe("audit trail: GET /v1/snapshot/history and /v1/snapshot/versions/:version", () => {
+  const auth = { headers: { authorization: "Bearer test-publish-token" } };
+  const changes = (text: string) => ({
+    added: [],
+    removed: [],
+    changed: [{ flag: "new-checkout", fields: ["rules"] }],
+    text,
+  });
+
+  it("writes a signed-audit record per accepted publish and lists them newest first", async () => {
+    const environment = "in-audit";
+    const h = harness({ EDGEFLAGS_ENV: environment });
+    for (const version of [1, 2, 3]) {
+      const jws = await snapshot({
+        environment,
+        version,
+        sourceDigest: `sha256:v${version}`,
+        audit: {
+          actor: `ada-${version}`,
+          message: `publish ${version}`,
+          changes: changes(`change ${version}`),
+        },
+      });
+      expect((await h.fetch("/v1/snapshot", put(jws))).status).toBe(201);
+    }
+    // A refused snapshot leaves no record behind.
+    const refused = await snapshot({
+      environment,
+      version: 2,
+      audit: { actor: "mallory", changes: changes("x") },
+    });
+    expect((await h.fetch("/v1/snapshot", put(refused))).status).toBe(409);
+
+    const stored = await testEnv.FLAGS.get(`audit/${environment}/0000000002`, "json");
+    expect(stored).toEqual({
+      version: 2,
+      environment,
+      issuedAt: expect.any(String),
+      actor: "ada-2",
+      message: "publish 2",
+      sourceDigest: "sha256:v2",
+      kid: fixtureKeys.primary.public.kid,
+      changes: changes("change 2"),
+    });
+
+    const res = await h.fetch("/v1/snapshot/history?limit=2", auth);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    const body = (await res.json()) as { environment: string; records: { version: number; actor: string }[] };
+    expect(body.environment).toBe(environment);
+    expect(body.records.map((r) => [r.version, r.actor])).toEqual([
+      [3, "ada-3"],
+      [2, "ada-2"],
+    ]);
+    const all = (await (await h.fetch("/v1/snapshot/history", auth)).json()) as { records: unknown[] };
+    expect(all.records).toHaveLength(3);
+  });
+
+  it("records null actor and changes for a snapshot without audit", async () => {
+    const environment = "in-audit-none";
+    const h = harness({ EDGEFLAGS_ENV: environment });
+    await h.fetch("/v1/snapshot", put(await snapshot({ environment, version: 4 })));
+    const body = (await (await h.fetch("/v1/snapshot/history", auth)).json()) as { records: unknown[] };
+    expect(body.records).toEqual([
+      expect.objectContaining({ version: 4, actor: null, message: null, changes: null }),
+    ]);
+  });
+
+  it("refuses a snapshot whose signed audit block is malformed", async () => {
+    const environment = "in-audit-bad";
+    const h = harness({ EDGEFLAGS_ENV: environment });
+    const bad = await snapshot({
+      environment,
+      version: 1,
+      audit: { actor: "ada", changes: { added: "x" } } as never,
+    });
+    const res = await h.fetch("/v1/snapshot", put(bad));
+    expect(res.status).toBe(422);
+    expect(await res.json()).toMatchObject({ code: "ERR_SNAPSHOT_PAYLOAD" });
+    expect(await testEnv.FLAGS.get(`audit/${environment}/0000000001`)).toBeNull();
+  });
+
+  it("checks the token and the limit", async () => {
+    const h = harness({ EDGEFLAGS_ENV: "in-audit-auth" });
+    expect((await h.fetch("/v1/snapshot/history")).status).toBe(401);
+    expect((await h.fetch("/v1/snapshot/versions/1")).status).toBe(401);
+    expect(
+      (await h.fetch("/v1/snapshot/history", { headers: { authorization: "Bearer nope" } })).status,
+    ).toBe(401);
+    for (const limit of ["0", "101", "abc", "1.5"]) {
+      expect((await h.fetch(`/v1/snapshot/history?limit=${limit}`, auth)).status).toBe(400);
+    }
+    const empty = (await (await h.fetch("/v1/snapshot/history", auth)).json()) as { records: unknown[] };
+    expect(empty.records).toEqual([]);
+  });
+
+  it("returns an earlier version's JWS, 404 for one never published, 400 for a bad number", async () => {
+    const environment = "in-versions";
+    const h = harness({ EDGEFLAGS_ENV: environment });
+    const v1 = await snapshot({ environment, version: 1 });
+    const v2 = await snapshot({ environment, version: 2 });
+    await h.fetch("/v1/snapshot", put(v1));
+    await h.fetch("/v1/snapshot", put(v2));
+    const res = await h.fetch("/v1/snapshot/versions/1", auth);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("application/jose");
+    expect(await res.text()).toBe(v1);
+    expect(await (await h.fetch("/v1/snapshot/versions/2", auth)).text()).toBe(v2);
+    expect((await h.fetch("/v1/snapshot/versions/3", auth)).status).toBe(404);
+    expect((await h.fetch("/v1/snapshot/versions/0", auth)).status).toBe(400);
+    expect((await h.fetch("/v1/snapshot/versions/x", auth)).status).toBe(400);
   });
 });

@@ -2,11 +2,14 @@
  * The publisher's snapshot intake: PUT /v1/snapshot with a signed snapshot behind the publish token.
  * The worker verifies it exactly as it verifies KV (signature, environment, expiry, flags) and demands
  * a version newer than the live one, then writes KV and serves it from this isolate at once.
- * GET /v1/snapshot returns the live snapshot (for the publisher's diff and kill).
+ * GET /v1/snapshot returns the live snapshot (for the publisher's diff and kill); GET /history and
+ * GET /versions/:version serve the audit trail and old snapshots, so history, rollback and diff work
+ * from any machine. I/O: Workers KV.
  */
 import { type Context, Hono } from "hono";
+import { auditRecord } from "../../snapshot/audit";
 import { SnapshotError } from "../../snapshot/errors";
-import { kvKeys } from "../../snapshot/format";
+import { type AuditRecord, kvKeys } from "../../snapshot/format";
 import { verifySnapshot } from "../../snapshot/verify";
 import type { AppEnv } from "../app-env";
 import { ApiError, errorResponse } from "../errors";
@@ -59,7 +62,11 @@ intakeRoutes.put("/", async (c) => {
       maxBytes: rt.config.maxSnapshotBytes,
     });
     const { version, environment } = verified.payload;
-    await c.env.FLAGS.put(kvKeys.version(environment, version), jws);
+    // Version and audit record first: `current` must never point at a version without its history.
+    await Promise.all([
+      c.env.FLAGS.put(kvKeys.version(environment, version), jws),
+      c.env.FLAGS.put(kvKeys.audit(environment, version), JSON.stringify(auditRecord(verified))),
+    ]);
     await c.env.FLAGS.put(kvKeys.current(environment), jws);
     rt.store.install(verified);
     console.log(JSON.stringify({ event: "snapshot_published", version, environment, kid: verified.kid }));
@@ -83,6 +90,48 @@ intakeRoutes.get("/", async (c) => {
   const rt = c.get("rt");
   const raw = await c.env.FLAGS.get(kvKeys.current(rt.config.environment), "text");
   if (raw === null) throw new ApiError("not_found", "nothing is published in this environment yet");
+  c.header("Cache-Control", "no-store");
+  return c.body(raw, 200, { "Content-Type": "application/jose" });
+});
+
+const DEFAULT_HISTORY = 20;
+const MAX_HISTORY = 100;
+
+/** Every key under a prefix, ascending (KV lists in key order; versions are zero-padded). */
+async function listAll(kv: KVNamespace, prefix: string): Promise<string[]> {
+  const names: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await kv.list({ prefix, cursor });
+    for (const k of page.keys) names.push(k.name);
+    cursor = page.list_complete ? undefined : page.cursor;
+  } while (cursor);
+  return names;
+}
+
+intakeRoutes.get("/history", async (c) => {
+  await requirePublisher(c);
+  const raw = c.req.query("limit");
+  const limit = raw === undefined ? DEFAULT_HISTORY : Number(raw);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_HISTORY) {
+    throw new ApiError("bad_request", `limit must be an integer from 1 to ${MAX_HISTORY}`);
+  }
+  const environment = c.get("rt").config.environment;
+  const names = (await listAll(c.env.FLAGS, kvKeys.auditPrefix(environment))).slice(-limit).reverse();
+  const records = await Promise.all(names.map((name) => c.env.FLAGS.get<AuditRecord>(name, "json")));
+  c.header("Cache-Control", "no-store");
+  return c.json({ environment, records: records.filter((r) => r !== null) });
+});
+
+intakeRoutes.get("/versions/:version", async (c) => {
+  await requirePublisher(c);
+  const version = Number(c.req.param("version"));
+  if (!Number.isSafeInteger(version) || version < 1) {
+    throw new ApiError("bad_request", "version must be a positive integer");
+  }
+  const environment = c.get("rt").config.environment;
+  const raw = await c.env.FLAGS.get(kvKeys.version(environment, version), "text");
+  if (raw === null) throw new ApiError("not_found", `version ${version} was never published here`);
   c.header("Cache-Control", "no-store");
   return c.body(raw, 200, { "Content-Type": "application/jose" });
 });
