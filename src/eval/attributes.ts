@@ -1,0 +1,54 @@
+/**
+ * Attribute references, resolved once at compile into (source, name) so that lookups at evaluation
+ * time do no string parsing. The source split is the anti-spoofing guarantee: `geo.*` only reads edge
+ * geo, `identity.*` only verified claims, everything else only client attributes. Pure, no I/O.
+ */
+import type { EvaluationContext } from "./types";
+
+export const SRC_KEY = 0;
+export const SRC_GEO = 1;
+export const SRC_IDENTITY = 2;
+export const SRC_ATTRIBUTES = 3;
+
+/** A resolved attribute reference. */
+export interface AttributeSlot {
+  readonly src: number;
+  readonly name: string;
+  /**
+   * The name is also an Object.prototype member ("constructor", "__proto__"...), so a plain property
+   * read could find an inherited value: only these pay for an own-property check.
+   */
+  readonly guarded: boolean;
+}
+
+/** Resolves `key`, `geo.<field>`, `identity.<claim>` or a client attribute name. */
+export function resolveAttribute(ref: string): AttributeSlot {
+  if (ref === "key") return { src: SRC_KEY, name: "", guarded: false };
+  if (ref.startsWith("geo.")) return slot(SRC_GEO, ref.slice(4));
+  if (ref.startsWith("identity.")) return slot(SRC_IDENTITY, ref.slice(9));
+  return slot(SRC_ATTRIBUTES, ref);
+}
+
+function slot(src: number, name: string): AttributeSlot {
+  return { src, name, guarded: name in Object.prototype };
+}
+
+/** The attribute's value in the context; null counts as missing and reads as undefined. */
+export function readAttribute(ctx: EvaluationContext, src: number, name: string, guarded: boolean): unknown {
+  let bag: Readonly<Record<string, unknown>> | undefined;
+  switch (src) {
+    case SRC_KEY:
+      return ctx.targetingKey ?? undefined;
+    case SRC_GEO:
+      bag = ctx.geo as Readonly<Record<string, unknown>> | undefined;
+      break;
+    case SRC_IDENTITY:
+      bag = ctx.identity;
+      break;
+    default:
+      bag = ctx.attributes;
+  }
+  if (bag == null) return undefined;
+  if (guarded && !Object.hasOwn(bag, name)) return undefined;
+  return bag[name] ?? undefined;
+}

@@ -1,0 +1,342 @@
+/**
+ * compile(): turns a validated flags document into the form evaluation walks, once per snapshot.
+ * Resolves every name (variants, segments, prerequisites, attributes), pre-builds every result a flag
+ * can return, and throws CompileError for anything structurally impossible. Pure, no I/O.
+ */
+import {
+  flagTypeOf,
+  isClientVisible,
+  isEnabled,
+  offVariantOf,
+  ruleIdOf,
+  splitByOf,
+  splitSaltOf,
+  variantsOf,
+} from "../flags/defaults";
+import type {
+  Condition,
+  FlagDefinition,
+  FlagsDocument,
+  FlagType,
+  GeoLists,
+  JsonValue,
+  ProgressiveSplit,
+  SegmentDefinition,
+  Serve,
+} from "../flags/types";
+import { resolveAttribute, SRC_KEY } from "./attributes";
+import { cumulativeWeights, utf8Binary } from "./bucket";
+import type {
+  CompiledCondition,
+  CompiledFlag,
+  CompiledGeo,
+  CompiledPrerequisite,
+  CompiledRule,
+  CompiledSegment,
+  CompiledServe,
+  CompiledSplit,
+  GeoMatcher,
+  Weights,
+} from "./compiled";
+import { CompileError } from "./errors";
+import { hashPrefix } from "./murmur";
+import { compileTest, segmentTest } from "./operators";
+import {
+  failed,
+  PREREQUISITE_PREFIX,
+  RULE_FALLTHROUGH,
+  RULE_GEO,
+  RULE_SCHEDULE,
+  RULE_TARGET,
+  served,
+} from "./reasons";
+import { type CompiledSchedule, compileSchedule, parseInstant, type ZoneClock } from "./schedule";
+import type { Reason } from "./types";
+
+/** A compiled snapshot: immutable, shareable across requests, evaluated with evaluate()/evaluateAll(). */
+export class CompiledFlags {
+  /** Flag keys in ascending code-unit order: the order evaluateAll reports in. */
+  readonly keys: readonly string[];
+  /** @internal flags in key order */
+  readonly flags: readonly CompiledFlag[];
+  /** @internal the client-visible flags, in key order */
+  readonly clientFlags: readonly CompiledFlag[];
+  /** @internal key -> flag */
+  readonly byKey: ReadonlyMap<string, CompiledFlag>;
+  /** @internal whether any flag has prerequisites (then evaluateAll memoises results) */
+  readonly hasPrerequisites: boolean;
+
+  /** @internal number of segments (size of the per-evaluation membership memo) */
+  readonly segmentCount: number;
+
+  constructor(flags: readonly CompiledFlag[], segmentCount: number) {
+    this.segmentCount = segmentCount;
+    this.flags = Object.freeze(flags.slice());
+    this.keys = Object.freeze(flags.map((f) => f.key));
+    this.clientFlags = Object.freeze(flags.filter((f) => f.clientVisible));
+    this.byKey = new Map(flags.map((f) => [f.key, f]));
+    this.hasPrerequisites = flags.some((f) => f.prerequisites !== null);
+    Object.freeze(this);
+  }
+
+  /** Whether the snapshot has this flag. */
+  has(key: string): boolean {
+    return this.byKey.has(key);
+  }
+
+  /** Whether front-ends may see this flag (false for unknown keys). */
+  isClientVisible(key: string): boolean {
+    return this.byKey.get(key)?.clientVisible === true;
+  }
+
+  /** The flag's type, or undefined for unknown keys. */
+  typeOf(key: string): FlagType | undefined {
+    return this.byKey.get(key)?.type;
+  }
+}
+
+function deepFreeze(value: JsonValue): JsonValue {
+  if (value !== null && typeof value === "object") {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** Variants are copied and deep-frozen: results share them, so no caller can alter another's value. */
+function frozenVariants(flag: FlagDefinition): Readonly<Record<string, JsonValue>> {
+  const out: Record<string, JsonValue> = {};
+  for (const [name, value] of Object.entries(variantsOf(flag))) {
+    out[name] = value !== null && typeof value === "object" ? deepFreeze(structuredClone(value)) : value;
+  }
+  return Object.freeze(out);
+}
+
+function geoMatcher(lists: GeoLists): GeoMatcher {
+  const regions = new Map<string, Set<string>>();
+  for (const r of lists.regions ?? []) {
+    const dash = r.indexOf("-");
+    if (dash <= 0) continue;
+    const country = r.slice(0, dash);
+    const codes = regions.get(country) ?? new Set<string>();
+    codes.add(r.slice(dash + 1));
+    regions.set(country, codes);
+  }
+  return { countries: new Set(lists.countries ?? []), continents: new Set(lists.continents ?? []), regions };
+}
+
+/** State shared while compiling one document. */
+class Compiler {
+  private readonly segments = new Map<string, CompiledSegment>();
+  private readonly compiled = new Map<string, CompiledFlag>();
+  private readonly inProgress = new Set<string>();
+  private readonly clocks = new Map<string, ZoneClock>();
+  private readonly order: Map<string, number>;
+
+  constructor(private readonly doc: FlagsDocument) {
+    const keys = Object.keys(doc.flags).sort();
+    this.order = new Map(keys.map((k, i) => [k, i]));
+  }
+
+  run(): CompiledFlags {
+    for (const [name, def] of Object.entries(this.doc.segments ?? {})) {
+      this.segments.set(name, this.segment(name, def));
+    }
+    for (const key of this.order.keys()) this.flag(key, `flags.${key}`);
+    return new CompiledFlags(
+      [...this.order.keys()].map((k) => this.compiled.get(k)!),
+      this.segments.size,
+    );
+  }
+
+  private segment(name: string, def: SegmentDefinition): CompiledSegment {
+    const path = `segments.${name}`;
+    return {
+      name,
+      index: this.segments.size,
+      included: def.included !== undefined && def.included.length > 0 ? new Set(def.included) : null,
+      excluded: def.excluded !== undefined && def.excluded.length > 0 ? new Set(def.excluded) : null,
+      rules: (def.rules ?? []).map((r, i) =>
+        r.when.map((c, j) => compileTest(c, `${path}.rules[${i}].when[${j}]`)),
+      ),
+    };
+  }
+
+  /** Compiles a flag after its prerequisites (depth first), so references are to finished objects. */
+  private flag(key: string, path: string): CompiledFlag {
+    const done = this.compiled.get(key);
+    if (done !== undefined) return done;
+    if (this.inProgress.has(key)) {
+      throw new CompileError("PREREQUISITE_CYCLE", path, `prerequisite cycle through "${key}"`);
+    }
+    const def = this.doc.flags[key];
+    if (def === undefined || !Object.hasOwn(this.doc.flags, key)) {
+      throw new CompileError("UNKNOWN_PREREQUISITE", path, `no flag "${key}"`);
+    }
+    this.inProgress.add(key);
+    const flag = this.build(key, def, `flags.${key}`);
+    this.inProgress.delete(key);
+    this.compiled.set(key, flag);
+    return flag;
+  }
+
+  private build(key: string, def: FlagDefinition, path: string): CompiledFlag {
+    const type = flagTypeOf(def);
+    if (type === undefined) throw new CompileError("INVALID_TYPE", path, "variants disagree on their type");
+    const variants = frozenVariants(def);
+    const result = (variant: string, reason: Reason, ruleId: string | undefined, at: string) => {
+      if (!Object.hasOwn(variants, variant)) {
+        throw new CompileError("UNKNOWN_VARIANT", at, `no variant "${variant}"`);
+      }
+      return served(key, type, variant, variants[variant]!, reason, ruleId);
+    };
+    const off = offVariantOf(def);
+    const offPath = `${path}.offVariant`;
+
+    const disabled = isEnabled(def) ? null : result(off, "DISABLED", undefined, offPath);
+    let schedule: CompiledSchedule | null = null;
+    let scheduleOff = null;
+    if (def.schedule !== undefined) {
+      schedule = compileSchedule(def.schedule, `${path}.schedule`, this.clocks);
+      scheduleOff = result(off, "DISABLED", RULE_SCHEDULE, offPath);
+    }
+
+    let prerequisites: CompiledPrerequisite[] | null = null;
+    if (def.prerequisites !== undefined && def.prerequisites.length > 0) {
+      prerequisites = def.prerequisites.map((p, i) => {
+        const at = `${path}.prerequisites[${i}]`;
+        const other = this.flag(p.flag, at);
+        for (const v of p.variants) {
+          if (!Object.hasOwn(other.variants, v)) {
+            throw new CompileError("UNKNOWN_VARIANT", at, `flag "${p.flag}" has no variant "${v}"`);
+          }
+        }
+        return {
+          flag: other,
+          variants: new Set(p.variants),
+          failed: result(off, "TARGETING_MATCH", PREREQUISITE_PREFIX + p.flag, offPath),
+        };
+      });
+    }
+
+    let geo: CompiledGeo | null = null;
+    if (def.geo !== undefined && (def.geo.allow !== undefined || def.geo.block !== undefined)) {
+      geo = {
+        allow: def.geo.allow === undefined ? null : geoMatcher(def.geo.allow),
+        block: def.geo.block === undefined ? null : geoMatcher(def.geo.block),
+        result: result(def.geo.serve ?? off, "TARGETING_MATCH", RULE_GEO, `${path}.geo.serve`),
+      };
+    }
+
+    let targets: Map<string, ReturnType<typeof served>> | null = null;
+    for (const [variant, keys] of Object.entries(def.targets ?? {})) {
+      const r = result(variant, "TARGETING_MATCH", RULE_TARGET, `${path}.targets`);
+      targets ??= new Map();
+      // A key listed under two variants gets the first one listed.
+      for (const k of keys) if (!targets.has(k)) targets.set(k, r);
+    }
+    if (targets !== null && targets.size === 0) targets = null;
+
+    const rules: CompiledRule[] = (def.rules ?? []).map((rule, i) => {
+      const at = `${path}.rules[${i}]`;
+      const id = ruleIdOf(rule, i);
+      return {
+        conditions: rule.when.map((c, j) => this.condition(c, `${at}.when[${j}]`)),
+        serve: this.serve(key, type, rule.serve, id, "TARGETING_MATCH", result, `${at}.serve`),
+      };
+    });
+
+    // Nothing can vary: the answer is the same for every context and every moment.
+    const isStatic =
+      schedule === null && prerequisites === null && geo === null && targets === null && rules.length === 0;
+    const fallthrough = this.serve(
+      key,
+      type,
+      def.fallthrough,
+      RULE_FALLTHROUGH,
+      isStatic ? "STATIC" : "DEFAULT",
+      result,
+      `${path}.fallthrough`,
+    );
+
+    return Object.freeze({
+      key,
+      index: this.order.get(key)!,
+      type,
+      clientVisible: isClientVisible(def),
+      disabled,
+      schedule,
+      scheduleOff,
+      prerequisites,
+      geo,
+      targets,
+      rules,
+      fallthrough,
+      variants,
+    });
+  }
+
+  private condition(c: Condition, path: string): CompiledCondition {
+    if ("segment" in c) {
+      const segment = this.segments.get(c.segment);
+      if (segment === undefined) throw new CompileError("UNKNOWN_SEGMENT", path, `no segment "${c.segment}"`);
+      return segmentTest(segment, c.negate === true);
+    }
+    return compileTest(c, path);
+  }
+
+  private serve(
+    key: string,
+    type: FlagType,
+    serve: Serve | ProgressiveSplit,
+    ruleId: string,
+    fixedReason: Reason,
+    result: (
+      variant: string,
+      reason: Reason,
+      ruleId: string | undefined,
+      at: string,
+    ) => ReturnType<typeof served>,
+    path: string,
+  ): CompiledServe {
+    if (typeof serve === "string") return { result: result(serve, fixedReason, ruleId, path), split: null };
+    const weights = (table: Record<string, number>, at: string): Weights => {
+      const names = Object.keys(table);
+      const cumulative = cumulativeWeights(names.map((n) => table[n]!));
+      const total = cumulative.length === 0 ? 0 : cumulative[cumulative.length - 1]!;
+      if (!(total > 0) || !Number.isSafeInteger(total) || names.some((n) => !Number.isInteger(table[n]))) {
+        throw new CompileError("INVALID_SPLIT", at, "split weights must be integers with a positive total");
+      }
+      return { cumulative, total, results: names.map((n) => result(n, "SPLIT", ruleId, at)) };
+    };
+    const steps = ((serve as ProgressiveSplit).steps ?? []).map((s, i) => {
+      const at = parseInstant(s.at, `${path}.steps[${i}].at`);
+      return { at, weights: weights(s.split, `${path}.steps[${i}].split`) };
+    });
+    steps.sort((a, b) => a.at - b.at);
+    const by = resolveAttribute(splitByOf(serve));
+    const byKey = by.src === SRC_KEY;
+    const split: CompiledSplit = {
+      byKey,
+      src: by.src,
+      name: by.name,
+      guarded: by.guarded,
+      salt: hashPrefix(utf8Binary(splitSaltOf(serve, key))),
+      base: weights(serve.split, `${path}.split`),
+      steps,
+      missing: failed(
+        key,
+        type,
+        byKey ? "TARGETING_KEY_MISSING" : "INVALID_CONTEXT",
+        byKey ? "the split needs a targeting key" : `the split needs attribute "${splitByOf(serve)}"`,
+        ruleId,
+      ),
+    };
+    return { result: null, split };
+  }
+}
+
+/** Compiles a validated flags document; throws CompileError if it is structurally impossible. */
+export function compile(doc: FlagsDocument): CompiledFlags {
+  return new Compiler(doc).run();
+}

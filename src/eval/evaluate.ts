@@ -1,0 +1,259 @@
+/**
+ * evaluate() / evaluateAll() / evaluateValues(): walk a compiled snapshot for one context at one
+ * moment, in the contract's order. Never throws; returns shared pre-built results, so the hot path
+ * allocates only the output (and a UTF-8 copy of a non-ASCII bucket key). Pure: `now` is an argument, no I/O.
+ */
+import type { FlagType, JsonValue } from "../flags/types";
+import { readAttribute } from "./attributes";
+import { bucketOf, pickVariant, utf8Binary } from "./bucket";
+import type { CompiledFlags } from "./compile";
+import type {
+  CompiledCondition,
+  CompiledFlag,
+  CompiledGeo,
+  CompiledSegment,
+  CompiledServe,
+  CompiledSplit,
+  GeoMatcher,
+} from "./compiled";
+import { hashBlocks, hashResume, type KeyBlocks, keyBlocks } from "./murmur";
+import { OP_IN, OP_SEGMENT, testValue } from "./operators";
+import { flagNotFound, typeMismatch } from "./reasons";
+import { scheduleActive } from "./schedule";
+import type { EvaluationContext, EvaluationResult, GeoFacts } from "./types";
+
+/** Per-call state: the context, the clock, and what is worth computing once per context. */
+class Run {
+  /** The targeting key cut into hash blocks, per prefix alignment (0-3), computed on first use. */
+  keyBlocks: (KeyBlocks | undefined)[] | null = null;
+  /** Segment membership by segment index: 0 unknown, 1 out, 2 in. Allocated on first use. */
+  segments: Uint8Array | null = null;
+
+  constructor(
+    readonly ctx: EvaluationContext,
+    readonly now: number,
+    readonly segmentCount: number,
+    /** Results by flag index, so a prerequisite shared by many flags is evaluated once. */
+    readonly memo: (EvaluationResult | undefined)[] | null,
+  ) {}
+}
+
+/** Segment membership, memoised per context: many flags usually share a few segments. */
+function inSegment(run: Run, s: CompiledSegment): boolean {
+  let memo = run.segments;
+  if (memo === null) {
+    memo = new Uint8Array(run.segmentCount);
+    run.segments = memo;
+  }
+  const known = memo[s.index]!;
+  if (known !== 0) return known === 2;
+  const member = computeSegment(run, s);
+  memo[s.index] = member ? 2 : 1;
+  return member;
+}
+
+function computeSegment(run: Run, s: CompiledSegment): boolean {
+  const key = run.ctx.targetingKey;
+  if (typeof key === "string") {
+    if (s.excluded !== null && s.excluded.has(key)) return false;
+    if (s.included !== null && s.included.has(key)) return true;
+  }
+  for (const rule of s.rules) {
+    let all = true;
+    for (const t of rule) {
+      if (!testValue(t, readAttribute(run.ctx, t.src, t.name, t.guarded))) {
+        all = false;
+        break;
+      }
+    }
+    if (all) return true;
+  }
+  return false;
+}
+
+function matches(run: Run, conditions: readonly CompiledCondition[]): boolean {
+  for (let i = 0; i < conditions.length; i++) {
+    const c = conditions[i]!;
+    const op = c.op;
+    if (op === OP_SEGMENT) {
+      if (inSegment(run, c.segment!) === c.negate) return false;
+    } else {
+      const v = readAttribute(run.ctx, c.src, c.name, c.guarded);
+      // `in` (and `equals`) is most of real targeting: test it here rather than through the switch.
+      if (!(op === OP_IN ? c.set!.has(v) : testValue(c, v))) return false;
+    }
+  }
+  return true;
+}
+
+function inGeo(m: GeoMatcher, geo: GeoFacts): boolean {
+  const country = geo.country;
+  if (country !== undefined) {
+    if (m.countries.has(country)) return true;
+    if (geo.regionCode !== undefined && m.regions.get(country)?.has(geo.regionCode) === true) return true;
+  }
+  return geo.continent !== undefined && m.continents.has(geo.continent);
+}
+
+/** Whether geo decides: the visitor is outside the allow lists or inside a block list. */
+function geoDecides(g: CompiledGeo, geo: GeoFacts | undefined): boolean {
+  if (geo === undefined || geo === null) return g.allow !== null;
+  if (g.block !== null && inGeo(g.block, geo)) return true;
+  return g.allow !== null && !inGeo(g.allow, geo);
+}
+
+/** The targeting key's hash blocks for a salt alignment; undefined when there is no usable key. */
+function targetingKeyBlocks(run: Run, alignment: number): KeyBlocks | undefined {
+  let cache = run.keyBlocks;
+  if (cache === null) {
+    const key = run.ctx.targetingKey;
+    // An empty key would put every anonymous visitor in one bucket: treat it as missing.
+    if (typeof key !== "string" || key === "") return undefined;
+    cache = [undefined, undefined, undefined, undefined];
+    run.keyBlocks = cache;
+  }
+  let blocks = cache[alignment];
+  if (blocks === undefined) {
+    blocks = keyBlocks(utf8Binary(run.ctx.targetingKey!), alignment);
+    cache[alignment] = blocks;
+  }
+  return blocks;
+}
+
+function split(run: Run, s: CompiledSplit): EvaluationResult {
+  let hash: number;
+  if (s.byKey) {
+    const blocks = targetingKeyBlocks(run, s.salt.carryLength);
+    if (blocks === undefined) return s.missing;
+    hash = hashBlocks(s.salt, blocks) >>> 0;
+  } else {
+    const v = readAttribute(run.ctx, s.src, s.name, s.guarded);
+    const t = typeof v;
+    if (t !== "string" && t !== "number" && t !== "boolean") return s.missing;
+    const str = String(v);
+    if (str === "") return s.missing;
+    hash = hashResume(s.salt, utf8Binary(str));
+  }
+  let w = s.base;
+  const steps = s.steps;
+  for (let i = steps.length - 1; i >= 0; i--) {
+    if (steps[i]!.at <= run.now) {
+      w = steps[i]!.weights;
+      break;
+    }
+  }
+  return w.results[pickVariant(w.cumulative, bucketOf(hash, w.total))]!;
+}
+
+function serve(run: Run, s: CompiledServe): EvaluationResult {
+  return s.result !== null ? s.result : split(run, s.split!);
+}
+
+function resultOf(run: Run, flag: CompiledFlag): EvaluationResult {
+  const memo = run.memo;
+  if (memo === null) return evalFlag(run, flag);
+  let r = memo[flag.index];
+  if (r === undefined) {
+    r = evalFlag(run, flag);
+    memo[flag.index] = r;
+  }
+  return r;
+}
+
+/** The contract's order; the first step that decides, decides. */
+function evalFlag(run: Run, flag: CompiledFlag): EvaluationResult {
+  if (flag.disabled !== null) return flag.disabled;
+  if (flag.schedule !== null && !scheduleActive(flag.schedule, run.now)) return flag.scheduleOff!;
+  const prerequisites = flag.prerequisites;
+  if (prerequisites !== null) {
+    for (const p of prerequisites) {
+      const variant = resultOf(run, p.flag).variant;
+      if (variant === undefined || !p.variants.has(variant)) return p.failed;
+    }
+  }
+  if (flag.geo !== null && geoDecides(flag.geo, run.ctx.geo)) return flag.geo.result;
+  if (flag.targets !== null) {
+    const key = run.ctx.targetingKey;
+    if (key !== undefined) {
+      const hit = flag.targets.get(key);
+      if (hit !== undefined) return hit;
+    }
+  }
+  const rules = flag.rules;
+  for (let i = 0; i < rules.length; i++) {
+    const rule = rules[i]!;
+    if (matches(run, rule.conditions)) return serve(run, rule.serve);
+  }
+  return serve(run, flag.fallthrough);
+}
+
+/**
+ * Evaluates one flag. Unknown key: ERROR/FLAG_NOT_FOUND; `expectedType` given and different from the
+ * flag's: ERROR/TYPE_MISMATCH. The returned object is shared and frozen: do not mutate it.
+ */
+export function evaluate(
+  compiled: CompiledFlags,
+  key: string,
+  ctx: EvaluationContext,
+  now: number,
+  expectedType?: FlagType,
+): EvaluationResult {
+  const flag = compiled.byKey.get(key);
+  if (flag === undefined) return flagNotFound(key);
+  if (expectedType !== undefined && expectedType !== flag.type)
+    return typeMismatch(key, flag.type, expectedType);
+  return evalFlag(new Run(ctx, now, compiled.segmentCount, compiled.hasPrerequisites ? [] : null), flag);
+}
+
+/** Options of the bulk evaluations. */
+export interface EvaluateAllOptions {
+  /** Only flags marked clientVisible (what front-ends may see). Default false: every flag. */
+  clientVisibleOnly?: boolean;
+}
+
+/** Evaluates every flag (or every client-visible one) for one context, in key order. */
+export function evaluateAll(
+  compiled: CompiledFlags,
+  ctx: EvaluationContext,
+  now: number,
+  options?: EvaluateAllOptions,
+): EvaluationResult[] {
+  const list = options?.clientVisibleOnly === true ? compiled.clientFlags : compiled.flags;
+  const n = list.length;
+  const out = new Array<EvaluationResult>(n);
+  if (compiled.hasPrerequisites) {
+    const run = new Run(ctx, now, compiled.segmentCount, new Array(compiled.flags.length));
+    for (let i = 0; i < n; i++) out[i] = resultOf(run, list[i]!);
+  } else {
+    const run = new Run(ctx, now, compiled.segmentCount, null);
+    for (let i = 0; i < n; i++) out[i] = evalFlag(run, list[i]!);
+  }
+  return out;
+}
+
+/**
+ * Values only, for compact responses: key -> value of every flag (or every client-visible one) that
+ * evaluated without error, in key order. Cheaper than evaluateAll when reasons are not wanted.
+ */
+export function evaluateValues(
+  compiled: CompiledFlags,
+  ctx: EvaluationContext,
+  now: number,
+  options?: EvaluateAllOptions,
+): Record<string, JsonValue> {
+  const visibleOnly = options?.clientVisibleOnly === true;
+  const list = visibleOnly ? compiled.clientFlags : compiled.flags;
+  const run = new Run(
+    ctx,
+    now,
+    compiled.segmentCount,
+    compiled.hasPrerequisites ? new Array(compiled.flags.length) : null,
+  );
+  const out: Record<string, JsonValue> = {};
+  for (let i = 0; i < list.length; i++) {
+    const flag = list[i]!;
+    const value = resultOf(run, flag).value;
+    if (value !== undefined) out[flag.key] = value;
+  }
+  return out;
+}
