@@ -1,0 +1,354 @@
+/**
+ * Engine benchmark: 100 boolean flags x 10,000 contexts, evaluateAll and evaluateValues against a
+ * hand-written evaluator specialised to this scenario (and flagd-core as a second baseline), plus
+ * compile time and retained heap for 100 / 1,000 / 10,000 flags. Reads no files, no network.
+ */
+import { FlagdCore } from "@openfeature/flagd-core";
+import murmur from "murmurhash-js";
+import { compile, evaluateAll, evaluateValues } from "../../src/eval/index";
+import type { EvaluationContext } from "../../src/eval/types";
+import type { FlagDefinition, FlagsDocument } from "../../src/flags/types";
+
+const COUNTRIES = ["US", "CA", "GB", "DE", "FR", "JP", "AU", "NL", "SE", "BR"];
+const BLOCKED = ["CN", "RU", "KP", "IR"];
+const OTHERS = [
+  "IT",
+  "ES",
+  "PL",
+  "IN",
+  "MX",
+  "KR",
+  "ZA",
+  "NG",
+  "EG",
+  "AR",
+  "CH",
+  "AT",
+  "BE",
+  "NO",
+  "DK",
+  "FI",
+];
+const ALL_COUNTRIES = [...COUNTRIES, ...BLOCKED, ...OTHERS];
+const PLANS = ["free", "pro", "enterprise"];
+const FLAGS = 100;
+const CONTEXTS = 10_000;
+const BETA_SIZE = 1_000;
+const RUNS = 7;
+const NOW = Date.UTC(2026, 0, 1);
+
+/** mulberry32: a small seeded PRNG, so every run sees the same contexts. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function flagKey(i: number, count: number): string {
+  return `flag-${String(i).padStart(Math.max(3, String(count - 1).length), "0")}`;
+}
+
+function countriesFor(i: number): string[] {
+  return Array.from({ length: 5 }, (_, j) => COUNTRIES[(i + j) % 10]!);
+}
+
+function betaIds(): string[] {
+  const rand = prng(7);
+  const ids = new Set<string>();
+  while (ids.size < BETA_SIZE) ids.add(`user-${Math.floor(rand() * CONTEXTS)}`);
+  return [...ids];
+}
+
+function scenarioDoc(count: number, beta: string[]): FlagsDocument {
+  const flags: Record<string, FlagDefinition> = {};
+  for (let i = 0; i < count; i++) {
+    flags[flagKey(i, count)] = {
+      clientVisible: true,
+      rules: [
+        {
+          when: [
+            { attribute: "geo.country", op: "in", values: countriesFor(i % 10) },
+            { attribute: "plan", op: "equals", values: ["enterprise"] },
+          ],
+          serve: "on",
+        },
+        { when: [{ segment: "beta" }], serve: "on" },
+        { when: [{ attribute: "geo.country", op: "in", values: BLOCKED }], serve: "off" },
+      ],
+      fallthrough: { split: { on: 25, off: 75 } },
+    };
+  }
+  return { flags, segments: { beta: { included: beta } } };
+}
+
+function scenarioContexts(): EvaluationContext[] {
+  const rand = prng(42);
+  return Array.from({ length: CONTEXTS }, (_, i) => ({
+    targetingKey: `user-${i}`,
+    geo: { country: ALL_COUNTRIES[Math.floor(rand() * ALL_COUNTRIES.length)]! },
+    attributes: { plan: PLANS[Math.floor(rand() * PLANS.length)]! },
+  }));
+}
+
+/** A naive hand-coded evaluator: the scenario's logic with murmurhash-js over `flagKey + user`. */
+function naive(beta: string[]) {
+  const sets = Array.from({ length: FLAGS }, (_, i) => new Set(countriesFor(i % 10)));
+  const keys = Array.from({ length: FLAGS }, (_, i) => flagKey(i, FLAGS));
+  const betaSet = new Set(beta);
+  const blocked = new Set(BLOCKED);
+  return (ctx: EvaluationContext, out: boolean[]): void => {
+    const user = ctx.targetingKey!;
+    const country = ctx.geo!.country!;
+    const enterprise = ctx.attributes!.plan === "enterprise";
+    const inBeta = betaSet.has(user);
+    const isBlocked = blocked.has(country);
+    for (let i = 0; i < FLAGS; i++) {
+      if (enterprise && sets[i]!.has(country)) out[i] = true;
+      else if (inBeta) out[i] = true;
+      else if (isBlocked) out[i] = false;
+      else out[i] = Math.floor((murmur.murmur3(keys[i]! + user, 0) * 100) / 4294967296) < 25;
+    }
+  };
+}
+
+function mix(h1: number, k1: number): number {
+  k1 = Math.imul(k1, 0xcc9e2d51);
+  k1 = (k1 << 15) | (k1 >>> 17);
+  h1 ^= Math.imul(k1, 0x1b873593);
+  h1 = (h1 << 13) | (h1 >>> 19);
+  return (Math.imul(h1, 5) + 0xe6546b64) | 0;
+}
+
+function word(s: string, i: number): number {
+  return (
+    s.charCodeAt(i) | (s.charCodeAt(i + 1) << 8) | (s.charCodeAt(i + 2) << 16) | (s.charCodeAt(i + 3) << 24)
+  );
+}
+
+/**
+ * The baseline: the scenario hand-coded as tightly as it goes. Flag keys are 8 ASCII bytes, so each
+ * flag's salt is pre-hashed into two whole blocks; the user id is cut into blocks once per context.
+ * Written independently of the engine (its own MurmurHash3), so it also cross-checks it.
+ */
+function specialised(beta: string[]) {
+  const sets = Array.from({ length: FLAGS }, (_, i) => new Set(countriesFor(i % 10)));
+  const salts = Array.from({ length: FLAGS }, (_, i) => {
+    const k = flagKey(i, FLAGS);
+    return mix(mix(0, word(k, 0)), word(k, 4));
+  });
+  const betaSet = new Set(beta);
+  const blocked = new Set(BLOCKED);
+  const words = new Int32Array(16);
+  return (ctx: EvaluationContext, out: boolean[]): void => {
+    const user = ctx.targetingKey!;
+    const country = ctx.geo!.country!;
+    const enterprise = ctx.attributes!.plan === "enterprise";
+    const inBeta = betaSet.has(user);
+    const isBlocked = blocked.has(country);
+    const n = user.length;
+    const whole = n >> 2;
+    for (let w = 0; w < whole; w++) words[w] = word(user, w * 4);
+    let tail = 0;
+    for (let i = whole * 4, j = 0; i < n; i++, j++) tail |= user.charCodeAt(i) << (8 * j);
+    for (let i = 0; i < FLAGS; i++) {
+      if (enterprise && sets[i]!.has(country)) out[i] = true;
+      else if (inBeta) out[i] = true;
+      else if (isBlocked) out[i] = false;
+      else {
+        let h = salts[i]!;
+        for (let w = 0; w < whole; w++) h = mix(h, words[w]!);
+        if (n & 3) {
+          let k1 = Math.imul(tail, 0xcc9e2d51);
+          k1 = (k1 << 15) | (k1 >>> 17);
+          h ^= Math.imul(k1, 0x1b873593);
+        }
+        h ^= 8 + n;
+        h ^= h >>> 16;
+        h = Math.imul(h, 0x85ebca6b);
+        h ^= h >>> 13;
+        h = Math.imul(h, 0xc2b2ae35);
+        h ^= h >>> 16;
+        out[i] = Math.floor(((h >>> 0) * 100) / 4294967296) < 25;
+      }
+    }
+  };
+}
+
+function flagdConfig(beta: string[]): string {
+  const flags: Record<string, unknown> = {};
+  for (let i = 0; i < FLAGS; i++) {
+    flags[flagKey(i, FLAGS)] = {
+      state: "ENABLED",
+      variants: { on: true, off: false },
+      defaultVariant: "off",
+      targeting: {
+        if: [
+          {
+            and: [
+              { in: [{ var: "country" }, countriesFor(i % 10)] },
+              { "==": [{ var: "plan" }, "enterprise"] },
+            ],
+          },
+          "on",
+          { $ref: "beta" },
+          "on",
+          { in: [{ var: "country" }, BLOCKED] },
+          "off",
+          {
+            fractional: [
+              ["on", 25],
+              ["off", 75],
+            ],
+          },
+        ],
+      },
+    };
+  }
+  return JSON.stringify({ flags, $evaluators: { beta: { in: [{ var: "targetingKey" }, beta] } } });
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+/**
+ * Median ns per context of each candidate over `runs` passes of `contexts`. Candidates take turns
+ * pass by pass, so load from other processes on the machine hits them all alike.
+ */
+function timeAll(
+  contexts: readonly EvaluationContext[],
+  candidates: readonly ((ctx: EvaluationContext) => void)[],
+  runs = RUNS,
+): number[] {
+  for (const work of candidates) for (const ctx of contexts) work(ctx); // warm-up pass
+  const samples = candidates.map(() => [] as number[]);
+  for (let r = 0; r < runs; r++) {
+    candidates.forEach((work, c) => {
+      const t0 = process.hrtime.bigint();
+      for (const ctx of contexts) work(ctx);
+      samples[c]!.push(Number(process.hrtime.bigint() - t0) / contexts.length);
+    });
+  }
+  return samples.map(median);
+}
+
+function line(label: string, nsPerContext: number, baseline?: number): void {
+  const perFlag = (nsPerContext / FLAGS).toFixed(1).padStart(7);
+  const rate = Math.round(1e9 / nsPerContext)
+    .toLocaleString("en-US")
+    .padStart(10);
+  const ratio = baseline === undefined ? "" : `  ${(nsPerContext / baseline).toFixed(2)}x baseline`;
+  console.log(`${label.padEnd(34)} ${perFlag} ns/flag  ${rate} contexts/s${ratio}`);
+}
+
+function gc(): void {
+  const g = (globalThis as { gc?: () => void }).gc;
+  if (g === undefined) throw new Error("run with node --expose-gc (npm run bench does)");
+  g();
+  g();
+}
+
+export async function run(): Promise<void> {
+  const beta = betaIds();
+  const contexts = scenarioContexts();
+  const compiled = compile(scenarioDoc(FLAGS, beta));
+  const baseline = specialised(beta);
+  const naiveBaseline = naive(beta);
+
+  // The engine and the baseline must agree on every answer, or the comparison means nothing.
+  const expected: boolean[] = new Array(FLAGS);
+  const naiveExpected: boolean[] = new Array(FLAGS);
+  let on = 0;
+  for (const ctx of contexts) {
+    baseline(ctx, expected);
+    naiveBaseline(ctx, naiveExpected);
+    if (naiveExpected.some((v, i) => v !== expected[i])) throw new Error("the two baselines disagree");
+    const got = evaluateAll(compiled, ctx, NOW);
+    for (let i = 0; i < FLAGS; i++) {
+      if (got[i]!.value !== expected[i]) throw new Error(`engine disagrees with baseline on ${got[i]!.key}`);
+      if (expected[i]) on++;
+    }
+  }
+
+  let sink = 0;
+  const out: boolean[] = new Array(FLAGS);
+  const [base, naiveNs, all, values] = timeAll(contexts, [
+    (ctx) => {
+      baseline(ctx, out);
+      sink += out[0] ? 1 : 0;
+    },
+    (ctx) => {
+      naiveBaseline(ctx, out);
+      sink += out[0] ? 1 : 0;
+    },
+    (ctx) => {
+      sink += evaluateAll(compiled, ctx, NOW).length;
+    },
+    (ctx) => {
+      sink += evaluateValues(compiled, ctx, NOW)["flag-000"] === true ? 1 : 0;
+    },
+  ]) as [number, number, number, number];
+
+  console.log(
+    `scenario: ${FLAGS} boolean flags, ${CONTEXTS.toLocaleString("en-US")} contexts, ` +
+      `${((100 * on) / (FLAGS * CONTEXTS)).toFixed(1)}% on; median of ${RUNS} runs\n`,
+  );
+  line("specialised JS (baseline)", base);
+  line("naive JS (murmurhash-js + concat)", naiveNs, base);
+  line("engine evaluateAll", all!, base);
+  line("engine evaluateValues", values, base);
+
+  try {
+    const flagd = new FlagdCore();
+    flagd.setConfigurations(flagdConfig(beta));
+    const sample = contexts.slice(0, 1_000);
+    const flat = sample.map((c) => ({
+      targetingKey: c.targetingKey!,
+      country: c.geo!.country!,
+      plan: c.attributes!.plan as string,
+    }));
+    for (let j = 0; j < flat.length; j++) {
+      baseline(sample[j]!, expected);
+      for (const d of flagd.resolveAll(flat[j])) {
+        if (d.value !== expected[Number(d.flagKey.slice(5))])
+          throw new Error(`flagd disagrees on ${d.flagKey}`);
+      }
+    }
+    const byCtx = new Map(sample.map((c, j) => [c, flat[j]!]));
+    const [flagdNs] = timeAll(sample, [(ctx) => (sink += flagd.resolveAll(byCtx.get(ctx)).length)], 5) as [
+      number,
+    ];
+    line("flagd-core resolveAll (1,000 ctx)", flagdNs, base);
+    console.log(`  engine evaluateAll is ${(flagdNs / all).toFixed(1)}x faster than flagd-core`);
+  } catch (err) {
+    console.log(`flagd-core baseline skipped: ${(err as Error).message}`);
+  }
+
+  console.log("\ncompile (median of 7) and retained heap after gc:");
+  for (const count of [100, 1_000, 10_000]) {
+    const doc = scenarioDoc(count, beta);
+    const times: number[] = [];
+    for (let r = 0; r < 7; r++) {
+      const t0 = process.hrtime.bigint();
+      compile(doc);
+      times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const kept = compile(doc);
+    gc();
+    const retained = process.memoryUsage().heapUsed - before;
+    sink += kept.keys.length;
+    console.log(
+      `  ${count.toLocaleString("en-US").padStart(6)} flags: compile ${median(times).toFixed(2).padStart(7)} ms, ` +
+        `retained ${(retained / 1024).toFixed(0).padStart(6)} KiB (${(retained / count).toFixed(0)} B/flag)`,
+    );
+  }
+  if (sink === -1) console.log("");
+}
