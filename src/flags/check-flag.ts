@@ -27,7 +27,9 @@ const END = /^(([01]\d|2[0-3]):[0-5]\d|24:00)$/;
 export function variantNames(flag: Obj): string[] | undefined {
   if (flag.variants === undefined) return Object.keys(variantsOf(flag as unknown as FlagDefinition));
   const o = obj(flag.variants);
-  return o && Object.keys(o);
+  const names = o && Object.keys(o);
+  // Empty variants are reported once by the schema; every reference would only repeat it.
+  return names?.length ? names : undefined;
 }
 
 class FlagChecker {

@@ -67,6 +67,20 @@ export function parseFlagsFile(text: string, file: string): ParseResult {
 
   let document: FlagsDocument | undefined;
   if (intact) {
+    // The first of duplicate keys wins (each was reported above), so the data validated below is the
+    // data `locate` finds when it maps a problem back to a position.
+    visit(doc, {
+      Map(_, map) {
+        const seen = new Set<string>();
+        map.items = map.items.filter((pair) => {
+          const key = keyName(pair.key);
+          if (key === undefined) return true;
+          if (seen.has(key)) return false;
+          seen.add(key);
+          return true;
+        });
+      },
+    });
     let data: unknown;
     try {
       data = doc.toJS({ maxAliasCount: 100 });

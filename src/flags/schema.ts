@@ -45,15 +45,13 @@ function issue(
  * valibot's object and record schemas accept arrays, and a strict object reports only its first
  * unknown key. This wraps one so that a list is an error and every unknown key is reported.
  */
-function tightened<S extends AnySchema>(schema: S, what: string, known?: readonly string[]): S {
+function tightened<S extends AnySchema>(schema: S, notAList: string, known?: readonly string[]): S {
   const run = schema["~run"];
   const tight: AnySchema["~run"] = (dataset: Dataset, config) => {
     const input = dataset.value;
     if (Array.isArray(input)) {
       dataset.typed = false;
-      (dataset as { issues?: v.BaseIssue<unknown>[] }).issues = [
-        issue(input, "Object", `${what} must be a map of fields, got a list`),
-      ];
+      (dataset as { issues?: v.BaseIssue<unknown>[] }).issues = [issue(input, "Object", notAList)];
       return dataset as unknown as ReturnType<AnySchema["~run"]>;
     }
     const out = run.call(schema, dataset, config);
@@ -88,14 +86,14 @@ function strict<const E extends v.ObjectEntries>(entries: E, what: string) {
     if (i.expected !== "Object") return `${what} is missing required field ${i.expected}`;
     return `${what} must be a map of fields, got ${describe(i.input)}`;
   });
-  return tightened(schema, what, known);
+  return tightened(schema, `${what} must be a map of fields, got a list`, known);
 }
 
 /** A map of names to values, e.g. the `flags` map. */
 function map<K extends v.GenericSchema<string>, V extends AnySchema>(key: K, value: V, what: string) {
   return tightened(
     v.record(key, value, (i) => `${what} must be a map, got ${describe(i.input)}`),
-    what,
+    `${what} must be a map, got a list`,
   );
 }
 
@@ -150,7 +148,14 @@ export const JsonValueSchema = v.custom<JsonValue>(
 );
 
 const Scalar = v.union(
-  [v.string(), v.pipe(v.number(), v.finite()), v.boolean()],
+  [
+    v.string(),
+    v.pipe(
+      v.number(),
+      v.finite((i) => `condition values must be finite numbers, got ${i.input}`),
+    ),
+    v.boolean(),
+  ],
   (i) => `condition values must be strings, numbers or true/false, got ${describe(i.input)}`,
 );
 
@@ -290,7 +295,15 @@ export const FlagSchema = strict(
   "flag",
 );
 
-export const SegmentRuleSchema = strict({ when: list(AttributeConditionSchema, "when") }, "segment rule");
+const NoNestedSegment = v.custom<never>(
+  () => false,
+  "a segment rule cannot use another segment: list attribute conditions only",
+);
+/** Segment rules take attribute conditions only, so segment membership never recurses. */
+export const SegmentRuleConditionSchema = v.lazy((input: unknown) =>
+  isMap(input) && "segment" in input ? NoNestedSegment : AttributeConditionSchema,
+);
+export const SegmentRuleSchema = strict({ when: list(SegmentRuleConditionSchema, "when") }, "segment rule");
 
 export const SegmentSchema = strict(
   {
