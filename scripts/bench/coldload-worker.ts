@@ -1,0 +1,33 @@
+/**
+ * Benchmark-only worker: GET /?key=K&times=N reads snapshot K from KV and verifies + compiles it N
+ * times (a cold load each time), so the caller can time cold loads inside real workerd from outside.
+ */
+import { loadKeyRing } from "../../src/snapshot/keys";
+import { verifySnapshot } from "../../src/snapshot/verify";
+
+interface BenchEnv {
+  FLAGS: KVNamespace;
+  EDGEFLAGS_PUBLIC_KEYS: string;
+}
+
+export default {
+  async fetch(request: Request, env: BenchEnv): Promise<Response> {
+    const url = new URL(request.url);
+    const key = url.searchParams.get("key") ?? "";
+    const times = Number(url.searchParams.get("times") ?? "1");
+    const keys = await loadKeyRing(env.EDGEFLAGS_PUBLIC_KEYS);
+    let flags = 0;
+    for (let i = 0; i < times; i++) {
+      const jws = await env.FLAGS.get(key, "text");
+      if (jws === null) return new Response("missing", { status: 404 });
+      const verified = await verifySnapshot(jws, {
+        keys,
+        environment: "bench",
+        now: Date.now(),
+        maxBytes: 64 << 20,
+      });
+      flags = verified.compiled.keys.length;
+    }
+    return Response.json({ flags, times });
+  },
+};
