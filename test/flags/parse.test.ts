@@ -381,3 +381,14 @@ function parseYamlLoosely(text: string): unknown {
 function byPath(a: { path: unknown[] }, b: { path: unknown[] }): number {
   return JSON.stringify(a.path).localeCompare(JSON.stringify(b.path));
 }
+
+describe("docs/flags-file.md", () => {
+  it("its worked example validates with no problems", () => {
+    const docs = readFileSync("docs/flags-file.md", "utf8");
+    const example = /```yaml\n(# yaml-language-server[\s\S]*?)```/.exec(docs)?.[1];
+    expect(example).toBeDefined();
+    const { document, problems } = parseFlagsFile(example!, "docs/flags-file.md");
+    expect(problems).toEqual([]);
+    expect(Object.keys(document!.flags)).toHaveLength(6);
+  });
+});
