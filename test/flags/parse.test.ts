@@ -1,6 +1,7 @@
 /** Every kind of mistake is reported at the exact line and column, with a plain message. */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { compile } from "../../src/eval/index";
 import { formatProblem, loadFlagsFile, parseFlagsFile } from "../../src/flags/parse";
 import { marked } from "./located";
 
@@ -340,6 +341,7 @@ describe("parseFlagsFile", () => {
     expect(problems).toEqual([]);
     expect(document?.flags["demo-flag"]).toMatchObject({ clientVisible: true, fallthrough: "on" });
     expect(Object.keys(document?.flags ?? {}).length).toBeGreaterThanOrEqual(6);
+    expect(() => compile(document!)).not.toThrow();
   });
 
   it("reads the JSON form of a document exactly like its YAML form", () => {

@@ -5,6 +5,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
+import { compile } from "../../src/eval/index";
 import { parseFlagsFile } from "../../src/flags/parse";
 import type {
   Condition,
@@ -23,7 +24,8 @@ const text = fc.string({ maxLength: 12 });
 const valuesOf: Record<string, fc.Arbitrary<JsonValue>> = {
   boolean: fc.boolean(),
   string: text,
-  number: fc.double({ noNaN: true, noDefaultInfinity: true }),
+  // JSON has no -0 (JSON.stringify(-0) is "0"), so the JSON round trip could not preserve it.
+  number: fc.double({ noNaN: true, noDefaultInfinity: true }).map((n) => (n === 0 ? 0 : n)),
   json: fc.oneof(
     fc.constant(null),
     fc.array(fc.integer(), { maxLength: 3 }),
@@ -125,6 +127,8 @@ describe("flags-file properties", () => {
     fc.assert(
       fc.property(documentArb, (doc) => {
         expect(validateDocument(doc)).toEqual({ ok: true, document: doc });
+        // What the validator accepts, the engine's compile accepts too.
+        expect(() => compile(doc)).not.toThrow();
         for (const source of [stringify(doc), JSON.stringify(doc, null, 2), JSON.stringify(doc)]) {
           const { document, problems } = parseFlagsFile(source, "f");
           expect(problems).toEqual([]);
