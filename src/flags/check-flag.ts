@@ -254,10 +254,12 @@ class FlagChecker {
       const w = obj(raw);
       const start = str(w?.start);
       const end = str(w?.end);
-      if (start && end && START.test(start) && END.test(end) && minutesOf(start) >= minutesOf(end)) {
+      // start > end is an overnight window (22:00-02:00), which the engine counts for the day it
+      // starts on; only an empty window is a mistake.
+      if (start && end && START.test(start) && END.test(end) && minutesOf(start) === minutesOf(end)) {
         this.report(
           [...at, "windows", i, "end"],
-          `window end "${end}" must be after its start "${start}" (a window cannot cross midnight: split it in two)`,
+          `window end "${end}" equals its start "${start}": the window is empty`,
         );
       }
     });

@@ -194,11 +194,11 @@ const CASES: [string, string, string][] = [
     'unknown time zone "Europe/Berlinn"',
   ],
   [
-    "window ending before it starts",
+    "empty window",
     withFlag(
-      `schedule:\n  windows:\n    - days: [mon]\n      start: "17:00"\n      end: ‸"09:00"\nfallthrough: on`,
+      `schedule:\n  windows:\n    - days: [mon]\n      start: "17:00"\n      end: ‸"17:00"\nfallthrough: on`,
     ),
-    'window end "09:00" must be after its start "17:00"',
+    'window end "17:00" equals its start "17:00": the window is empty',
   ],
   [
     "bad window time",
@@ -392,5 +392,17 @@ describe("docs/flags-file.md", () => {
     const { document, problems } = parseFlagsFile(example!, "docs/flags-file.md");
     expect(problems).toEqual([]);
     expect(Object.keys(document!.flags)).toHaveLength(6);
+  });
+});
+
+describe("schedule windows", () => {
+  it.each([
+    ["an overnight window (end before start)", "22:00", "02:00"],
+    ["a whole day", "00:00", "24:00"],
+  ])("accepts %s", (_what, start, end) => {
+    const text = `flags:\n  f:\n    schedule:\n      windows: [{ days: [fri], start: "${start}", end: "${end}" }]\n    fallthrough: on\n`;
+    const { document, problems } = parseFlagsFile(text, "w.yaml");
+    expect(problems).toEqual([]);
+    expect(() => compile(document!)).not.toThrow();
   });
 });
