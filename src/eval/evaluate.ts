@@ -55,8 +55,8 @@ function inSegment(run: Run, s: CompiledSegment): boolean {
 function computeSegment(run: Run, s: CompiledSegment): boolean {
   const key = run.ctx.targetingKey;
   if (typeof key === "string") {
-    if (s.excluded !== null && s.excluded.has(key)) return false;
-    if (s.included !== null && s.included.has(key)) return true;
+    if (s.excluded?.has(key)) return false;
+    if (s.included?.has(key)) return true;
   }
   for (const rule of s.rules) {
     let all = true;
