@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+// The `edgeflags` command: registers tsx so the TypeScript sources run on Node 20+ without a build
+// step, then hands the arguments to src/publisher/cli.ts. I/O: the process's streams and exit code.
+import { register } from "tsx/esm/api";
+
+register();
+const { main } = await import("../src/publisher/cli.ts");
+const code = await main(
+  process.argv.slice(2),
+  {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    env: process.env,
+    cwd: process.cwd(),
+    color: process.stdout.isTTY === true && !process.env.NO_COLOR,
+  },
+  true,
+);
+// Let pending writes to a pipe finish before exiting.
+process.exitCode = code;

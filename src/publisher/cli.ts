@@ -1,0 +1,169 @@
+/**
+ * The `edgeflags` command line: commander wiring only - every command's work lives in commands/.
+ * `main` never calls process.exit, so tests run it in-process; I/O through the injected Io.
+ */
+import { Command, CommanderError, Option } from "commander";
+import type { CommandContext } from "./commands/context";
+import { diffCommand } from "./commands/diff";
+import { historyCommand } from "./commands/history";
+import { keygenCommand } from "./commands/keygen";
+import { killCommand } from "./commands/kill";
+import { lintCommand } from "./commands/lint";
+import { publishCommand } from "./commands/publish";
+import { rollbackCommand } from "./commands/rollback";
+import { validateCommand } from "./commands/validate";
+import { TARGETS } from "./config";
+import { CliError, EXIT, type Io, Output } from "./output";
+
+const SETTINGS_HELP = `
+Settings (command line > environment > .edgeflags/config.json > defaults):
+  --url / EDGEFLAGS_URL / url                      worker base URL (intake and /healthz)
+  --env / EDGEFLAGS_ENV / environment              environment (default "development")
+  EDGEFLAGS_PUBLISH_TOKEN / publishToken           bearer token for the worker's intake
+  --key / EDGEFLAGS_PRIVATE_KEY(_FILE) / privateKeyFile   signing key (JWK)
+  EDGEFLAGS_PUBLIC_KEYS / publicKeysFile           extra public keys to trust (JWKS)
+  --target / EDGEFLAGS_TARGET / target             ${TARGETS.join(" | ")} (default worker)
+  CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID, EDGEFLAGS_KV_NAMESPACE_ID   kv-api target
+Exit codes: 0 ok, 1 problems found or refused, 2 usage error, 3 cannot reach the target or read a file.`;
+
+type Action = (ctx: CommandContext) => Promise<number>;
+
+/** Options every command that talks to a target accepts. */
+function targetOptions(cmd: Command): Command {
+  return cmd
+    .option("--target <name>", `where to read and push: ${TARGETS.join(", ")}`)
+    .option("--url <url>", "worker base URL")
+    .option("--env <name>", "environment the snapshot is for")
+    .option("--config <file>", "config file (default: the nearest .edgeflags/config.json)");
+}
+
+function program(io: Io, run: (json: boolean, action: Action) => Promise<void>): Command {
+  const root = new Command("edgeflags")
+    .description(
+      "Validate, lint, sign and publish edgeflags snapshots; roll back, kill a flag, read the history.",
+    )
+    .addHelpText("after", SETTINGS_HELP)
+    .exitOverride()
+    .showHelpAfterError("(run with --help for usage)")
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+  const json = new Option("--json", "print one JSON document for scripts");
+
+  root
+    .command("keygen")
+    .description(
+      "create an Ed25519 signing key: private JWK to --out (mode 0600) or stdout, public JWKS to stdout",
+    )
+    .option("--out <file>", "write the private key to this file")
+    .option("--kid <kid>", "key id (default: the start of the key's JWK thumbprint)")
+    .option("--force", "overwrite --out if it exists")
+    .addOption(json)
+    .action((o) => run(o.json, (ctx) => keygenCommand(o, ctx)));
+
+  root
+    .command("validate")
+    .description("check a flags file and list every problem as file:line:column")
+    .argument("<file>", "flags file (YAML or JSON)")
+    .addOption(json)
+    .action((file, o) => run(o.json, (ctx) => validateCommand(file, ctx)));
+
+  root
+    .command("lint")
+    .description(
+      "policy checks: expired or ownerless release/experiment flags fail; unused segments, unreachable rules and shadowing warn",
+    )
+    .argument("<file>", "flags file")
+    .option("--now <date>", "check expiry as of this date instead of today")
+    .option("--strict", "fail on warnings too")
+    .addOption(json)
+    .action((file, o) => run(o.json, (ctx) => lintCommand(file, o, ctx)));
+
+  targetOptions(
+    root
+      .command("diff")
+      .description("what publishing a flags file would change against the live snapshot")
+      .argument("<file>", "flags file")
+      .option("--exit-code", "exit 1 when there are changes (like git diff)"),
+  )
+    .addOption(json)
+    .action((file, o) => run(o.json, (ctx) => diffCommand(file, o, ctx)));
+
+  targetOptions(
+    root
+      .command("publish")
+      .description("validate, lint, sign and push a flags file, then wait until the worker serves it")
+      .argument("<file>", "flags file")
+      .option("--message <text>", "note for the audit record")
+      .option("--actor <name>", "who is publishing (default: EDGEFLAGS_ACTOR, git user, OS user)")
+      .option("--key <file>", "private key file (JWK)")
+      .option("--expires-in <duration>", "snapshot expiry, e.g. 30d; the worker refuses it afterwards")
+      .option("--no-wait", "do not wait for /healthz to report the new version")
+      .option("--timeout <seconds>", "how long to wait for the new version (default 60)"),
+  )
+    .addOption(json)
+    .action((file, o) => run(o.json, (ctx) => publishCommand(file, o, ctx)));
+
+  targetOptions(
+    root
+      .command("rollback")
+      .description("republish an earlier version's flags as a new, higher version")
+      .requiredOption("--to <version>", "the version whose flags to restore")
+      .option("--message <text>", "note for the audit record")
+      .option("--actor <name>", "who is rolling back")
+      .option("--key <file>", "private key file (JWK)")
+      .option("--no-wait", "do not wait for /healthz to report the new version")
+      .option("--timeout <seconds>", "how long to wait for the new version (default 60)"),
+  )
+    .addOption(json)
+    .action((o) => run(o.json, (ctx) => rollbackCommand(o, ctx)));
+
+  targetOptions(
+    root
+      .command("kill")
+      .description("disable one flag in the live snapshot and publish it at once (no flags file needed)")
+      .argument("<flag>", "flag key")
+      .requiredOption("--reason <text>", "why (recorded in the audit trail)")
+      .option("--actor <name>", "who is killing the flag")
+      .option("--key <file>", "private key file (JWK)")
+      .option("--no-wait", "do not wait for /healthz to report the new version")
+      .option("--timeout <seconds>", "how long to wait for the new version (default 60)"),
+  )
+    .addOption(json)
+    .action((flag, o) => run(o.json, (ctx) => killCommand(flag, o, ctx)));
+
+  targetOptions(
+    root
+      .command("history")
+      .description("recent publishes: version, when, who, message, what changed")
+      .option("--limit <n>", "how many (1-100, default 20)"),
+  )
+    .addOption(json)
+    .action((o) => run(o.json, (ctx) => historyCommand(o, ctx)));
+
+  return root;
+}
+
+/** Runs the CLI with `argv` (without node and script) and returns the exit code. */
+export async function main(argv: string[], io: Io, processStart = false): Promise<number> {
+  let code: number = EXIT.ok;
+  const run = async (json: boolean, action: Action) => {
+    const out = new Output(io, json === true);
+    try {
+      code = await action({ io, out, processStart });
+    } catch (err) {
+      if (!(err instanceof CliError)) throw err;
+      out.error(err.message);
+      out.result({ ok: false, error: err.message, exitCode: err.exitCode, ...err.details });
+      code = err.exitCode;
+    }
+  };
+  try {
+    await program(io, run).parseAsync(argv, { from: "user" });
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end through here too, with exit code 0.
+      return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    throw err;
+  }
+}

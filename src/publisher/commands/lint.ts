@@ -1,0 +1,66 @@
+/**
+ * `edgeflags lint FILE`: validation, then the policy checks; errors fail (exit 1), warnings fail only
+ * with --strict. I/O: reads the file.
+ */
+import { lintDocument } from "../lint";
+import { CliError, EXIT, type Output } from "../output";
+import { type FlagsSource, type LocatedFinding, locateFindings, readFlagsSource } from "../source";
+import type { CommandContext } from "./context";
+import { printProblems, problemJson } from "./validate";
+
+export interface LintOptions {
+  now?: string;
+  strict?: boolean;
+}
+
+/** `--now` as epoch ms (a date or an instant), or the clock. */
+export function parseNow(now: string | undefined): number {
+  if (now === undefined) return Date.now();
+  const ms = Date.parse(now);
+  if (Number.isNaN(ms)) throw new CliError(EXIT.usage, `--now must be a date like 2026-07-01, got "${now}"`);
+  return ms;
+}
+
+/** Lint findings for a valid source, located. */
+export function lintSource(source: FlagsSource, now: number): LocatedFinding[] {
+  return source.document ? locateFindings(source, lintDocument(source.document, now)) : [];
+}
+
+export function printFindings(out: Output, findings: LocatedFinding[]): void {
+  for (const f of findings) {
+    const label =
+      f.severity === "error" ? out.paint(["bold", "red"], "error") : out.paint(["bold", "yellow"], "warning");
+    out.line(`${f.file}:${f.line}:${f.column}: ${label}: ${f.message} ${out.paint("dim", `[${f.rule}]`)}`);
+  }
+}
+
+export const findingJson = (f: LocatedFinding) => ({
+  severity: f.severity,
+  rule: f.rule,
+  file: f.file,
+  line: f.line,
+  column: f.column,
+  path: f.path,
+  message: f.message,
+});
+
+export async function lintCommand(file: string, options: LintOptions, ctx: CommandContext): Promise<number> {
+  const { out } = ctx;
+  const now = parseNow(options.now);
+  const source = readFlagsSource(file);
+  if (source.problems.length > 0) {
+    out.result({ ok: false, file, problems: source.problems.map(problemJson), findings: [] });
+    printProblems(out, source.problems);
+    out.line(`${source.problems.length} validation problem(s): fix them before lint can run`);
+    return EXIT.problems;
+  }
+  const findings = lintSource(source, now);
+  const errors = findings.filter((f) => f.severity === "error").length;
+  const warnings = findings.length - errors;
+  const failed = errors > 0 || (options.strict === true && warnings > 0);
+  out.result({ ok: !failed, file, errors, warnings, findings: findings.map(findingJson) });
+  printFindings(out, findings);
+  if (findings.length === 0) out.ok(`${file}: no lint findings`);
+  else out.line(`${errors} error${errors === 1 ? "" : "s"}, ${warnings} warning${warnings === 1 ? "" : "s"}`);
+  return failed ? EXIT.problems : EXIT.ok;
+}

@@ -1,0 +1,110 @@
+/**
+ * The part publish, rollback and kill share: a new version on top of the live one, the change
+ * summary, sign (checked as the worker would), push, and wait until /healthz serves it, timing each
+ * step. I/O through the target and the health poll.
+ */
+import type { FlagsDocument } from "../../flags/types";
+import type { ChangeSummary, SnapshotPayload } from "../../snapshot/format";
+import { diffDocuments } from "../diff";
+import { CliError, EXIT, formatMs, type Output } from "../output";
+import { buildSnapshot, decodeSnapshot } from "../snapshot";
+import type { Timer } from "../timing";
+import { waitUntilLive } from "../wait";
+import type { Session } from "./context";
+
+export interface ReleaseInput {
+  flags: FlagsDocument;
+  sourceDigest: string;
+  actor: string;
+  message?: string;
+  expiresAt?: string;
+  wait: boolean;
+  /** The live snapshot, if the caller already read it (kill, rollback); else it is read here. */
+  live?: { jws: string | null; payload: SnapshotPayload | undefined };
+}
+
+export interface ReleaseResult {
+  environment: string;
+  version: number;
+  previousVersion: number | null;
+  changes: ChangeSummary;
+  /** Whether /healthz was seen serving the new version. */
+  confirmed: boolean;
+}
+
+/** Reads the live snapshot (unverified: only its version and flags are used, for numbering and diff). */
+export async function readLive(
+  session: Session,
+): Promise<{ jws: string | null; payload: SnapshotPayload | undefined }> {
+  const jws = await session.target.live();
+  return { jws, payload: jws === null ? undefined : decodeSnapshot(jws) };
+}
+
+/** Signs and pushes `input.flags` as live version + 1, then confirms it is served. */
+export async function release(
+  session: Session,
+  input: ReleaseInput,
+  timer: Timer,
+  out: Output,
+): Promise<ReleaseResult> {
+  const { settings, key, target } = session;
+  if (!key) throw new CliError(EXIT.usage, "no private key loaded");
+  const live = input.live ?? (await readLive(session));
+  if (!input.live) timer.mark("read live");
+  if (live.payload && live.payload.environment !== settings.environment) {
+    throw new CliError(
+      EXIT.problems,
+      `the live snapshot is for environment "${live.payload.environment}", not "${settings.environment}": pass --env ${live.payload.environment}`,
+    );
+  }
+  const previousVersion = live.payload?.version ?? null;
+  const version = (previousVersion ?? 0) + 1;
+  const changes = diffDocuments(live.payload?.flags, input.flags);
+  const { jws } = await buildSnapshot({
+    flags: input.flags,
+    environment: settings.environment,
+    version,
+    sourceDigest: input.sourceDigest,
+    audit: { actor: input.actor, ...(input.message ? { message: input.message } : {}), changes },
+    expiresAt: input.expiresAt,
+    key,
+    now: Date.now(),
+  });
+  timer.mark("sign");
+  out.note(`pushing version ${version} to ${target.where} (${changes.text})`);
+  await target.push(jws);
+  timer.mark("push");
+  let confirmed = false;
+  if (!input.wait) {
+    out.note("not waiting for the worker to serve it (--no-wait)");
+  } else if (!settings.url) {
+    out.note("no worker URL configured (--url / EDGEFLAGS_URL): cannot confirm it is served");
+  } else {
+    await waitUntilLive(settings.url, version, settings.waitTimeoutMs);
+    timer.mark("live");
+    confirmed = true;
+  }
+  return { environment: settings.environment, version, previousVersion, changes, confirmed };
+}
+
+/** The human report after a release: what went live and how long each step took. */
+export function reportRelease(out: Output, result: ReleaseResult, timer: Timer, verb: string): void {
+  const from = result.previousVersion === null ? "" : ` (was ${result.previousVersion})`;
+  const state = result.confirmed ? "live" : "stored";
+  out.ok(
+    `${verb} version ${result.version}${from} to ${result.environment}: ${state}, ${result.changes.text}`,
+  );
+  const total = timer.total();
+  const steps = timer.steps.map((s) => `${s.step} ${formatMs(s.ms)}`).join(", ");
+  out.line(`  ${out.paint("dim", `${steps}; total ${formatMs(total)}`)}`);
+}
+
+/** The --json shape of a release. */
+export function releaseJson(result: ReleaseResult, timer: Timer): Record<string, unknown> {
+  return {
+    ok: true,
+    ...result,
+    steps: timer.steps.map((s) => ({ step: s.step, ms: Math.round(s.ms * 10) / 10 })),
+    totalMs: Math.round(timer.total() * 10) / 10,
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * `edgeflags rollback --to VERSION`: the flags of an earlier version, verified, republished under a
+ * new higher version (versions never go down, so every worker accepts it). I/O: the target, /healthz.
+ */
+import { resolveActor } from "../actor";
+import type { CliOptions } from "../config";
+import { CliError, EXIT } from "../output";
+import { verifyReadBack } from "../snapshot";
+import { Timer } from "../timing";
+import { type CommandContext, openSession } from "./context";
+import { readLive, release, releaseJson, reportRelease } from "./release";
+
+export interface RollbackOptions extends CliOptions {
+  to: string;
+  message?: string;
+  wait?: boolean;
+}
+
+export async function rollbackCommand(options: RollbackOptions, ctx: CommandContext): Promise<number> {
+  const { out } = ctx;
+  const timer = new Timer(ctx.processStart);
+  const to = Number(options.to);
+  if (!Number.isSafeInteger(to) || to < 1) {
+    throw new CliError(EXIT.usage, `--to takes a version number, got "${options.to}"`);
+  }
+  const session = await openSession(ctx, options, true);
+  try {
+    const [old, live] = await Promise.all([session.target.version(to), readLive(session)]);
+    if (old === null)
+      throw new CliError(EXIT.problems, `version ${to} was never published to ${session.target.where}`);
+    if (live.payload?.version === to) {
+      throw new CliError(EXIT.problems, `version ${to} is already the live version: nothing to roll back`);
+    }
+    const earlier = await verifyReadBack(old, session.keys, session.settings.environment);
+    timer.mark("read");
+    const note = `rollback to version ${to}`;
+    const result = await release(
+      session,
+      {
+        flags: earlier.flags,
+        sourceDigest: earlier.sourceDigest,
+        actor: resolveActor(session.settings.actor, ctx.io.cwd),
+        message: options.message ? `${note}: ${options.message}` : note,
+        wait: options.wait !== false,
+        live,
+      },
+      timer,
+      out,
+    );
+    out.result({ ...releaseJson(result, timer), rolledBackTo: to });
+    reportRelease(out, result, timer, `rolled back to version ${to} as`);
+    return EXIT.ok;
+  } finally {
+    await session.target.close();
+  }
+}

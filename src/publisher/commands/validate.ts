@@ -1,0 +1,39 @@
+/**
+ * `edgeflags validate FILE`: every problem in a flags file at once, each as file:line:column.
+ * I/O: reads the file.
+ */
+import { formatProblem, type LocatedProblem } from "../../flags/parse";
+import { EXIT, type Output } from "../output";
+import { readFlagsSource } from "../source";
+import type { CommandContext } from "./context";
+
+/** Prints problems as `file:line:column: error: message` lines. */
+export function printProblems(out: Output, problems: LocatedProblem[]): void {
+  for (const p of problems) {
+    const [where, ...rest] = formatProblem(p).split(": ");
+    out.line(`${where}: ${out.paint(["bold", "red"], "error")}: ${rest.join(": ")}`);
+  }
+}
+
+export const problemJson = (p: LocatedProblem) => ({
+  file: p.file,
+  line: p.line,
+  column: p.column,
+  path: p.path,
+  message: p.message,
+});
+
+export async function validateCommand(file: string, ctx: CommandContext): Promise<number> {
+  const { out } = ctx;
+  const source = readFlagsSource(file);
+  const flags = source.document ? Object.keys(source.document.flags).length : 0;
+  out.result({ ok: source.problems.length === 0, file, flags, problems: source.problems.map(problemJson) });
+  printProblems(out, source.problems);
+  if (source.problems.length > 0) {
+    const n = source.problems.length;
+    out.line(`${n} problem${n === 1 ? "" : "s"} in ${file}`);
+    return EXIT.problems;
+  }
+  out.ok(`${file} is valid: ${flags} flag${flags === 1 ? "" : "s"}`);
+  return EXIT.ok;
+}

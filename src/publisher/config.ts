@@ -1,0 +1,171 @@
+/**
+ * The publisher's settings, resolved once per command: CLI options > environment variables >
+ * `.edgeflags/config.json` > defaults. I/O: reads the config file (found by walking up from cwd).
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import { CliError, EXIT } from "./output";
+
+export const TARGETS = ["worker", "kv-api", "local"] as const;
+export type TargetName = (typeof TARGETS)[number];
+
+/** The config file `npm start` writes; every field is optional. Paths are relative to the file. */
+export interface ConfigFile {
+  /** Worker base URL: intake (worker target) and /healthz polling after publish. */
+  url?: string;
+  /** Environment snapshots are signed for; must match the worker's EDGEFLAGS_ENV. */
+  environment?: string;
+  /** Bearer token for the worker's snapshot intake (its PUBLISH_TOKEN). */
+  publishToken?: string;
+  /** Private signing key (JWK file). */
+  privateKeyFile?: string;
+  /** JWKS file of extra public keys to trust when verifying live or old snapshots (key rotation). */
+  publicKeysFile?: string;
+  target?: TargetName;
+  /** How long `publish` waits for /healthz to report the new version. */
+  waitTimeoutSeconds?: number;
+  /** kv-api target: account and namespace (the API token only ever comes from the environment). */
+  accountId?: string;
+  namespaceId?: string;
+  /** local target: wrangler's local KV folder and the namespace id from wrangler.toml. */
+  localPersist?: string;
+}
+
+/** Options a command may receive from the command line. */
+export interface CliOptions {
+  config?: string;
+  url?: string;
+  env?: string;
+  target?: string;
+  key?: string;
+  actor?: string;
+  timeout?: string;
+}
+
+export interface Settings {
+  url: string | undefined;
+  environment: string;
+  publishToken: string | undefined;
+  /** Private JWK as JSON text, or a file to read it from. */
+  privateKey: { json: string; source: string } | { file: string } | undefined;
+  /** Extra trusted public keys (JWKS JSON text). */
+  publicKeys: string | undefined;
+  target: TargetName;
+  actor: string | undefined;
+  waitTimeoutMs: number;
+  kvApi: { apiToken?: string; accountId?: string; namespaceId?: string; baseURL?: string };
+  local: { persist: string; wranglerToml: string };
+  /** The config file used, if any. */
+  configFile: string | undefined;
+}
+
+export const CONFIG_PATH = join(".edgeflags", "config.json");
+
+/** The nearest `.edgeflags/config.json` at or above `cwd`. */
+export function findConfigFile(cwd: string): string | undefined {
+  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+    const candidate = join(dir, CONFIG_PATH);
+    if (existsSync(candidate)) return candidate;
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+function readConfigFile(path: string): ConfigFile {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new CliError(EXIT.io, `cannot read ${path}: ${(err as Error).message}`);
+  }
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+      throw new Error("not an object");
+    return parsed as ConfigFile;
+  } catch (err) {
+    throw new CliError(EXIT.usage, `${path} is not a JSON object: ${(err as Error).message}`);
+  }
+}
+
+const blank = (v: string | undefined) => (v === undefined || v.trim() === "" ? undefined : v.trim());
+
+/** Resolves every setting; throws CliError (exit 2) for values that make no sense. */
+export function resolveSettings(
+  options: CliOptions,
+  env: Record<string, string | undefined>,
+  cwd: string,
+): Settings {
+  const configFile = options.config
+    ? resolve(cwd, options.config)
+    : blank(env.EDGEFLAGS_CONFIG)
+      ? resolve(cwd, env.EDGEFLAGS_CONFIG as string)
+      : findConfigFile(cwd);
+  const file: ConfigFile = configFile ? readConfigFile(configFile) : {};
+  const base = configFile ? dirname(configFile) : cwd;
+  const fromFile = (p: string | undefined) =>
+    p === undefined ? undefined : isAbsolute(p) ? p : join(base, p);
+  // The project root is where .edgeflags/ lives; without a config file, the working directory.
+  const root = configFile && base.endsWith(".edgeflags") ? dirname(base) : cwd;
+
+  const target = options.target ?? blank(env.EDGEFLAGS_TARGET) ?? file.target ?? "worker";
+  if (!(TARGETS as readonly string[]).includes(target)) {
+    throw new CliError(EXIT.usage, `unknown target "${target}": use one of ${TARGETS.join(", ")}`);
+  }
+  const timeoutRaw = options.timeout ?? blank(env.EDGEFLAGS_WAIT_TIMEOUT) ?? file.waitTimeoutSeconds ?? 60;
+  const timeout = Number(timeoutRaw);
+  if (!Number.isFinite(timeout) || timeout <= 0) {
+    throw new CliError(
+      EXIT.usage,
+      `the wait timeout must be a positive number of seconds, got "${timeoutRaw}"`,
+    );
+  }
+
+  const keyFile = options.key ? resolve(cwd, options.key) : undefined;
+  const keyJson = blank(env.EDGEFLAGS_PRIVATE_KEY);
+  const envKeyFile = blank(env.EDGEFLAGS_PRIVATE_KEY_FILE);
+  const privateKey = keyFile
+    ? { file: keyFile }
+    : keyJson
+      ? { json: keyJson, source: "EDGEFLAGS_PRIVATE_KEY" }
+      : envKeyFile
+        ? { file: resolve(cwd, envKeyFile) }
+        : file.privateKeyFile
+          ? { file: fromFile(file.privateKeyFile) as string }
+          : undefined;
+
+  const publicKeysFile = fromFile(file.publicKeysFile);
+  let publicKeys = blank(env.EDGEFLAGS_PUBLIC_KEYS);
+  if (!publicKeys && publicKeysFile) {
+    try {
+      publicKeys = readFileSync(publicKeysFile, "utf8");
+    } catch (err) {
+      throw new CliError(EXIT.io, `cannot read publicKeysFile ${publicKeysFile}: ${(err as Error).message}`);
+    }
+  }
+
+  const url = options.url ?? blank(env.EDGEFLAGS_URL) ?? file.url;
+  if (url !== undefined && !/^https?:\/\/[^/]/.test(url)) {
+    throw new CliError(EXIT.usage, `the worker URL must start with http:// or https://, got "${url}"`);
+  }
+  return {
+    url: url?.replace(/\/+$/, ""),
+    environment: options.env ?? blank(env.EDGEFLAGS_ENV) ?? file.environment ?? "development",
+    publishToken: blank(env.EDGEFLAGS_PUBLISH_TOKEN) ?? file.publishToken,
+    privateKey,
+    publicKeys,
+    target: target as TargetName,
+    actor: options.actor ?? blank(env.EDGEFLAGS_ACTOR),
+    waitTimeoutMs: timeout * 1000,
+    kvApi: {
+      apiToken: blank(env.CLOUDFLARE_API_TOKEN),
+      accountId: blank(env.CLOUDFLARE_ACCOUNT_ID) ?? file.accountId,
+      namespaceId: blank(env.EDGEFLAGS_KV_NAMESPACE_ID) ?? file.namespaceId,
+      baseURL: blank(env.CLOUDFLARE_API_BASE_URL),
+    },
+    local: {
+      persist: fromFile(file.localPersist) ?? join(root, ".wrangler", "state", "v3", "kv"),
+      wranglerToml: join(root, "wrangler.toml"),
+    },
+    configFile,
+  };
+}

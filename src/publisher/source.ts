@@ -1,0 +1,58 @@
+/**
+ * Reading a flags file for the publisher: text, parse and validate (every problem with
+ * file:line:column), the source digest, and placing lint findings at their line. I/O: reads the file.
+ */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { LineCounter, parseDocument } from "yaml";
+import { locate } from "../flags/locate";
+import { type LocatedProblem, parseFlagsFile } from "../flags/parse";
+import type { FlagsDocument } from "../flags/types";
+import type { LintFinding } from "./lint";
+import { CliError, EXIT } from "./output";
+
+export interface FlagsSource {
+  file: string;
+  text: string;
+  /** `sha256:<hex>` of the file's bytes, signed into the snapshot. */
+  digest: string;
+  /** Present only when the file has no problems. */
+  document: FlagsDocument | undefined;
+  problems: LocatedProblem[];
+}
+
+/** Reads and validates a flags file; a file that cannot be read is a CliError (exit 3). */
+export function readFlagsSource(file: string): FlagsSource {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : (err as Error).message;
+    throw new CliError(EXIT.io, `cannot read ${file}: ${why}`);
+  }
+  const { document, problems } = parseFlagsFile(text, file);
+  return { file, text, digest: digestOf(text), document, problems };
+}
+
+/** `sha256:<hex>` of a text's UTF-8 bytes. */
+export function digestOf(text: string): string {
+  return `sha256:${createHash("sha256").update(text, "utf8").digest("hex")}`;
+}
+
+export interface LocatedFinding extends LintFinding {
+  file: string;
+  line: number;
+  column: number;
+}
+
+/** Lint findings with the file:line:column of the node each one is about. */
+export function locateFindings(source: FlagsSource, findings: LintFinding[]): LocatedFinding[] {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(source.text, { lineCounter });
+  return findings.map((f) => {
+    const { line, col } = lineCounter.linePos(locate(doc, f.path, f.onKey));
+    return { ...f, file: source.file, line, column: col };
+  });
+}

@@ -1,0 +1,52 @@
+/**
+ * Picks and builds the push target named in the settings, with the errors that say which setting is
+ * missing. The kv-api and local adapters are imported only when chosen: the `cloudflare` client
+ * and Miniflare take over a second to load, which would otherwise slow every command. No I/O.
+ */
+import type { KeyRing } from "../../snapshot/keys";
+import type { Settings } from "../config";
+import { CliError, EXIT } from "../output";
+import { kvTarget } from "./kv-store";
+import type { Target } from "./target";
+import { workerTarget } from "./worker";
+
+export type { PushOutcome, Target } from "./target";
+
+/** The target for these settings. `keys` are what the direct-KV targets verify pushes with. */
+export async function openTarget(settings: Settings, keys: KeyRing): Promise<Target> {
+  switch (settings.target) {
+    case "worker": {
+      if (!settings.url) {
+        throw new CliError(
+          EXIT.usage,
+          "no worker URL: pass --url, set EDGEFLAGS_URL, or run `npm start` to write .edgeflags/config.json",
+        );
+      }
+      if (!settings.publishToken) {
+        throw new CliError(
+          EXIT.usage,
+          "no publish token: set EDGEFLAGS_PUBLISH_TOKEN to the worker's PUBLISH_TOKEN",
+        );
+      }
+      return workerTarget({ url: settings.url, token: settings.publishToken });
+    }
+    case "kv-api": {
+      const { kvApiStore } = await import("./kv-api");
+      const store = kvApiStore(settings.kvApi);
+      return kvTarget(store, {
+        where: `Cloudflare KV namespace ${settings.kvApi.namespaceId}`,
+        environment: settings.environment,
+        keys,
+      });
+    }
+    case "local": {
+      const { localNamespaceId, localStore } = await import("./local");
+      const id = localNamespaceId(settings.local.wranglerToml);
+      return kvTarget(localStore(settings.local.persist, id), {
+        where: `local KV ${settings.local.persist}`,
+        environment: settings.environment,
+        keys,
+      });
+    }
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * Confirms a publish: polls the worker's GET /healthz until it serves the new version (or a newer
+ * one), or the timeout passes. I/O: fetch.
+ */
+import { CliError, EXIT } from "./output";
+
+interface Health {
+  version?: number | null;
+  environment?: string;
+}
+
+/** Resolves once `url`/healthz reports `version` or later; throws CliError (exit 3) on timeout. */
+export async function waitUntilLive(
+  url: string,
+  version: number,
+  timeoutMs: number,
+  intervalMs = 100,
+): Promise<number> {
+  const started = performance.now();
+  let seen: string = "no answer yet";
+  while (true) {
+    try {
+      const res = await fetch(`${url}/healthz`, {
+        headers: { "cache-control": "no-cache" },
+        signal: AbortSignal.timeout(Math.min(5000, timeoutMs)),
+      });
+      const body = (await res.json()) as Health;
+      if (typeof body.version === "number" && body.version >= version) return body.version;
+      seen = `version ${body.version ?? "none"}`;
+    } catch (err) {
+      seen = `no answer (${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message})`;
+    }
+    if (performance.now() - started + intervalMs > timeoutMs) break;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new CliError(
+    EXIT.io,
+    `version ${version} is stored, but ${url}/healthz still reports ${seen} after ${Math.round(timeoutMs / 1000)} s; it may yet go live (the worker re-reads KV every REFRESH_INTERVAL_SECONDS)`,
+  );
+}
