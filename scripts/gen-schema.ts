@@ -31,6 +31,11 @@ const DEFINITIONS: Record<string, GenericSchema> = {
   GeoLists: s.GeoListsSchema,
   Segment: s.SegmentSchema,
   SegmentRule: s.SegmentRuleSchema,
+  Gate: s.GateSchema,
+  GateDeny: s.GateDenySchema.getter(undefined),
+  GateDenyStatus: s.GateDenyStatusSchema,
+  GateDenyRedirect: s.GateDenyRedirectSchema,
+  GateDenyRewrite: s.GateDenyRewriteSchema,
 };
 
 type Mutable = Record<string, unknown> & {

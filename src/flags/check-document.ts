@@ -1,9 +1,10 @@
 /**
- * Document-wide semantic checks: prerequisite references and cycles, segments, and every flag.
+ * Document-wide semantic checks: prerequisite references and cycles, segments, every flag, gates.
  * Pure, no I/O.
  */
 import { arr, type Obj, obj, type Report, str } from "./access";
 import { checkFlag, variantNames } from "./check-flag";
+import { checkGates } from "./check-gates";
 import { checkCondition } from "./conditions";
 import { describe, didYouMean, listOf } from "./messages";
 
@@ -16,6 +17,7 @@ export function checkDocument(input: unknown, report: Report): void {
   for (const [key, flag] of Object.entries(flags)) checkFlag(key, flag, segments, report);
   checkPrerequisites(flags, report);
   for (const [name, segment] of Object.entries(segments)) checkSegment(name, segment, report);
+  checkGates(root, report);
 }
 
 function checkPrerequisites(flags: Obj, report: Report): void {

@@ -4,6 +4,8 @@
  * does I/O (node:fs).
  */
 import { readFileSync } from "node:fs";
+// Gate patterns are checked with URLPattern, which Node 20 lacks (workerd has it): installs it only if absent.
+import "urlpattern-polyfill";
 import { isScalar, LineCounter, parseDocument, visit } from "yaml";
 import { keyName, locate } from "./locate";
 import type { Problem } from "./problem";

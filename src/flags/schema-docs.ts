@@ -20,6 +20,8 @@ export const SCHEMA_DOCS: Record<string, ObjectDocs> = {
       $schema: "JSON Schema reference for editors; ignored by edgeflags.",
       flags: "Flags by key. Keys: letters, digits, '.', '_' and '-', starting with a letter or digit.",
       segments: "Reusable groups of users by name, referenced from rule conditions as { segment: name }.",
+      gates:
+        "Gateway mode: path gates enforced at the edge. The most specific matching pattern decides; see docs/flags-file.md.",
     },
   },
   Flag: {
@@ -159,5 +161,44 @@ export const SCHEMA_DOCS: Record<string, ObjectDocs> = {
     title: "Segment rule",
     description: "Attribute conditions, all of which must hold (no nested segments).",
     fields: { when: "Attribute conditions, ANDed." },
+  },
+  Gate: {
+    title: "Gate",
+    description:
+      "Requests matching pattern (and host, methods) reach the origin only if the visitor gets an allowed variant of flag.",
+    fields: {
+      id: "Stable id for logs and the decision header. Default gate-<index> (0-based).",
+      pattern: 'URLPattern pathname, e.g. "/checkout/*", "/checkout{/*}?" or "/api/v1/orders/:id".',
+      host: 'URLPattern hostname, e.g. "shop.example.com" or "*.example.com". Default: any host.',
+      methods: "Only these methods are gated (GET also covers HEAD). Default: every method.",
+      flag: "Key of the flag that decides.",
+      allow: "Variants of the flag that let the request through.",
+      deny: "What the edge answers otherwise: a status, a redirect or a rewrite.",
+      onUnavailable:
+        "With no trustworthy snapshot (none loaded, or expired): deny (default, fail closed) or allow (fail open).",
+      inject: "Inject the visitor's client-visible flags into HTML answers of this gate's paths.",
+    },
+  },
+  GateDenyStatus: {
+    title: "Deny with a status",
+    description: "Answer at the edge with a status and an optional small body.",
+    fields: {
+      status: "400 to 599, e.g. 451 (unavailable for legal reasons), 403, 404 or 503.",
+      body: "Plain text body, at most 4096 bytes.",
+      json: "JSON body (application/json), at most 4096 bytes serialised. Not with body.",
+    },
+  },
+  GateDenyRedirect: {
+    title: "Deny with a redirect",
+    description: "Send the visitor elsewhere.",
+    fields: {
+      redirect: 'An absolute http(s) URL or a path starting with "/".',
+      status: "301, 302, 303, 307 or 308. Default 302.",
+    },
+  },
+  GateDenyRewrite: {
+    title: "Deny with a rewrite",
+    description: "Serve another path of the origin instead; the visitor's URL does not change.",
+    fields: { rewrite: 'A path on the origin, starting with "/" (may carry a query).' },
   },
 };

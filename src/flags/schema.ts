@@ -4,7 +4,14 @@
  */
 import * as v from "valibot";
 import { describe, didYouMean, listOf } from "./messages";
-import { type FlagKind, type FlagsDocument, type FlagType, type JsonValue, OPERATORS } from "./types";
+import {
+  type FlagKind,
+  type FlagsDocument,
+  type FlagType,
+  GATE_METHODS,
+  type JsonValue,
+  OPERATORS,
+} from "./types";
 
 /** Names of flags, segments and variants (and rule ids). */
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -315,12 +322,74 @@ export const SegmentSchema = strict(
   "segment",
 );
 
+export const GateDenyStatusSchema = strict(
+  {
+    status: v.pipe(
+      v.number((i) => `deny status must be a number from 400 to 599, got ${describe(i.input)}`),
+      v.integer("deny status must be a whole number from 400 to 599"),
+      v.minValue(400, (i) => `deny status must be from 400 to 599, got ${i.input}`),
+      v.maxValue(599, (i) => `deny status must be from 400 to 599, got ${i.input}`),
+    ),
+    body: v.optional(text("body")),
+    json: v.optional(map(v.string(), JsonValueSchema, "json")),
+  },
+  "deny",
+);
+export const GateDenyRedirectSchema = strict(
+  {
+    redirect: v.pipe(text("redirect"), v.nonEmpty("redirect must not be empty")),
+    status: v.optional(
+      v.picklist(
+        [301, 302, 303, 307, 308],
+        (i) => `redirect status must be 301, 302, 303, 307 or 308, got ${describe(i.input)}`,
+      ),
+    ),
+  },
+  "redirect",
+);
+export const GateDenyRewriteSchema = strict(
+  { rewrite: v.pipe(text("rewrite"), v.nonEmpty("rewrite must not be empty")) },
+  "rewrite",
+);
+const AnyDeny = v.union([GateDenyStatusSchema, GateDenyRedirectSchema, GateDenyRewriteSchema]);
+/** A status answer, a redirect (has `redirect`) or a rewrite (has `rewrite`). */
+export const GateDenySchema = v.lazy((input: unknown) =>
+  input === undefined
+    ? AnyDeny
+    : isMap(input) && "redirect" in input
+      ? GateDenyRedirectSchema
+      : isMap(input) && "rewrite" in input
+        ? GateDenyRewriteSchema
+        : GateDenyStatusSchema,
+);
+
+export const GateSchema = strict(
+  {
+    id: v.optional(name("gate id")),
+    pattern: v.pipe(text("pattern"), v.nonEmpty("pattern must not be empty")),
+    host: v.optional(v.pipe(text("host"), v.nonEmpty("host must not be empty"))),
+    methods: v.optional(
+      v.pipe(
+        list(oneOf(GATE_METHODS, "method"), "methods"),
+        v.nonEmpty("methods must list at least one method (or leave it out for every method)"),
+      ),
+    ),
+    flag: text("flag"),
+    allow: v.pipe(list(text("variant"), "allow"), v.nonEmpty("allow must list at least one variant")),
+    deny: GateDenySchema,
+    onUnavailable: v.optional(oneOf(["deny", "allow"], "onUnavailable")),
+    inject: v.optional(v.boolean("inject must be true or false")),
+  },
+  "gate",
+);
+
 /** The whole flags document. */
 export const FlagsDocumentSchema = strict(
   {
     $schema: v.optional(text("$schema")),
     flags: map(name("flag"), FlagSchema, "flags"),
     segments: v.optional(map(name("segment"), SegmentSchema, "segments")),
+    gates: v.optional(list(GateSchema, "gates")),
   },
   "the flags file",
 );

@@ -186,10 +186,60 @@ export interface SegmentDefinition {
   rules?: { when: AttributeCondition[] }[];
 }
 
+/** HTTP methods a gate may be limited to. `GET` also covers `HEAD`. */
+export const GATE_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
+export type GateMethod = (typeof GATE_METHODS)[number];
+
+/** Answer at the edge with a status and an optional small body (text, or JSON). */
+export interface GateDenyStatus {
+  /** 400-599, e.g. 451 (legal), 403, 404, 503. */
+  status: number;
+  /** Plain text body, at most 4 KB. */
+  body?: string;
+  /** JSON body (sent as application/json), at most 4 KB serialised. Not with `body`. */
+  json?: { [key: string]: JsonValue };
+}
+/** Redirect to an absolute http(s) URL or a path on the same site. */
+export interface GateDenyRedirect {
+  redirect: string;
+  /** Default 302. */
+  status?: 301 | 302 | 303 | 307 | 308;
+}
+/** Serve another path of the origin instead (the visitor's URL does not change). */
+export interface GateDenyRewrite {
+  rewrite: string;
+}
+export type GateDeny = GateDenyStatus | GateDenyRedirect | GateDenyRewrite;
+
+/**
+ * A gate (gateway mode): requests matching the pattern (and host, methods) pass to the origin only if
+ * the visitor gets one of the `allow` variants of `flag`; otherwise the worker answers with `deny`.
+ */
+export interface GateDefinition {
+  /** Stable id for logs and the decision header; default `gate-<index>` (0-based). */
+  id?: string;
+  /** URLPattern pathname syntax, e.g. "/checkout/*" or "/api/v1/orders/:id". */
+  pattern: string;
+  /** URLPattern hostname syntax, e.g. "shop.example.com" or "*.example.com". Default: any host. */
+  host?: string;
+  /** Only these methods are gated. Default: every method. */
+  methods?: GateMethod[];
+  flag: string;
+  /** Variants of `flag` that let the request through. */
+  allow: string[];
+  deny: GateDeny;
+  /** With no trustworthy snapshot: "deny" (default, fail closed) or "allow" (fail open). */
+  onUnavailable?: "deny" | "allow";
+  /** Inject the visitor's client-visible flags into HTML answers of this gate's paths. */
+  inject?: boolean;
+}
+
 /** The whole flags file. */
 export interface FlagsDocument {
   /** Optional JSON Schema reference for editors. */
   $schema?: string;
   flags: Record<string, FlagDefinition>;
   segments?: Record<string, SegmentDefinition>;
+  /** Gateway mode: path gates enforced at the edge, most specific pattern first. */
+  gates?: GateDefinition[];
 }
