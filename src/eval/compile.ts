@@ -14,6 +14,7 @@ import {
   variantsOf,
 } from "../flags/defaults";
 import type {
+  AttributeCondition,
   Condition,
   FlagDefinition,
   FlagsDocument,
@@ -40,7 +41,7 @@ import type {
 } from "./compiled";
 import { CompileError } from "./errors";
 import { hashPrefix } from "./murmur";
-import { compileTest, segmentTest } from "./operators";
+import { type CompiledTest, compileTest, segmentTest } from "./operators";
 import {
   failed,
   PREREQUISITE_PREFIX,
@@ -66,11 +67,15 @@ export class CompiledFlags {
   /** @internal whether any flag has prerequisites (then evaluateAll memoises results) */
   readonly hasPrerequisites: boolean;
 
-  /** @internal number of segments (size of the per-evaluation membership memo) */
-  readonly segmentCount: number;
+  /** @internal size of the per-evaluation outcome memo (segments and distinct tests) */
+  readonly memoCount: number;
 
-  constructor(flags: readonly CompiledFlag[], segmentCount: number) {
-    this.segmentCount = segmentCount;
+  /** @internal number of distinct attribute references (size of the per-evaluation value memo) */
+  readonly attributeCount: number;
+
+  constructor(flags: readonly CompiledFlag[], memoCount: number, attributeCount: number) {
+    this.memoCount = memoCount;
+    this.attributeCount = attributeCount;
     this.flags = Object.freeze(flags.slice());
     this.keys = Object.freeze(flags.map((f) => f.key));
     this.clientFlags = Object.freeze(flags.filter((f) => f.clientVisible));
@@ -131,6 +136,12 @@ class Compiler {
   private readonly compiled = new Map<string, CompiledFlag>();
   private readonly inProgress = new Set<string>();
   private readonly clocks = new Map<string, ZoneClock>();
+  /** attribute reference -> memo slot */
+  private readonly slots = new Map<string, number>();
+  /** canonical test -> its one compiled instance */
+  private readonly tests = new Map<string, CompiledTest>();
+  /** Outcome memo entries handed out so far (segments and distinct tests). */
+  private memoCount = 0;
   private readonly order: Map<string, number>;
 
   constructor(private readonly doc: FlagsDocument) {
@@ -145,7 +156,8 @@ class Compiler {
     for (const key of this.order.keys()) this.flag(key, `flags.${key}`);
     return new CompiledFlags(
       [...this.order.keys()].map((k) => this.compiled.get(k)!),
-      this.segments.size,
+      this.memoCount,
+      this.slots.size,
     );
   }
 
@@ -153,11 +165,11 @@ class Compiler {
     const path = `segments.${name}`;
     return {
       name,
-      index: this.segments.size,
+      memo: this.memoCount++,
       included: def.included !== undefined && def.included.length > 0 ? new Set(def.included) : null,
       excluded: def.excluded !== undefined && def.excluded.length > 0 ? new Set(def.excluded) : null,
       rules: (def.rules ?? []).map((r, i) =>
-        r.when.map((c, j) => compileTest(c, `${path}.rules[${i}].when[${j}]`)),
+        r.when.map((c, j) => this.test(c, `${path}.rules[${i}].when[${j}]`)),
       ),
     };
   }
@@ -282,7 +294,26 @@ class Compiler {
       if (segment === undefined) throw new CompileError("UNKNOWN_SEGMENT", path, `no segment "${c.segment}"`);
       return segmentTest(segment, c.negate === true);
     }
-    return compileTest(c, path);
+    return this.test(c, path);
+  }
+
+  private test(c: AttributeCondition, path: string): CompiledTest {
+    const key = JSON.stringify([c.attribute, c.op, c.values]);
+    let test = this.tests.get(key);
+    if (test === undefined) {
+      test = compileTest(c, path, this.slot(c.attribute), this.memoCount++);
+      this.tests.set(key, test);
+    }
+    return test;
+  }
+
+  private slot(attribute: string): number {
+    let slot = this.slots.get(attribute);
+    if (slot === undefined) {
+      slot = this.slots.size;
+      this.slots.set(attribute, slot);
+    }
+    return slot;
   }
 
   private serve(

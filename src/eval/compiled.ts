@@ -38,8 +38,8 @@ export interface CompiledServe {
 
 export interface CompiledSegment {
   readonly name: string;
-  /** Indexes the per-evaluation membership memo. */
-  readonly index: number;
+  /** Index of the membership in the per-context memo (shared with test outcomes). */
+  readonly memo: number;
   /** null when empty: saves a hash lookup per evaluation. */
   readonly included: ReadonlySet<string> | null;
   readonly excluded: ReadonlySet<string> | null;

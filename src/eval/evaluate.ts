@@ -17,7 +17,7 @@ import type {
   GeoMatcher,
 } from "./compiled";
 import { hashBlocks, hashResume, type KeyBlocks, keyBlocks } from "./murmur";
-import { OP_IN, OP_SEGMENT, testValue } from "./operators";
+import { type CompiledTest, OP_IN, OP_SEGMENT, testValue } from "./operators";
 import { flagNotFound, typeMismatch } from "./reasons";
 import { scheduleActive } from "./schedule";
 import type { EvaluationContext, EvaluationResult, GeoFacts } from "./types";
@@ -26,29 +26,66 @@ import type { EvaluationContext, EvaluationResult, GeoFacts } from "./types";
 class Run {
   /** The targeting key cut into hash blocks, per prefix alignment (0-3), computed on first use. */
   keyBlocks: (KeyBlocks | undefined)[] | null = null;
-  /** Segment membership by segment index: 0 unknown, 1 out, 2 in. Allocated on first use. */
-  segments: Uint8Array | null = null;
+  /** Outcomes of segments and tests by memo index: 0 unknown, 1 false, 2 true. Allocated on first use. */
+  outcomes: Uint8Array | null = null;
+  /** Attribute values by slot (UNREAD until read): flags usually test the same few attributes. */
+  values: unknown[] | null = null;
 
   constructor(
     readonly ctx: EvaluationContext,
     readonly now: number,
-    readonly segmentCount: number,
+    readonly memoCount: number,
+    readonly attributeCount: number,
     /** Results by flag index, so a prerequisite shared by many flags is evaluated once. */
     readonly memo: (EvaluationResult | undefined)[] | null,
   ) {}
 }
 
+const UNREAD: unknown = Object.freeze({});
+
+/** The value a test reads, memoised per context (undefined when missing). */
+function readSlot(run: Run, t: CompiledTest): unknown {
+  let values = run.values;
+  if (values === null) {
+    values = new Array<unknown>(run.attributeCount).fill(UNREAD);
+    run.values = values;
+  }
+  let v = values[t.slot];
+  if (v === UNREAD) {
+    v = readAttribute(run.ctx, t.src, t.name, t.guarded);
+    values[t.slot] = v;
+  }
+  return v;
+}
+
+function outcomes(run: Run): Uint8Array {
+  let memo = run.outcomes;
+  if (memo === null) {
+    memo = new Uint8Array(run.memoCount);
+    run.outcomes = memo;
+  }
+  return memo;
+}
+
+/** An attribute test's outcome, memoised per context: flags often repeat the same conditions. */
+function passes(run: Run, t: CompiledTest): boolean {
+  const memo = outcomes(run);
+  const known = memo[t.memo]!;
+  if (known !== 0) return known === 2;
+  const v = readSlot(run, t);
+  // `in` (and `equals`) is most of real targeting: test it here rather than through the switch.
+  const ok = t.op === OP_IN ? t.set!.has(v) : testValue(t, v);
+  memo[t.memo] = ok ? 2 : 1;
+  return ok;
+}
+
 /** Segment membership, memoised per context: many flags usually share a few segments. */
 function inSegment(run: Run, s: CompiledSegment): boolean {
-  let memo = run.segments;
-  if (memo === null) {
-    memo = new Uint8Array(run.segmentCount);
-    run.segments = memo;
-  }
-  const known = memo[s.index]!;
+  const memo = outcomes(run);
+  const known = memo[s.memo]!;
   if (known !== 0) return known === 2;
   const member = computeSegment(run, s);
-  memo[s.index] = member ? 2 : 1;
+  memo[s.memo] = member ? 2 : 1;
   return member;
 }
 
@@ -61,7 +98,7 @@ function computeSegment(run: Run, s: CompiledSegment): boolean {
   for (const rule of s.rules) {
     let all = true;
     for (const t of rule) {
-      if (!testValue(t, readAttribute(run.ctx, t.src, t.name, t.guarded))) {
+      if (!passes(run, t)) {
         all = false;
         break;
       }
@@ -77,10 +114,8 @@ function matches(run: Run, conditions: readonly CompiledCondition[]): boolean {
     const op = c.op;
     if (op === OP_SEGMENT) {
       if (inSegment(run, c.segment!) === c.negate) return false;
-    } else {
-      const v = readAttribute(run.ctx, c.src, c.name, c.guarded);
-      // `in` (and `equals`) is most of real targeting: test it here rather than through the switch.
-      if (!(op === OP_IN ? c.set!.has(v) : testValue(c, v))) return false;
+    } else if (!passes(run, c)) {
+      return false;
     }
   }
   return true;
@@ -187,6 +222,11 @@ function evalFlag(run: Run, flag: CompiledFlag): EvaluationResult {
   return serve(run, flag.fallthrough);
 }
 
+/** A results memo when prerequisites can make one flag's result needed twice. */
+function memoFor(compiled: CompiledFlags): (EvaluationResult | undefined)[] | null {
+  return compiled.hasPrerequisites ? new Array(compiled.flags.length) : null;
+}
+
 /**
  * Evaluates one flag. Unknown key: ERROR/FLAG_NOT_FOUND; `expectedType` given and different from the
  * flag's: ERROR/TYPE_MISMATCH. The returned object is shared and frozen: do not mutate it.
@@ -202,7 +242,7 @@ export function evaluate(
   if (flag === undefined) return flagNotFound(key);
   if (expectedType !== undefined && expectedType !== flag.type)
     return typeMismatch(key, flag.type, expectedType);
-  return evalFlag(new Run(ctx, now, compiled.segmentCount, compiled.hasPrerequisites ? [] : null), flag);
+  return evalFlag(new Run(ctx, now, compiled.memoCount, compiled.attributeCount, memoFor(compiled)), flag);
 }
 
 /** Options of the bulk evaluations. */
@@ -222,10 +262,10 @@ export function evaluateAll(
   const n = list.length;
   const out = new Array<EvaluationResult>(n);
   if (compiled.hasPrerequisites) {
-    const run = new Run(ctx, now, compiled.segmentCount, new Array(compiled.flags.length));
+    const run = new Run(ctx, now, compiled.memoCount, compiled.attributeCount, memoFor(compiled));
     for (let i = 0; i < n; i++) out[i] = resultOf(run, list[i]!);
   } else {
-    const run = new Run(ctx, now, compiled.segmentCount, null);
+    const run = new Run(ctx, now, compiled.memoCount, compiled.attributeCount, null);
     for (let i = 0; i < n; i++) out[i] = evalFlag(run, list[i]!);
   }
   return out;
@@ -243,12 +283,7 @@ export function evaluateValues(
 ): Record<string, JsonValue> {
   const visibleOnly = options?.clientVisibleOnly === true;
   const list = visibleOnly ? compiled.clientFlags : compiled.flags;
-  const run = new Run(
-    ctx,
-    now,
-    compiled.segmentCount,
-    compiled.hasPrerequisites ? new Array(compiled.flags.length) : null,
-  );
+  const run = new Run(ctx, now, compiled.memoCount, compiled.attributeCount, memoFor(compiled));
   const out: Record<string, JsonValue> = {};
   for (let i = 0; i < list.length; i++) {
     const flag = list[i]!;

@@ -66,6 +66,13 @@ export const MAX_MATCH_INPUT = 1024;
  */
 export interface CompiledTest {
   readonly op: number;
+  /** Index of the attribute in the per-context value memo (one per distinct attribute reference). */
+  readonly slot: number;
+  /**
+   * Index of this test's outcome in the per-context memo. Identical tests are compiled once and
+   * shared, so a condition repeated across many flags is decided once per context.
+   */
+  readonly memo: number;
   readonly src: number;
   readonly name: string;
   readonly guarded: boolean;
@@ -119,6 +126,8 @@ function isScalar(v: unknown): boolean {
 export function segmentTest(segment: CompiledSegment, negate: boolean): CompiledTest {
   return {
     op: OP_SEGMENT,
+    slot: -1,
+    memo: -1,
     src: 0,
     name: "",
     guarded: false,
@@ -133,7 +142,12 @@ export function segmentTest(segment: CompiledSegment, negate: boolean): Compiled
 }
 
 /** Compiles one attribute condition; throws CompileError for values that cannot be meant. */
-export function compileTest(cond: AttributeCondition, path: string): CompiledTest {
+export function compileTest(
+  cond: AttributeCondition,
+  path: string,
+  slot: number,
+  memo: number,
+): CompiledTest {
   const op = OP_CODES[cond.op];
   if (op === undefined || !Object.hasOwn(OP_CODES, cond.op)) {
     throw new CompileError("UNKNOWN_OPERATOR", path, `unknown operator "${String(cond.op)}"`);
@@ -202,7 +216,21 @@ export function compileTest(cond: AttributeCondition, path: string): CompiledTes
       });
       break;
   }
-  return { op, src, name, guarded, set, strings, regexes, bound, versions, segment: null, negate: false };
+  return {
+    op,
+    slot,
+    memo,
+    src,
+    name,
+    guarded,
+    set,
+    strings,
+    regexes,
+    bound,
+    versions,
+    segment: null,
+    negate: false,
+  };
 }
 
 function anySemver(t: CompiledTest, v: unknown): boolean {

@@ -655,3 +655,53 @@ describe("evaluateAll / evaluateValues", () => {
     expect(evaluate(c2, "m", {}, NOW).value).toEqual({ deep: [1] });
   });
 });
+
+describe("per-context memos (shared conditions, segments, attribute reads)", () => {
+  const flags: Record<string, FlagDefinition> = {};
+  for (const k of ["a", "b", "c"]) {
+    flags[k] = {
+      rules: [
+        {
+          id: "de-pro",
+          when: [
+            { attribute: "geo.country", op: "in", values: ["DE"] },
+            { attribute: "plan", op: "equals", values: ["pro"] },
+          ],
+          serve: "on",
+        },
+        { id: "staff", when: [{ segment: "staff" }], serve: "on" },
+      ],
+      fallthrough: "off",
+    };
+  }
+  const c = compile({
+    flags,
+    segments: {
+      staff: {
+        rules: [
+          {
+            when: [
+              { attribute: "plan", op: "equals", values: ["pro"] },
+              { attribute: "geo.country", op: "in", values: ["FR"] },
+            ],
+          },
+        ],
+      },
+    },
+  });
+  it.each([
+    [{ geo: { country: "DE" }, attributes: { plan: "pro" } }, true, "de-pro"],
+    [{ geo: { country: "DE" }, attributes: { plan: "free" } }, false, "fallthrough"],
+    [{ geo: { country: "FR" }, attributes: { plan: "pro" } }, true, "staff"],
+    [{ geo: { country: "FR" }, attributes: { plan: "free" } }, false, "fallthrough"],
+    [{ geo: { country: "DE" }, attributes: { plan: "pro" } }, true, "de-pro"],
+  ] as [EvaluationContext, boolean, string][])(
+    "context %j: every flag gives %s by %s, one context after another",
+    (ctx, on, ruleId) => {
+      for (const r of evaluateAll(c, ctx, NOW)) {
+        expect(r.value).toBe(on);
+        expect(r.ruleId).toBe(ruleId);
+      }
+    },
+  );
+});
