@@ -3,9 +3,17 @@
 // step, then hands the arguments to src/publisher/cli.ts. I/O: the process's streams and exit code.
 import { register } from "tsx/esm/api";
 
+// `edgeflags history | head` closes the pipe early: that is not an error worth a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (err) => {
+    if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+}
+
 register();
 const { main } = await import("../src/publisher/cli.ts");
-const code = await main(
+process.exitCode = await main(
   process.argv.slice(2),
   {
     stdout: (text) => process.stdout.write(text),
@@ -16,5 +24,3 @@ const code = await main(
   },
   true,
 );
-// Let pending writes to a pipe finish before exiting.
-process.exitCode = code;
