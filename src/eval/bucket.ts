@@ -93,6 +93,25 @@ export function pickVariant(cumulative: readonly number[], bucket: number): numb
   return -1;
 }
 
+/**
+ * The weights moved into hash space: entry i is ceil(cumulative[i] * 2^32 / total), so
+ * `bucketOf(hash, total) < cumulative[i]` exactly when `hash < bounds[i]`. Computed once at compile
+ * (exactly, in BigInt), it spares evaluation the multiply and division.
+ */
+export function hashBounds(cumulative: readonly number[]): number[] {
+  const total = BigInt(cumulative.length === 0 ? 0 : cumulative[cumulative.length - 1]!);
+  if (total === 0n) return cumulative.map(() => 0);
+  return cumulative.map((c) => Number(((BigInt(c) << 32n) + total - 1n) / total));
+}
+
+/** Index of the first variant whose hash bound exceeds `hash`; same answer as pickVariant(bucketOf). */
+export function pickByHash(bounds: readonly number[], hash: number): number {
+  for (let i = 0; i < bounds.length; i++) {
+    if (hash < bounds[i]!) return i;
+  }
+  return -1;
+}
+
 /** The variant index a bucket key gets for a salt and weights: the whole DESIGN.md formula. */
 export function assign(salt: string, bucketKey: string, cumulative: readonly number[]): number {
   const total = cumulative.length === 0 ? 0 : cumulative[cumulative.length - 1]!;

@@ -26,7 +26,7 @@ import type {
   Serve,
 } from "../flags/types";
 import { resolveAttribute, SRC_KEY } from "./attributes";
-import { cumulativeWeights, utf8Binary } from "./bucket";
+import { cumulativeWeights, hashBounds, utf8Binary } from "./bucket";
 import type {
   CompiledCondition,
   CompiledFlag,
@@ -252,9 +252,11 @@ class Compiler {
     const rules: CompiledRule[] = (def.rules ?? []).map((rule, i) => {
       const at = `${path}.rules[${i}]`;
       const id = ruleIdOf(rule, i);
+      const serve = this.serve(key, type, rule.serve, id, "TARGETING_MATCH", result, `${at}.serve`);
       return {
+        result: serve.result,
+        split: serve.split,
         conditions: rule.when.map((c, j) => this.condition(c, `${at}.when[${j}]`)),
-        serve: this.serve(key, type, rule.serve, id, "TARGETING_MATCH", result, `${at}.serve`),
       };
     });
 
@@ -276,6 +278,8 @@ class Compiler {
       index: this.order.get(key)!,
       type,
       clientVisible: isClientVisible(def),
+      gated:
+        disabled !== null || schedule !== null || prerequisites !== null || geo !== null || targets !== null,
       disabled,
       schedule,
       scheduleOff,
@@ -283,7 +287,8 @@ class Compiler {
       geo,
       targets,
       rules,
-      fallthrough,
+      fallthroughResult: fallthrough.result,
+      fallthroughSplit: fallthrough.split,
       variants,
     });
   }
@@ -338,7 +343,7 @@ class Compiler {
       if (!(total > 0) || !Number.isSafeInteger(total) || names.some((n) => !Number.isInteger(table[n]))) {
         throw new CompileError("INVALID_SPLIT", at, "split weights must be integers with a positive total");
       }
-      return { cumulative, total, results: names.map((n) => result(n, "SPLIT", ruleId, at)) };
+      return { bounds: hashBounds(cumulative), results: names.map((n) => result(n, "SPLIT", ruleId, at)) };
     };
     const steps = ((serve as ProgressiveSplit).steps ?? []).map((s, i) => {
       const at = parseInstant(s.at, `${path}.steps[${i}].at`);
@@ -347,12 +352,16 @@ class Compiler {
     steps.sort((a, b) => a.at - b.at);
     const by = resolveAttribute(splitByOf(serve));
     const byKey = by.src === SRC_KEY;
+    const salt = hashPrefix(utf8Binary(splitSaltOf(serve, key)));
     const split: CompiledSplit = {
+      h1: salt.h1,
+      carry: salt.carry,
+      carryLength: salt.carryLength,
+      length: salt.length,
       byKey,
       src: by.src,
       name: by.name,
       guarded: by.guarded,
-      salt: hashPrefix(utf8Binary(splitSaltOf(serve, key))),
       base: weights(serve.split, `${path}.split`),
       steps,
       missing: failed(

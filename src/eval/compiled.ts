@@ -10,19 +10,18 @@ import type { EvaluationResult } from "./types";
 
 /** One weight table: cumulative sums, their total, and the pre-built result for each entry. */
 export interface Weights {
-  readonly cumulative: readonly number[];
-  readonly total: number;
+  /** Cumulative weights in hash space (see hashBounds): the served entry is the first above the hash. */
+  readonly bounds: readonly number[];
   readonly results: readonly EvaluationResult[];
 }
 
-export interface CompiledSplit {
+/** A split carries its salt's hash state inline (HashPrefix): one object less to load per flag. */
+export interface CompiledSplit extends HashPrefix {
   /** Hashes the targeting key (the default), whose UTF-8 form is cached per evaluation context. */
   readonly byKey: boolean;
   readonly src: number;
   readonly name: string;
   readonly guarded: boolean;
-  /** The hash state after the salt's UTF-8 bytes: each evaluation only hashes the bucket key. */
-  readonly salt: HashPrefix;
   readonly base: Weights;
   /** Progressive steps by ascending `at` (epoch ms); the last one reached replaces `base`. */
   readonly steps: readonly { readonly at: number; readonly weights: Weights }[];
@@ -50,9 +49,9 @@ export interface CompiledSegment {
 /** One condition of a rule: an attribute test or segment membership (op OP_SEGMENT). */
 export type CompiledCondition = CompiledTest;
 
-export interface CompiledRule {
+/** A rule with what it serves inline. */
+export interface CompiledRule extends CompiledServe {
   readonly conditions: readonly CompiledCondition[];
-  readonly serve: CompiledServe;
 }
 
 export interface GeoMatcher {
@@ -80,6 +79,8 @@ export interface CompiledFlag {
   readonly index: number;
   readonly type: FlagType;
   readonly clientVisible: boolean;
+  /** Whether any of steps 2-5 applies (kill switch, schedule, prerequisites, geo, targets). */
+  readonly gated: boolean;
   /** Non-null when the kill switch is off: the whole answer. */
   readonly disabled: EvaluationResult | null;
   readonly schedule: CompiledSchedule | null;
@@ -89,6 +90,8 @@ export interface CompiledFlag {
   /** targeting key -> result. */
   readonly targets: ReadonlyMap<string, EvaluationResult> | null;
   readonly rules: readonly CompiledRule[];
-  readonly fallthrough: CompiledServe;
+  /** The fallthrough, inline: exactly one of the two is non-null. */
+  readonly fallthroughResult: EvaluationResult | null;
+  readonly fallthroughSplit: CompiledSplit | null;
   readonly variants: Readonly<Record<string, JsonValue>>;
 }

@@ -5,14 +5,13 @@
  */
 import type { FlagType, JsonValue } from "../flags/types";
 import { readAttribute } from "./attributes";
-import { bucketOf, pickVariant, utf8Binary } from "./bucket";
+import { pickByHash, utf8Binary } from "./bucket";
 import type { CompiledFlags } from "./compile";
 import type {
   CompiledCondition,
   CompiledFlag,
   CompiledGeo,
   CompiledSegment,
-  CompiledServe,
   CompiledSplit,
   GeoMatcher,
 } from "./compiled";
@@ -158,16 +157,16 @@ function targetingKeyBlocks(run: Run, alignment: number): KeyBlocks | undefined 
 function split(run: Run, s: CompiledSplit): EvaluationResult {
   let hash: number;
   if (s.byKey) {
-    const blocks = targetingKeyBlocks(run, s.salt.carryLength);
+    const blocks = targetingKeyBlocks(run, s.carryLength);
     if (blocks === undefined) return s.missing;
-    hash = hashBlocks(s.salt, blocks) >>> 0;
+    hash = hashBlocks(s, blocks) >>> 0;
   } else {
     const v = readAttribute(run.ctx, s.src, s.name, s.guarded);
     const t = typeof v;
     if (t !== "string" && t !== "number" && t !== "boolean") return s.missing;
     const str = String(v);
     if (str === "") return s.missing;
-    hash = hashResume(s.salt, utf8Binary(str));
+    hash = hashResume(s, utf8Binary(str));
   }
   let w = s.base;
   const steps = s.steps;
@@ -177,11 +176,7 @@ function split(run: Run, s: CompiledSplit): EvaluationResult {
       break;
     }
   }
-  return w.results[pickVariant(w.cumulative, bucketOf(hash, w.total))]!;
-}
-
-function serve(run: Run, s: CompiledServe): EvaluationResult {
-  return s.result !== null ? s.result : split(run, s.split!);
+  return w.results[pickByHash(w.bounds, hash)]!;
 }
 
 function resultOf(run: Run, flag: CompiledFlag): EvaluationResult {
@@ -195,8 +190,8 @@ function resultOf(run: Run, flag: CompiledFlag): EvaluationResult {
   return r;
 }
 
-/** The contract's order; the first step that decides, decides. */
-function evalFlag(run: Run, flag: CompiledFlag): EvaluationResult {
+/** Steps 2-5 (kill switch, schedule, prerequisites, geo, targets): the result if one decides. */
+function gates(run: Run, flag: CompiledFlag): EvaluationResult | null {
   if (flag.disabled !== null) return flag.disabled;
   if (flag.schedule !== null && !scheduleActive(flag.schedule, run.now)) return flag.scheduleOff!;
   const prerequisites = flag.prerequisites;
@@ -214,12 +209,21 @@ function evalFlag(run: Run, flag: CompiledFlag): EvaluationResult {
       if (hit !== undefined) return hit;
     }
   }
+  return null;
+}
+
+/** The contract's order; the first step that decides, decides. */
+function evalFlag(run: Run, flag: CompiledFlag): EvaluationResult {
+  if (flag.gated) {
+    const decided = gates(run, flag);
+    if (decided !== null) return decided;
+  }
   const rules = flag.rules;
   for (let i = 0; i < rules.length; i++) {
     const rule = rules[i]!;
-    if (matches(run, rule.conditions)) return serve(run, rule.serve);
+    if (matches(run, rule.conditions)) return rule.result !== null ? rule.result : split(run, rule.split!);
   }
-  return serve(run, flag.fallthrough);
+  return flag.fallthroughResult !== null ? flag.fallthroughResult : split(run, flag.fallthroughSplit!);
 }
 
 /** A results memo when prerequisites can make one flag's result needed twice. */

@@ -6,7 +6,10 @@
 import type { FlagType, JsonValue } from "../flags/types";
 import type { ErrorCode, EvaluationResult, Reason } from "./types";
 
-/** ruleIds reported by the fixed steps of the evaluation order. */
+/**
+ * ruleIds reported by the fixed steps of the evaluation order. The kill switch reports none: reason
+ * DISABLED without a ruleId means `enabled: false`, with "schedule" it means out of schedule.
+ */
 export const RULE_SCHEDULE = "schedule";
 export const RULE_GEO = "geo";
 export const RULE_TARGET = "target";

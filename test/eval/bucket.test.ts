@@ -6,8 +6,10 @@ import {
   assign,
   bucketOf,
   cumulativeWeights,
+  hashBounds,
   isAscii,
   murmur3Utf8,
+  pickByHash,
   pickVariant,
   utf8Binary,
 } from "../../src/eval/bucket";
@@ -180,6 +182,28 @@ describe("bucketOf", () => {
       ),
       { numRuns: 3000 },
     );
+  });
+
+  it("hash bounds pick exactly what pickVariant(bucketOf) picks", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: -5, max: 1_000_000 }), { minLength: 1, maxLength: 6 }),
+        fc.nat({ max: 0xffffffff }),
+        (weights, h) => {
+          const cum = cumulativeWeights(weights);
+          const total = cum[cum.length - 1]!;
+          fc.pre(total > 0);
+          expect(pickByHash(hashBounds(cum), h)).toBe(pickVariant(cum, bucketOf(h, total)));
+        },
+      ),
+      { numRuns: 5000 },
+    );
+    // The edges: the last hash of one bucket and the first of the next.
+    const cum = cumulativeWeights([1, 2]);
+    const bounds = hashBounds(cum);
+    for (const h of [0, bounds[0]! - 1, bounds[0]!, bounds[1]! - 1, 0xffffffff]) {
+      expect(pickByHash(bounds, h)).toBe(pickVariant(cum, bucketOf(h, 3)));
+    }
   });
 
   it("negative weights count as zero", () => {
