@@ -4,6 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { LineCounter, parseDocument } from "yaml";
 import { locate } from "../flags/locate";
 import { type LocatedProblem, parseFlagsFile } from "../flags/parse";
@@ -21,11 +22,14 @@ export interface FlagsSource {
   problems: LocatedProblem[];
 }
 
-/** Reads and validates a flags file; a file that cannot be read is a CliError (exit 3). */
-export function readFlagsSource(file: string): FlagsSource {
+/**
+ * Reads and validates a flags file (relative to `cwd`; problems name it as given). A file that cannot
+ * be read is a CliError (exit 3).
+ */
+export function readFlagsSource(file: string, cwd: string): FlagsSource {
   let text: string;
   try {
-    text = readFileSync(file, "utf8");
+    text = readFileSync(resolve(cwd, file), "utf8");
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why =

@@ -39,7 +39,7 @@ export function printDiff(out: Output, before: FlagsDocument | undefined, after:
 
 export async function diffCommand(file: string, options: DiffOptions, ctx: CommandContext): Promise<number> {
   const { out } = ctx;
-  const source = readFlagsSource(file);
+  const source = readFlagsSource(file, ctx.io.cwd);
   if (!source.document) {
     printProblems(out, source.problems);
     throw new CliError(

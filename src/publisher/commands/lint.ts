@@ -47,7 +47,7 @@ export const findingJson = (f: LocatedFinding) => ({
 export async function lintCommand(file: string, options: LintOptions, ctx: CommandContext): Promise<number> {
   const { out } = ctx;
   const now = parseNow(options.now);
-  const source = readFlagsSource(file);
+  const source = readFlagsSource(file, ctx.io.cwd);
   if (source.problems.length > 0) {
     out.result({ ok: false, file, problems: source.problems.map(problemJson), findings: [] });
     printProblems(out, source.problems);

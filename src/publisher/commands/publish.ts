@@ -38,7 +38,7 @@ export async function publishCommand(
   const { out } = ctx;
   const timer = new Timer(ctx.processStart);
   const expiresMs = options.expiresIn === undefined ? undefined : parseDuration(options.expiresIn);
-  const source = readFlagsSource(file);
+  const source = readFlagsSource(file, ctx.io.cwd);
   if (!source.document) {
     out.result({ ok: false, file, problems: source.problems.map(problemJson) });
     printProblems(out, source.problems);

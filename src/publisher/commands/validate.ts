@@ -25,7 +25,7 @@ export const problemJson = (p: LocatedProblem) => ({
 
 export async function validateCommand(file: string, ctx: CommandContext): Promise<number> {
   const { out } = ctx;
-  const source = readFlagsSource(file);
+  const source = readFlagsSource(file, ctx.io.cwd);
   const flags = source.document ? Object.keys(source.document.flags).length : 0;
   out.result({ ok: source.problems.length === 0, file, flags, problems: source.problems.map(problemJson) });
   printProblems(out, source.problems);
