@@ -1,5 +1,5 @@
-import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { readFileSync } from "node:fs";
+import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 
 // Test-only keys (test/fixtures/keys.json): the worker under test trusts the "primary", "rotated" and
@@ -40,6 +40,16 @@ export default defineConfig({
                 REFRESH_INTERVAL_SECONDS: "1",
                 FIXTURE_KEYS: JSON.stringify(fixtureKeys),
               },
+              // A real second worker as the gateway's origin; gateway tests bind it as ORIGIN.
+              serviceBindings: { TEST_ORIGIN: "gateway-origin" },
+              workers: [
+                {
+                  name: "gateway-origin",
+                  modules: true,
+                  scriptPath: "./test/worker/fixtures/origin-worker.mjs",
+                  compatibilityDate: "2026-05-01",
+                },
+              ],
             },
           }),
         ],

@@ -5,6 +5,7 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
+import { gateway, routePath } from "../gateway/index";
 import type { AppEnv } from "./app-env";
 import { TARGETING_KEY_HEADER } from "./context";
 import { ApiError, errorResponse, ofrepErrorCode } from "./errors";
@@ -30,12 +31,14 @@ function limitBody(limit: (rt: AppEnv["Variables"]["rt"]) => number): Middleware
 /** Builds the worker's HTTP app. Each app keeps its own per-isolate runtime cache. */
 export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   const runtime = runtimeCache(options);
-  const app = new Hono<AppEnv>();
+  // In gateway mode the API sits under API_PREFIX; routePath strips it so routes keep their paths.
+  const app = new Hono<AppEnv>({ getPath: routePath });
 
   app.use("*", async (c, next) => {
     c.set("rt", await runtime(c.env));
     await next();
   });
+  app.use("*", gateway({ log: options.log, now: options.now }));
 
   const corsFor: MiddlewareHandler<AppEnv> = (c, next) => {
     const origins = c.get("rt").config.corsOrigins;

@@ -2,6 +2,7 @@
  * Reads the worker's settings from its bindings once per isolate, with defaults and clear errors.
  * No I/O.
  */
+import { type GatewaySettings, gatewaySettings } from "../gateway/settings";
 import type { Env } from "./env";
 
 export interface Config {
@@ -17,6 +18,8 @@ export interface Config {
   anonCookie: { name: string; sameSite: "Lax" | "Strict" | "None" } | undefined;
   maxBodyBytes: number;
   maxSnapshotBytes: number;
+  /** Gateway mode (GATEWAY, API_PREFIX, ORIGIN_URL, ...): see src/gateway/settings.ts. */
+  gateway: GatewaySettings;
 }
 
 function int(value: string | undefined, fallback: number, min: number): number {
@@ -58,5 +61,6 @@ export function readConfig(env: Env): Config {
         : { name: cookie, sameSite: sameSite === "None" || sameSite === "Strict" ? sameSite : "Lax" },
     maxBodyBytes: int(env.MAX_BODY_BYTES, 64 * 1024, 1),
     maxSnapshotBytes: int(env.MAX_SNAPSHOT_BYTES, 5 * 1024 * 1024, 1),
+    gateway: gatewaySettings(env),
   };
 }

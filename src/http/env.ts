@@ -32,4 +32,20 @@ export interface Env {
   MAX_BODY_BYTES?: string;
   /** Largest accepted snapshot, bytes. Default 5242880. */
   MAX_SNAPSHOT_BYTES?: string;
+  /** "true": gateway mode, in front of an origin; the API moves under API_PREFIX. Default off. */
+  GATEWAY?: string;
+  /** Path prefix of the worker's own endpoints in gateway mode. Default "/__edgeflags". */
+  API_PREFIX?: string;
+  /** Gateway origin as a service binding (another worker). Wins over ORIGIN_URL. */
+  ORIGIN?: Fetcher;
+  /** Gateway origin's scheme://host:port. Unset: the request goes on to the zone's own origin. */
+  ORIGIN_URL?: string;
+  /** No snapshot loaded at all: "pass" every request to the origin (default) or "deny" with a 503. */
+  GATEWAY_NO_SNAPSHOT?: string;
+  /** "true": inject the visitor's flags into every HTML page (else only where a gate says inject). */
+  INJECT_HTML?: string;
+  /** "true": add X-Edgeflags-Decision to gateway responses (debugging, staging). Default off. */
+  DECISION_HEADER?: string;
+  /** "false": do not send X-Edgeflags-Flags to the origin. Default on. */
+  FORWARD_FLAGS?: string;
 }

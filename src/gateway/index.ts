@@ -1,0 +1,204 @@
+/**
+ * Gateway mode: the worker in front of an origin. Requests outside API_PREFIX go through the gates
+ * (match, evaluate the gate flag, decide) and then to the origin, with the visitor's flags in a
+ * request header and, for HTML, injected into the page. I/O: the snapshot load and the origin fetch.
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import { getPath } from "hono/utils/url";
+import { evaluate, evaluateValues } from "../eval/index";
+import type { EvaluationResult } from "../eval/types";
+import type { GateDenyStatus } from "../flags/types";
+import type { AppEnv } from "../http/app-env";
+import { anonCookieHeader, type BuiltContext, buildContext } from "../http/context";
+import type { Env } from "../http/env";
+import { logEvent } from "../http/runtime";
+import type { VerifiedSnapshot } from "../snapshot/verify";
+import { type Decision, decide, describeDecision } from "./decide";
+import { injectFlags, isInjectable } from "./inject";
+import { gatesOf, matchGate, normalizePath } from "./match";
+import { fetchOrigin, flagsHeaderValue, type OriginTarget, originRequest } from "./origin";
+import { badGatewayResponse, noSnapshotResponse, redirectResponse, statusResponse } from "./respond";
+import { type GatewaySettings, gatewaySettings, underPrefix } from "./settings";
+
+/** Response header naming the gate decision, when DECISION_HEADER=true (debugging, staging). */
+export const DECISION_HEADER = "x-edgeflags-decision";
+
+type Log = (event: Record<string, unknown>) => void;
+
+/**
+ * Hono's routing path: in gateway mode the API lives under the prefix, which is stripped so the
+ * routes stay `/v1/flags`, `/healthz`, ... Paths outside it never reach a route (see `gateway`).
+ */
+export function routePath(request: Request, options?: { env?: unknown }): string {
+  const path = getPath(request);
+  const s = gatewaySettings(options?.env as Env | undefined);
+  if (!s.enabled || !underPrefix(path, s.apiPrefix)) return path;
+  return path.slice(s.apiPrefix.length) || "/";
+}
+
+/** Middleware: in gateway mode, answers every request outside the API prefix; otherwise a no-op. */
+export function gateway(options: { log?: Log; now?: () => number } = {}): MiddlewareHandler<AppEnv> {
+  const log = options.log ?? logEvent;
+  const now = options.now ?? Date.now;
+  return (c, next) => {
+    const settings = gatewaySettings(c.env);
+    if (!settings.enabled || underPrefix(getPath(c.req.raw), settings.apiPrefix)) return next();
+    return handle(c, settings, log, now());
+  };
+}
+
+/** The verified identity, if any. A bad token is not the edge's business: the origin may want it. */
+async function identityOf(c: Context<AppEnv>, log: Log): Promise<Record<string, unknown> | undefined> {
+  try {
+    return await c.get("rt").verifyIdentity(c.req.raw);
+  } catch (err) {
+    log({ event: "gateway_identity_ignored", error: (err as Error).message });
+    return undefined;
+  }
+}
+
+async function handle(
+  c: Context<AppEnv>,
+  settings: GatewaySettings,
+  log: Log,
+  now: number,
+): Promise<Response> {
+  const rt = c.get("rt");
+  const req = c.req.raw;
+  const target: OriginTarget = { binding: c.env.ORIGIN, url: settings.originUrl };
+  if (settings.originError && !target.binding) {
+    log({ event: "gateway_misconfigured", message: settings.originError });
+    return badGatewayResponse();
+  }
+  const snapshot = rt.store ? await rt.store.get((p) => c.executionCtx.waitUntil(p)) : undefined;
+  if (!snapshot) {
+    if (settings.noSnapshot === "deny") {
+      log({
+        event: "gate_denied",
+        reason: "no-snapshot",
+        status: 503,
+        method: req.method,
+        path: pathOf(req),
+      });
+      return withDecision(noSnapshotResponse(), settings, "action=deny; reason=no-snapshot");
+    }
+    return forward(c, settings, log, target, { decision: "action=pass; reason=no-snapshot" });
+  }
+
+  const compiled = gatesOf(snapshot);
+  const trusted = now < compiled.expiresAt;
+  let base: BuiltContext | undefined;
+  const baseContext = () => {
+    base ??= buildContext({ request: req, config: rt.config });
+    return base;
+  };
+  let gate: ReturnType<typeof matchGate>;
+  if (compiled.gates.length > 0) {
+    const url = new URL(req.url);
+    gate = matchGate(compiled.gates, req.method, url.hostname, normalizePath(url.pathname));
+  }
+  let result: EvaluationResult | undefined;
+  if (gate && trusted) {
+    const identity = await identityOf(c, log);
+    const built = identity ? buildContext({ request: req, config: rt.config, identity }) : baseContext();
+    result = evaluate(snapshot.compiled, gate.flag, built.context, now);
+  }
+  const decision = decide({ gate, trusted, result });
+  const cookie = () => (base?.newAnonId ? anonCookieHeader(rt.config, base.newAnonId) : undefined);
+
+  if (decision.action === "deny" || decision.action === "redirect") {
+    logDenial(log, decision, req, snapshot);
+    const deny = decision.gate.deny;
+    const res =
+      "redirect" in deny ? redirectResponse(deny) : statusResponse(deny as GateDenyStatus, req.method);
+    const set = cookie();
+    if (set) res.headers.append("set-cookie", set);
+    return withDecision(res, settings, describeDecision(decision));
+  }
+  if (decision.action === "rewrite") logDenial(log, decision, req, snapshot);
+
+  const inject = trusted && req.method === "GET" && (settings.injectHtml || gate?.inject === true);
+  let flags: { version: number; flags: Record<string, unknown> } | undefined;
+  if (trusted && (settings.forwardFlags || inject)) {
+    const values = evaluateValues(snapshot.compiled, baseContext().context, now, { clientVisibleOnly: true });
+    flags = { version: snapshot.payload.version, flags: values };
+  }
+  return forward(c, settings, log, target, {
+    decision: describeDecision(decision),
+    rewrite:
+      decision.action === "rewrite" && "rewrite" in decision.gate.deny
+        ? decision.gate.deny.rewrite
+        : undefined,
+    flags,
+    inject,
+    cookie: cookie(),
+  });
+}
+
+interface ForwardPlan {
+  decision: string;
+  rewrite?: string;
+  flags?: { version: number; flags: Record<string, unknown> };
+  inject?: boolean;
+  cookie?: string;
+}
+
+async function forward(
+  c: Context<AppEnv>,
+  settings: GatewaySettings,
+  log: Log,
+  target: OriginTarget,
+  plan: ForwardPlan,
+): Promise<Response> {
+  const req = c.req.raw;
+  let flagsHeader: string | undefined;
+  if (plan.flags && settings.forwardFlags) {
+    flagsHeader = flagsHeaderValue(plan.flags.version, plan.flags.flags);
+    if (flagsHeader === undefined)
+      log({ event: "gateway_flags_header_too_large", version: plan.flags.version });
+  }
+  let res: Response;
+  try {
+    res = await fetchOrigin(originRequest(req, { target, rewrite: plan.rewrite, flagsHeader }), target);
+  } catch (err) {
+    log({ event: "gateway_origin_failed", method: req.method, path: pathOf(req), error: String(err) });
+    return withDecision(badGatewayResponse(), settings, plan.decision);
+  }
+  // A WebSocket handshake must go back as it came.
+  if (res.status === 101 || res.webSocket) return res;
+  if (plan.inject && plan.flags && isInjectable(res, req.method)) res = injectFlags(res, plan.flags);
+  if (!plan.cookie && !settings.decisionHeader) return res;
+  res = new Response(res.body, res);
+  if (plan.cookie) res.headers.append("set-cookie", plan.cookie);
+  return withDecision(res, settings, plan.decision);
+}
+
+function withDecision(res: Response, settings: GatewaySettings, decision: string): Response {
+  if (settings.decisionHeader) res.headers.set(DECISION_HEADER, decision);
+  return res;
+}
+
+function pathOf(req: Request): string {
+  return new URL(req.url).pathname;
+}
+
+/** One structured line per denial (and rewrite): which gate, flag and variant, for whom (coarsely). */
+function logDenial(log: Log, d: Decision, req: Request, snapshot: VerifiedSnapshot): void {
+  if (!d.gate) return;
+  const cf = (req as { cf?: { country?: unknown; colo?: unknown } }).cf;
+  const deny = d.gate.deny;
+  log({
+    event: "gate_denied",
+    gate: d.gate.id,
+    flag: d.gate.flag,
+    variant: d.variant ?? null,
+    action: d.action,
+    reason: d.reason,
+    status: "redirect" in deny ? (deny.status ?? 302) : "rewrite" in deny ? null : deny.status,
+    method: req.method,
+    path: pathOf(req),
+    country: typeof cf?.country === "string" ? cf.country : null,
+    colo: typeof cf?.colo === "string" ? cf.colo : null,
+    version: snapshot.payload.version,
+  });
+}

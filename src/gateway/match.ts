@@ -1,0 +1,124 @@
+/**
+ * Compiles a snapshot's gates once into matchers sorted most specific first (cached on the snapshot
+ * object), and finds the gate for a request. Pure apart from the per-snapshot cache; no I/O.
+ */
+import type { GateDefinition, GateDeny } from "../flags/types";
+import { compareRanks, type GateRank, hostRank, patternShape } from "./specificity";
+
+export interface CompiledGate {
+  readonly id: string;
+  readonly flag: string;
+  readonly allow: ReadonlySet<string>;
+  readonly deny: GateDeny;
+  readonly onUnavailable: "deny" | "allow";
+  readonly inject: boolean;
+  /** null: every method. */
+  readonly methods: ReadonlySet<string> | null;
+  readonly hasHost: boolean;
+  /** A cheap test before URLPattern: every matching path starts with it. */
+  readonly quickPrefix: string;
+  readonly pattern: URLPattern;
+  readonly rank: GateRank;
+}
+
+export interface CompiledGates {
+  /** Most specific first. */
+  readonly gates: readonly CompiledGate[];
+  /** Epoch ms after which the snapshot is no longer trustworthy (Infinity: never). */
+  readonly expiresAt: number;
+  /** Whether any gate injects flags into HTML. */
+  readonly anyInject: boolean;
+}
+
+/** What the snapshot cache hands over: its payload's gates and expiry. */
+export interface GateSource {
+  payload: { expiresAt?: string; flags: { gates?: GateDefinition[] } };
+}
+
+const cache = new WeakMap<GateSource, CompiledGates>();
+
+/** The compiled gates of a snapshot, compiled on first use and kept as long as the snapshot lives. */
+export function gatesOf(snapshot: GateSource): CompiledGates {
+  let compiled = cache.get(snapshot);
+  if (!compiled) {
+    const expiry = snapshot.payload.expiresAt;
+    compiled = {
+      ...compileGates(snapshot.payload.flags.gates ?? []),
+      expiresAt: expiry === undefined ? Number.POSITIVE_INFINITY : Date.parse(expiry),
+    };
+    cache.set(snapshot, compiled);
+  }
+  return compiled;
+}
+
+// Characters URL parsing never percent-encodes in a path: a literal prefix made of them can be
+// compared with the request path as is.
+const PLAIN = /^[A-Za-z0-9/._~-]*/;
+
+/** Compiles gate definitions (already validated) into matchers, most specific first. */
+export function compileGates(defs: readonly GateDefinition[]): Omit<CompiledGates, "expiresAt"> {
+  const gates = defs.map((def, index): CompiledGate => {
+    const shape = patternShape(def.pattern);
+    const methods = def.methods?.length ? new Set<string>(def.methods) : null;
+    if (methods?.has("GET")) methods.add("HEAD");
+    return {
+      id: def.id ?? `gate-${index}`,
+      flag: def.flag,
+      allow: new Set(def.allow),
+      deny: def.deny,
+      onUnavailable: def.onUnavailable ?? "deny",
+      inject: def.inject === true,
+      methods,
+      hasHost: def.host !== undefined,
+      quickPrefix: PLAIN.exec(shape.prefix)?.[0] ?? "",
+      pattern: new URLPattern(
+        def.host === undefined ? { pathname: def.pattern } : { pathname: def.pattern, hostname: def.host },
+      ),
+      rank: { host: hostRank(def.host), shape, methods: methods !== null, index },
+    };
+  });
+  gates.sort((a, b) => compareRanks(a.rank, b.rank));
+  return { gates, anyInject: gates.some((g) => g.inject) };
+}
+
+/** The most specific gate matching the request, if any. `path` should be `normalizePath`'s output. */
+export function matchGate(
+  gates: readonly CompiledGate[],
+  method: string,
+  hostname: string,
+  path: string,
+): CompiledGate | undefined {
+  for (const gate of gates) {
+    if (gate.methods !== null && !gate.methods.has(method)) continue;
+    if (!path.startsWith(gate.quickPrefix)) continue;
+    const input = gate.hasHost ? { pathname: path, hostname } : { pathname: path };
+    if (gate.pattern.test(input)) return gate;
+  }
+  return undefined;
+}
+
+/**
+ * The path gates are matched against. Origins commonly treat `%63` as `c` and `//` as `/`; matching the
+ * raw path would let `/%63heckout` or `//checkout` slip past a `/checkout/*` gate. So unreserved
+ * characters are decoded and runs of slashes collapsed (dot segments are already resolved by URL
+ * parsing). The origin still receives the path exactly as sent.
+ */
+export function normalizePath(path: string): string {
+  let out = path;
+  if (out.includes("%")) {
+    out = out.replace(/%([0-9A-Fa-f]{2})/g, (m, hex: string) => {
+      const c = Number.parseInt(hex, 16);
+      const unreserved =
+        (c >= 0x30 && c <= 0x39) ||
+        (c >= 0x41 && c <= 0x5a) ||
+        (c >= 0x61 && c <= 0x7a) ||
+        c === 0x2d ||
+        c === 0x2e ||
+        c === 0x5f ||
+        c === 0x7e;
+      return unreserved ? String.fromCharCode(c) : m.toUpperCase();
+    });
+  }
+  if (out.includes("//")) out = out.replace(/\/{2,}/g, "/");
+  return out;
+}
