@@ -58,11 +58,6 @@ export function murmur3Utf8(input: string, seed = 0): number {
   return murmur.murmur3(utf8Binary(input), seed);
 }
 
-/** Hash of an already UTF-8-encoded binary string; the hot path uses this with cached encodings. */
-export function murmur3Binary(binary: string): number {
-  return murmur.murmur3(binary, 0);
-}
-
 /** `floor(hash * totalWeight / 2^32)`: the bucket an unsigned hash falls into, exact for any integer total. */
 export function bucketOf(hash: number, totalWeight: number): number {
   if (totalWeight <= EXACT_FLOAT_TOTAL) return Math.floor((hash * totalWeight) / TWO_POW_32);
