@@ -11,7 +11,7 @@ import { SNAPSHOT_FORMAT } from "../../src/snapshot/format";
 import { loadKeyRing } from "../../src/snapshot/keys";
 import { signSnapshot } from "../../src/snapshot/sign";
 import { verifySnapshot } from "../../src/snapshot/verify";
-import { runLoad } from "../lib/loadgen";
+import { type LoadOptions, runLoad } from "../lib/loadgen";
 import { startLocalWorker } from "../lib/local-worker";
 import { betaIds, scenarioDoc } from "./scenario";
 
@@ -57,7 +57,7 @@ async function throughput(jwks: string, jws: string): Promise<void> {
     const flagsUrl = `${edge.url}/v1/flags?targetingKey=user-42&plan=pro`;
     const etag = (await fetch(flagsUrl)).headers.get("etag") as string;
     const ofrepBody = JSON.stringify({ context: { targetingKey: "user-42", plan: "pro" } });
-    const scenarios = [
+    const scenarios: (LoadOptions & { name: string; baseline?: boolean })[] = [
       { name: "hello-world Hono worker (baseline)", url: `${hello.url}/`, baseline: true },
       { name: "GET /v1/flags (100 flags)", url: flagsUrl },
       {
