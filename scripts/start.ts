@@ -116,7 +116,7 @@ async function start(): Promise<number> {
     console.log(`
 ${bold("edgeflags is running on")} ${DEV_URL}
   flags for a visitor:  curl '${DEV_URL}/v1/flags?targetingKey=user-1'
-  as if from Germany:   curl -H 'CF-IPCountry: DE' '${DEV_URL}/v1/flags?targetingKey=user-1'
+  as if from Germany:   curl -H 'CF-IPCountry: DE' -H 'CF-IPContinent: EU' '${DEV_URL}/v1/flags?targetingKey=user-1'
   health:               curl ${DEV_URL}/healthz
   OFREP:                curl -X POST -H 'content-type: application/json' \\
                           -d '{"context":{"targetingKey":"user-1"}}' ${DEV_URL}/ofrep/v1/evaluate/flags
