@@ -324,9 +324,15 @@ export async function run(): Promise<void> {
       }
     }
     const byCtx = new Map(sample.map((c, j) => [c, flat[j]!]));
-    const [flagdNs] = timeAll(sample, [(ctx) => (sink += flagd.resolveAll(byCtx.get(ctx)).length)], 5) as [
-      number,
-    ];
+    const [flagdNs] = timeAll(
+      sample,
+      [
+        (ctx) => {
+          sink += flagd.resolveAll(byCtx.get(ctx)).length;
+        },
+      ],
+      5,
+    ) as [number];
     line("flagd-core resolveAll (1,000 ctx)", flagdNs, base);
     console.log(`  engine evaluateAll is ${(flagdNs / all).toFixed(1)}x faster than flagd-core`);
   } catch (err) {

@@ -695,13 +695,14 @@ describe("per-context memos (shared conditions, segments, attribute reads)", () 
     [{ geo: { country: "FR" }, attributes: { plan: "pro" } }, true, "staff"],
     [{ geo: { country: "FR" }, attributes: { plan: "free" } }, false, "fallthrough"],
     [{ geo: { country: "DE" }, attributes: { plan: "pro" } }, true, "de-pro"],
-  ] as [EvaluationContext, boolean, string][])(
-    "context %j: every flag gives %s by %s, one context after another",
-    (ctx, on, ruleId) => {
-      for (const r of evaluateAll(c, ctx, NOW)) {
-        expect(r.value).toBe(on);
-        expect(r.ruleId).toBe(ruleId);
-      }
-    },
-  );
+  ] as [
+    EvaluationContext,
+    boolean,
+    string,
+  ][])("context %j: every flag gives %s by %s, one context after another", (ctx, on, ruleId) => {
+    for (const r of evaluateAll(c, ctx, NOW)) {
+      expect(r.value).toBe(on);
+      expect(r.ruleId).toBe(ruleId);
+    }
+  });
 });

@@ -19,18 +19,27 @@ const flags: FlagsDocument = {
   flags: {
     "new-checkout": {
       clientVisible: true,
-      rules: [{ id: "enterprise", when: [{ attribute: "plan", op: "in", values: ["enterprise"] }], serve: "on" }],
+      rules: [
+        { id: "enterprise", when: [{ attribute: "plan", op: "in", values: ["enterprise"] }], serve: "on" },
+      ],
       fallthrough: "off",
     },
     "banner-text": {
       clientVisible: true,
       variants: { hello: "Hello", hallo: "Hallo" },
       offVariant: "hello",
-      rules: [{ id: "german", when: [{ attribute: "geo.country", op: "in", values: ["DE"] }], serve: "hallo" }],
+      rules: [
+        { id: "german", when: [{ attribute: "geo.country", op: "in", values: ["DE"] }], serve: "hallo" },
+      ],
       fallthrough: "hello",
     },
-    "max-items": { clientVisible: true, variants: { low: 5, high: 50 }, offVariant: "low", fallthrough: "high" },
-    "theme": {
+    "max-items": {
+      clientVisible: true,
+      variants: { low: 5, high: 50 },
+      offVariant: "low",
+      fallthrough: "high",
+    },
+    theme: {
       clientVisible: true,
       variants: { dark: { bg: "#000", fg: "#fff" }, light: { bg: "#fff", fg: "#000" } },
       offVariant: "light",
@@ -79,15 +88,32 @@ afterAll(async () => {
 
 describe("@openfeature/ofrep-provider with @openfeature/server-sdk", () => {
   it("evaluates values, variants and reasons, with the edge's geo", async () => {
-    await ServerOpenFeature.setProviderAndWait("edge", new OFREPProvider({ baseUrl: worker.url, headers: { "X-API-Key": "server-key" } }));
+    await ServerOpenFeature.setProviderAndWait(
+      "edge",
+      new OFREPProvider({ baseUrl: worker.url, headers: { "X-API-Key": "server-key" } }),
+    );
     const client = ServerOpenFeature.getClient("edge");
-    const ent = await client.getBooleanDetails("new-checkout", false, { targetingKey: "u1", plan: "enterprise" });
-    expect(ent).toMatchObject({ value: true, variant: "on", reason: "TARGETING_MATCH", flagMetadata: { ruleId: "enterprise" } });
+    const ent = await client.getBooleanDetails("new-checkout", false, {
+      targetingKey: "u1",
+      plan: "enterprise",
+    });
+    expect(ent).toMatchObject({
+      value: true,
+      variant: "on",
+      reason: "TARGETING_MATCH",
+      flagMetadata: { ruleId: "enterprise" },
+    });
     const free = await client.getBooleanDetails("new-checkout", true, { targetingKey: "u1", plan: "free" });
     expect(free).toMatchObject({ value: false, variant: "off", reason: "DEFAULT" });
-    expect(await client.getStringDetails("banner-text", "x", { targetingKey: "u1" })).toMatchObject({ value: "Hallo", variant: "hallo" });
+    expect(await client.getStringDetails("banner-text", "x", { targetingKey: "u1" })).toMatchObject({
+      value: "Hallo",
+      variant: "hallo",
+    });
     expect(await client.getNumberValue("max-items", 0, { targetingKey: "u1" })).toBe(50);
-    expect(await client.getObjectValue("theme", {}, { targetingKey: "u1" })).toEqual({ bg: "#000", fg: "#fff" });
+    expect(await client.getObjectValue("theme", {}, { targetingKey: "u1" })).toEqual({
+      bg: "#000",
+      fg: "#fff",
+    });
     expect(await client.getBooleanValue("server-secret", false, { targetingKey: "u1" })).toBe(true);
   });
 
@@ -108,7 +134,9 @@ describe("@openfeature/ofrep-provider with @openfeature/server-sdk", () => {
 
   it("falls back to code defaults when the worker has no snapshot yet", async () => {
     await ServerOpenFeature.setProviderAndWait("empty", new OFREPProvider({ baseUrl: empty.url }));
-    const d = await ServerOpenFeature.getClient("empty").getBooleanDetails("new-checkout", true, { targetingKey: "u1" });
+    const d = await ServerOpenFeature.getClient("empty").getBooleanDetails("new-checkout", true, {
+      targetingKey: "u1",
+    });
     expect(d).toMatchObject({ value: true, reason: "ERROR" });
   });
 });
@@ -118,15 +146,27 @@ describe("@openfeature/ofrep-web-provider with @openfeature/web-sdk", () => {
     await WebOpenFeature.setContext("web", { targetingKey: "visitor-1", plan: "enterprise" });
     await WebOpenFeature.setProviderAndWait(
       "web",
-      new OFREPWebProvider({ baseUrl: worker.url, pollInterval: 0, cacheMode: "disabled", changeDetection: "none" }),
+      new OFREPWebProvider({
+        baseUrl: worker.url,
+        pollInterval: 0,
+        cacheMode: "disabled",
+        changeDetection: "none",
+      }),
     );
     const client = WebOpenFeature.getClient("web");
-    expect(client.getBooleanDetails("new-checkout", false)).toMatchObject({ value: true, variant: "on", reason: "TARGETING_MATCH" });
+    expect(client.getBooleanDetails("new-checkout", false)).toMatchObject({
+      value: true,
+      variant: "on",
+      reason: "TARGETING_MATCH",
+    });
     expect(client.getStringValue("banner-text", "x")).toBe("Hallo");
     expect(client.getObjectValue("theme", {})).toEqual({ bg: "#000", fg: "#fff" });
     const secret = client.getBooleanDetails("server-secret", false);
     expect(secret).toMatchObject({ value: false, errorCode: "FLAG_NOT_FOUND" });
-    expect(client.getBooleanDetails("nope", true)).toMatchObject({ value: true, errorCode: "FLAG_NOT_FOUND" });
+    expect(client.getBooleanDetails("nope", true)).toMatchObject({
+      value: true,
+      errorCode: "FLAG_NOT_FOUND",
+    });
   });
 
   it("re-evaluates when the context changes", async () => {
@@ -138,7 +178,12 @@ describe("@openfeature/ofrep-web-provider with @openfeature/web-sdk", () => {
     await WebOpenFeature.setContext("web-empty", { targetingKey: "visitor-2" });
     await WebOpenFeature.setProviderAndWait(
       "web-empty",
-      new OFREPWebProvider({ baseUrl: empty.url, pollInterval: 0, cacheMode: "disabled", changeDetection: "none" }),
+      new OFREPWebProvider({
+        baseUrl: empty.url,
+        pollInterval: 0,
+        cacheMode: "disabled",
+        changeDetection: "none",
+      }),
     ).catch(() => {});
     const d = WebOpenFeature.getClient("web-empty").getBooleanDetails("new-checkout", true);
     expect(d).toMatchObject({ value: true, reason: "ERROR" });

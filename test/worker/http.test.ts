@@ -97,14 +97,14 @@ describe("GET /v1/flags/:key", () => {
     });
   });
 
-  it.each(["no-such-flag", "admin-panel"])(
-    "answers 404 flag_not_found for %s (unknown and server-only look alike)",
-    async (key) => {
-      const res = await h().fetch(`/v1/flags/${key}?targetingKey=u`);
-      expect(res.status).toBe(404);
-      expect(await res.json()).toEqual({ error: "flag_not_found", message: `no flag named "${key}"` });
-    },
-  );
+  it.each([
+    "no-such-flag",
+    "admin-panel",
+  ])("answers 404 flag_not_found for %s (unknown and server-only look alike)", async (key) => {
+    const res = await h().fetch(`/v1/flags/${key}?targetingKey=u`);
+    expect(res.status).toBe(404);
+    expect(await res.json()).toEqual({ error: "flag_not_found", message: `no flag named "${key}"` });
+  });
 });
 
 describe("OFREP single flag", () => {

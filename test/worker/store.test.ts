@@ -24,7 +24,13 @@ function controllableSource() {
 }
 
 function clock(start = Date.now()) {
-  const c = { t: start, now: () => c.t, advance: (ms: number) => (c.t += ms) };
+  const c = {
+    t: start,
+    now: () => c.t,
+    advance: (ms: number) => {
+      c.t += ms;
+    },
+  };
   return c;
 }
 
