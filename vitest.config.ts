@@ -32,8 +32,11 @@ export default defineConfig({
             main: "./src/worker.ts",
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
+              // Explicit bindings win over a developer's .dev.vars (written by `npm start`), so the
+              // tests see the same settings on every machine.
               bindings: {
                 EDGEFLAGS_ENV: "test",
+                GEO_HEADER_FALLBACK: "false",
                 EDGEFLAGS_PUBLIC_KEYS: trustedJwks,
                 PUBLISH_TOKEN: "test-publish-token",
                 SERVER_API_KEYS: "test-server-key",
