@@ -1,7 +1,8 @@
 /**
  * Runs the worker in real workerd (Miniflare) on 127.0.0.1 for Node-side tests, end-to-end checks and
  * benchmarks: bundles src/worker.ts with esbuild once per process, then starts Miniflare with the
- * given bindings. I/O: writes the bundle under .wrangler/tmp, listens on a loopback port.
+ * given bindings and, for the real worker, the version beacon (Durable Object) as wrangler.toml
+ * declares it. I/O: writes the bundle under .wrangler/tmp, listens on a loopback port.
  */
 import { mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -31,6 +32,8 @@ export function bundleWorker(entry = "src/worker.ts", minify = false): Promise<s
       target: "es2022",
       conditions: ["workerd", "worker", "browser"],
       mainFields: ["module", "main"],
+      // workerd provides these modules (the beacon's DurableObject base class).
+      external: ["cloudflare:*"],
       minify,
       logLevel: "silent",
     }).then(() => outfile);
@@ -45,6 +48,13 @@ export interface LocalWorkerOptions {
   cf?: Record<string, unknown>;
   /** Persist KV in this folder (default: in memory). */
   kvPersist?: string;
+  /** Persist the beacon's Durable Object storage in this folder (default: in memory). */
+  doPersist?: string;
+  /**
+   * Bind the version beacon as BEACON (default: when running the real worker, whose entry exports
+   * VersionBeacon). False runs the worker KV-only, as a deployment without the binding would.
+   */
+  beacon?: boolean;
   entry?: string;
   port?: number;
 }
@@ -58,12 +68,19 @@ export interface LocalWorker {
 /** Starts the worker on 127.0.0.1 (a free port unless one is given). */
 export async function startLocalWorker(options: LocalWorkerOptions = {}): Promise<LocalWorker> {
   const scriptPath = await bundleWorker(options.entry);
+  const beacon = options.beacon ?? options.entry === undefined;
   const mf = new Miniflare({
     modules: true,
     scriptPath,
     compatibilityDate: COMPATIBILITY_DATE,
     kvNamespaces: ["FLAGS"],
     kvPersist: options.kvPersist ?? false,
+    ...(beacon
+      ? {
+          durableObjects: { BEACON: { className: "VersionBeacon", useSQLite: true } },
+          durableObjectsPersist: options.doPersist ?? false,
+        }
+      : {}),
     bindings: options.bindings ?? {},
     host: "127.0.0.1",
     port: options.port ?? 0,

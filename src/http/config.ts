@@ -10,6 +10,8 @@ export interface Config {
   publicKeys: string | undefined;
   refreshMs: number;
   kvCacheTtlSeconds: number;
+  /** Version-signal check interval, ms; 0 when SIGNAL_INTERVAL_SECONDS turns it off. */
+  signalIntervalMs: number;
   corsOrigins: "*" | string[];
   geoHeaderFallback: boolean;
   publishToken: string | undefined;
@@ -47,6 +49,7 @@ export function readConfig(env: Env): Config {
     publicKeys: env.EDGEFLAGS_PUBLIC_KEYS?.trim() || undefined,
     refreshMs: int(env.REFRESH_INTERVAL_SECONDS, 10, 1) * 1000,
     kvCacheTtlSeconds: int(env.KV_CACHE_TTL_SECONDS, 30, 30),
+    signalIntervalMs: int(env.SIGNAL_INTERVAL_SECONDS, 2, 0) * 1000,
     corsOrigins: origins.length === 0 || origins.includes("*") ? "*" : origins,
     geoHeaderFallback: env.GEO_HEADER_FALLBACK?.trim().toLowerCase() === "true",
     publishToken: env.PUBLISH_TOKEN?.trim() || undefined,

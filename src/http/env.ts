@@ -11,6 +11,10 @@ export interface Env {
   REFRESH_INTERVAL_SECONDS?: string;
   /** KV edge-cache TTL of snapshot reads, seconds (KV minimum 30). Default 30. */
   KV_CACHE_TTL_SECONDS?: string;
+  /** The version beacon (Durable Object, one per environment). Unset: KV-only propagation. */
+  BEACON?: DurableObjectNamespace;
+  /** Seconds between background checks of the version signal, 0 to turn it off. Default 2. */
+  SIGNAL_INTERVAL_SECONDS?: string;
   /** Comma-separated origins allowed by CORS, or "*". Default "*". */
   CORS_ORIGINS?: string;
   /** "true": read CF-IPCountry etc. when the platform gives no location (local dev only). */

@@ -1,7 +1,11 @@
 /**
- * Per-isolate wiring: settings, trusted keys, the snapshot store and the identity verifier, built
- * once from the bindings and reused by every request. Only the store does I/O (KV reads).
+ * Per-isolate wiring: settings, trusted keys, the snapshot store, the version-signal watcher and the
+ * identity verifier, built once from the bindings and reused by every request. Only the store and the
+ * watcher do I/O (KV reads, the beacon, the location's cache).
  */
+import type { LocationCache } from "../signal/coalesce";
+import type { Beacon } from "../signal/types";
+import { SignalWatcher } from "../signal/watcher";
 import { kvKeys } from "../snapshot/format";
 import { type KeyRing, loadKeyRing } from "../snapshot/keys";
 import { type SnapshotSource, SnapshotStore } from "../snapshot/store";
@@ -16,11 +20,28 @@ export interface Runtime {
   keys: KeyRing | undefined;
   configError: string | undefined;
   verifyIdentity: IdentityVerifier;
+  signal: SignalRuntime;
+}
+
+/** The version signal as this isolate has it: the watcher, and what the intake announces through. */
+export interface SignalRuntime {
+  watcher: SignalWatcher | undefined;
+  beacon: Beacon | undefined;
+  cache: LocationCache | undefined;
+  /** Why the signal is off (no BEACON binding, SIGNAL_INTERVAL_SECONDS=0, no store), if it is. */
+  off: string | undefined;
+  now: () => number;
 }
 
 export interface RuntimeOptions {
   /** Wraps the KV binding (tests use it to simulate failures or lag). */
   source?: (env: Env) => SnapshotSource;
+  /** Replaces the beacon stub (tests use it to make the signal fail or count calls). */
+  beacon?: (env: Env) => Beacon | undefined;
+  /** Replaces `caches.default`; null: no coalescing. */
+  cache?: LocationCache | null;
+  /** Uniform [0, 1) for the signal's jitter. */
+  random?: () => number;
   now?: () => number;
   log?: (event: Record<string, unknown>) => void;
 }
@@ -51,10 +72,12 @@ async function buildRuntime(env: Env, options: RuntimeOptions): Promise<Runtime>
     }
   }
   if (configError) log({ event: "config_error", message: configError });
+  const source = options.source ? options.source(env) : env.FLAGS;
+  let watcher: SignalWatcher | undefined;
   const store =
     keys && env.FLAGS
       ? new SnapshotStore({
-          source: options.source ? options.source(env) : env.FLAGS,
+          source,
           key: kvKeys.current(config.environment),
           environment: config.environment,
           keys,
@@ -63,10 +86,45 @@ async function buildRuntime(env: Env, options: RuntimeOptions): Promise<Runtime>
           maxBytes: config.maxSnapshotBytes,
           now: options.now,
           log,
+          onServe: (waitUntil) => watcher?.poke(waitUntil),
         })
       : undefined;
   if (keys && !env.FLAGS) configError ??= "the FLAGS KV binding is missing";
-  return { config, store, keys, configError, verifyIdentity };
+  const beacon = options.beacon ? options.beacon(env) : beaconStub(env, config.environment);
+  const cache =
+    options.cache === null
+      ? undefined
+      : (options.cache ?? (typeof caches === "undefined" ? undefined : caches.default));
+  const off = !beacon
+    ? "no BEACON binding"
+    : config.signalIntervalMs === 0
+      ? "SIGNAL_INTERVAL_SECONDS is 0"
+      : !store
+        ? "no snapshot store"
+        : undefined;
+  if (beacon && store && !off) {
+    watcher = new SignalWatcher({
+      beacon,
+      cache,
+      source,
+      store,
+      environment: config.environment,
+      intervalMs: config.signalIntervalMs,
+      // A version that failed is retried with the KV refresh cadence, not every signal interval.
+      retryMs: Math.max(config.refreshMs, config.signalIntervalMs),
+      now: options.now,
+      random: options.random,
+      log,
+    });
+  }
+  const signal = { watcher, beacon, cache, off, now: options.now ?? Date.now };
+  return { config, store, keys, configError, verifyIdentity, signal };
+}
+
+/** The environment's beacon: one Durable Object per environment, named after it. */
+function beaconStub(env: Env, environment: string): Beacon | undefined {
+  if (!env.BEACON) return undefined;
+  return env.BEACON.get(env.BEACON.idFromName(environment)) as unknown as Beacon;
 }
 
 /** One runtime per bindings object, i.e. per isolate (tests get a fresh one per `env`). */

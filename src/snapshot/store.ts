@@ -28,6 +28,8 @@ export interface StoreOptions {
   now?: () => number;
   /** Where failures are reported (structured). */
   log?: (event: Record<string, unknown>) => void;
+  /** Called on every `get` with its `waitUntil` (the version signal's check hangs off it). */
+  onServe?: (waitUntil: (p: Promise<unknown>) => void) => void;
 }
 
 export interface StoreFailure {
@@ -35,6 +37,11 @@ export interface StoreFailure {
   message: string;
   at: string;
 }
+
+/** What `offer` made of a snapshot: now serving, already serving, or refused (and why). */
+export type OfferOutcome =
+  | { ok: true; version: number; changed: boolean }
+  | { ok: false; failure: StoreFailure };
 
 export interface StoreStatus {
   /** `fresh`: the last check succeeded; `last-known-good`: it failed and an older good one serves. */
@@ -69,11 +76,13 @@ export class SnapshotStore {
       if (this.#inflight) await this.#inflight;
       else if (this.#lastCheckAt === undefined || now - this.#lastCheckAt >= COLD_RETRY_MS)
         await this.refresh();
+      this.options.onServe?.(waitUntil);
       return this.#current;
     }
     if (!this.#inflight && now - (this.#lastCheckAt ?? 0) >= this.options.refreshMs) {
       waitUntil(this.refresh());
     }
+    this.options.onServe?.(waitUntil);
     return this.#current;
   }
 
@@ -108,17 +117,41 @@ export class SnapshotStore {
     this.#lastError = undefined;
   }
 
+  /**
+   * Verifies a snapshot fetched by another path (the version signal) exactly as a KV read is verified
+   * (same checks, same version floor, same error codes, same last-known-good), and serves it if newer.
+   * Never throws.
+   */
+  async offer(jws: string, via: string): Promise<OfferOutcome> {
+    const before = this.#current?.payload.version;
+    const failure = await this.#accept(jws, via, this.#now());
+    if (failure) return { ok: false, failure };
+    const version = this.#current?.payload.version ?? 0;
+    return { ok: true, version, changed: version !== before };
+  }
+
   async #load(): Promise<void> {
     const { source, key, cacheTtlSeconds } = this.options;
     const started = this.#now();
     try {
       const jws = await source.get(key, { type: "text", cacheTtl: cacheTtlSeconds });
       if (jws === null) throw new StoreMiss(`no snapshot at KV key ${key}`);
-      // The same bytes as the snapshot in memory: nothing to verify again.
-      if (this.#current && jws === this.#current.jws) {
-        this.#lastError = undefined;
-        return;
-      }
+      await this.#accept(jws, "kv", started);
+    } catch (err) {
+      this.#fail(err);
+    } finally {
+      this.#lastCheckAt = this.#now();
+    }
+  }
+
+  /** The one trust check for every path: verify against the served version, then serve. */
+  async #accept(jws: string, via: string, started: number): Promise<StoreFailure | undefined> {
+    // The same bytes as the snapshot in memory: nothing to verify again.
+    if (this.#current && jws === this.#current.jws) {
+      this.#lastError = undefined;
+      return undefined;
+    }
+    try {
       const verified = await verifySnapshot(jws, {
         keys: this.options.keys,
         environment: this.options.environment,
@@ -126,6 +159,8 @@ export class SnapshotStore {
         now: this.#now(),
         maxBytes: this.options.maxBytes,
       });
+      // Two paths may verify at once (KV refresh and signal): the newer one wins whatever the order.
+      if (this.#current && verified.payload.version < this.#current.payload.version) return undefined;
       this.#current = verified;
       this.#loadedAt = this.#now();
       this.#lastError = undefined;
@@ -133,26 +168,32 @@ export class SnapshotStore {
         event: "snapshot_loaded",
         version: verified.payload.version,
         environment: verified.payload.environment,
+        via,
         ms: this.#loadedAt - started,
       });
+      return undefined;
     } catch (err) {
-      const code =
-        err instanceof SnapshotError
-          ? err.code
-          : err instanceof StoreMiss
-            ? "ERR_SNAPSHOT_MISSING"
-            : "ERR_SNAPSHOT_SOURCE";
-      const message = err instanceof Error ? err.message : String(err);
-      this.#lastError = { code, message, at: new Date(this.#now()).toISOString() };
-      this.options.log?.({
-        event: "snapshot_refresh_failed",
-        code,
-        message,
-        servingVersion: this.#current?.payload.version ?? null,
-      });
-    } finally {
-      this.#lastCheckAt = this.#now();
+      return this.#fail(err, via);
     }
+  }
+
+  #fail(err: unknown, via = "kv"): StoreFailure {
+    const code =
+      err instanceof SnapshotError
+        ? err.code
+        : err instanceof StoreMiss
+          ? "ERR_SNAPSHOT_MISSING"
+          : "ERR_SNAPSHOT_SOURCE";
+    const message = err instanceof Error ? err.message : String(err);
+    this.#lastError = { code, message, at: new Date(this.#now()).toISOString() };
+    this.options.log?.({
+      event: "snapshot_refresh_failed",
+      via,
+      code,
+      message,
+      servingVersion: this.#current?.payload.version ?? null,
+    });
+    return this.#lastError;
   }
 }
 

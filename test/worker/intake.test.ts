@@ -40,7 +40,13 @@ describe("PUT /v1/snapshot", () => {
     const v1 = await snapshot({ environment, version: 1 });
     const ok = await h.fetch("/v1/snapshot", put(v1));
     expect(ok.status).toBe(201);
-    expect(await ok.json()).toEqual({ accepted: true, environment, version: 1, flags: 4 });
+    expect(await ok.json()).toEqual({
+      accepted: true,
+      environment,
+      version: 1,
+      flags: 4,
+      signal: "announced",
+    });
     expect(await testEnv.FLAGS.get(`snapshot/${environment}/current`)).toBe(v1);
     expect(await testEnv.FLAGS.get(`snapshot/${environment}/v/0000000001`)).toBe(v1);
     expect(((await (await h.fetch("/v1/flags?targetingKey=u")).json()) as { version: number }).version).toBe(

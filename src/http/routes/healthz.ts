@@ -1,6 +1,7 @@
 /**
  * GET /healthz: which snapshot this isolate serves, how old it is, where it came from (fresh, or the
- * last good one after a failed refresh), and the last error. 200 while a snapshot serves, else 503.
+ * last good one after a failed refresh), the last error, and the last version-signal check. 200
+ * while a snapshot serves, else 503.
  */
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
@@ -33,6 +34,13 @@ healthRoutes.get("/", async (c) => {
     loadedAt: iso(s.loadedAt),
     lastCheckAt: iso(s.lastCheckAt),
     lastError: s.lastError ?? null,
+    signal: rt.signal.watcher?.status() ?? {
+      enabled: false,
+      reason: rt.signal.off,
+      intervalSeconds: rt.config.signalIntervalMs / 1000,
+      lastCheck: null,
+      lastUpdate: null,
+    },
   };
   return c.json(body, snapshot ? 200 : 503);
 });

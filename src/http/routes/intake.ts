@@ -4,9 +4,12 @@
  * a version newer than the live one, then writes KV and serves it from this isolate at once.
  * GET /v1/snapshot returns the live snapshot (for the publisher's diff and kill); GET /history and
  * GET /versions/:version serve the audit trail and old snapshots, so history, rollback and diff work
- * from any machine. I/O: Workers KV.
+ * from any machine. After a publish it announces the version to the beacon, and POST /notify does the
+ * same for snapshots written to KV by other means (the publisher's kv-api target), so every isolate
+ * learns of it within seconds (docs/propagation.md). I/O: Workers KV, the beacon.
  */
 import { type Context, Hono } from "hono";
+import { announceSnapshot } from "../../signal/announce";
 import { auditRecord } from "../../snapshot/audit";
 import { SnapshotError } from "../../snapshot/errors";
 import { type AuditRecord, kvKeys } from "../../snapshot/format";
@@ -69,8 +72,12 @@ intakeRoutes.put("/", async (c) => {
     ]);
     await c.env.FLAGS.put(kvKeys.current(environment), jws);
     rt.store.install(verified);
-    console.log(JSON.stringify({ event: "snapshot_published", version, environment, kid: verified.kid }));
-    return c.json({ accepted: true, environment, version, flags: verified.compiled.keys.length }, 201);
+    // After KV: an isolate told of version N must find it (KV's versioned key or the beacon's copy).
+    const signal = await announceSnapshot(rt.signal, rt.config.signalIntervalMs, verified);
+    const kid = verified.kid;
+    console.log(JSON.stringify({ event: "snapshot_published", version, environment, kid, signal }));
+    const flags = verified.compiled.keys.length;
+    return c.json({ accepted: true, environment, version, flags, signal: signal.status }, 201);
   } catch (err) {
     if (!(err instanceof SnapshotError)) throw err;
     const { status, body } =
@@ -82,6 +89,43 @@ intakeRoutes.put("/", async (c) => {
           );
     console.log(JSON.stringify({ event: "snapshot_refused", code: err.code, message: err.message }));
     return c.json({ ...body, code: err.code, liveVersion: minVersion ?? null }, status as 409 | 413 | 422);
+  }
+});
+
+/**
+ * POST /v1/snapshot/notify: a snapshot already written to KV by other means (the Cloudflare KV API)
+ * is announced to the beacon. It is verified first, like any snapshot; the beacon only moves up.
+ */
+intakeRoutes.post("/notify", async (c) => {
+  await requirePublisher(c);
+  const rt = c.get("rt");
+  if (!rt.keys || !rt.store) throw new ApiError("internal", rt.configError);
+  const jws = (await c.req.text()).trim();
+  try {
+    const verified = await verifySnapshot(jws, {
+      keys: rt.keys,
+      environment: rt.config.environment,
+      now: Date.now(),
+      maxBytes: rt.config.maxSnapshotBytes,
+    });
+    rt.store.install(verified);
+    const signal = await announceSnapshot(rt.signal, rt.config.signalIntervalMs, verified);
+    const { version } = verified.payload;
+    console.log(JSON.stringify({ event: "snapshot_announced", version, signal }));
+    // 200 whatever the beacon did: the snapshot is stored either way; the body says if it was announced.
+    return c.json({
+      version,
+      signal: signal.status,
+      beaconVersion: signal.beaconVersion ?? null,
+      message: signal.message ?? null,
+    });
+  } catch (err) {
+    if (!(err instanceof SnapshotError)) throw err;
+    const { status, body } = errorResponse(
+      err.code === "ERR_SNAPSHOT_TOO_LARGE" ? "payload_too_large" : "invalid_snapshot",
+      err.message,
+    );
+    return c.json({ ...body, code: err.code }, status as 413 | 422);
   }
 });
 

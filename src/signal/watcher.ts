@@ -1,0 +1,196 @@
+/**
+ * The per-isolate side of the version signal. Piggybacks on requests: when a check is due (every
+ * interval, with jitter) it runs one in `waitUntil`, never in front of the response. A check reads the
+ * announced version (coalesced per location), and when it is newer than what this isolate serves,
+ * fetches that version strongly consistently - KV's versioned key, which no location has cached
+ * before the publish, else the JWS the beacon holds - and hands it to the store, which verifies it
+ * exactly like a KV read. I/O only through the injected beacon, cache and snapshot source.
+ */
+import { kvKeys } from "../snapshot/format";
+import type { SnapshotSource, SnapshotStore } from "../snapshot/store";
+import { CachedFailure, coalesced, type LocationCache, signalKeys, stateTtlMs } from "./coalesce";
+import type { Beacon, BeaconState, SignalCheck, SignalStatus } from "./types";
+
+export interface WatcherOptions {
+  beacon: Beacon;
+  /** This location's cache (`caches.default`); undefined: every isolate asks the beacon. */
+  cache?: LocationCache;
+  /** Where versioned snapshots are read (the KV binding, or the same wrapper the store reads). */
+  source: SnapshotSource;
+  store: SnapshotStore;
+  environment: string;
+  /** Time between checks, ms (jittered down to 75%); a location reuses one answer for half of it. */
+  intervalMs: number;
+  /** A version whose fetch or verification failed is not tried again sooner than this, ms. */
+  retryMs: number;
+  /** Longest a beacon or KV call may take before the check counts as failed, ms. */
+  timeoutMs?: number;
+  now?: () => number;
+  /** Uniform [0, 1), for jitter. */
+  random?: () => number;
+  log?: (event: Record<string, unknown>) => void;
+}
+
+/** Jitter spreads checks over [75%, 100%] of the interval, so the worst case stays one interval. */
+const JITTER = 0.25;
+/** The beacon's JWS for a version never changes: a location may keep it this long. */
+const SNAPSHOT_TTL_MS = 60_000;
+
+class SignalFailure extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new SignalFailure("ERR_SIGNAL_TIMEOUT", `${what} took over ${ms} ms`)),
+      ms,
+    );
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Watches the beacon for one isolate. */
+export class SignalWatcher {
+  #nextAt = 0;
+  #inflight: Promise<void> | undefined;
+  #lastCheck: SignalCheck | null = null;
+  #lastUpdate: SignalStatus["lastUpdate"] = null;
+  #failed: { version: number; at: number; error: { code: string; message: string } } | undefined;
+  readonly #now: () => number;
+  readonly #random: () => number;
+
+  constructor(readonly options: WatcherOptions) {
+    this.#now = options.now ?? Date.now;
+    this.#random = options.random ?? Math.random;
+  }
+
+  /** Starts a background check if one is due. Cheap enough for every request. */
+  poke(waitUntil: (p: Promise<unknown>) => void): void {
+    const now = this.#now();
+    if (this.#inflight || now < this.#nextAt) return;
+    this.#nextAt = now + this.options.intervalMs * (1 - JITTER * this.#random());
+    waitUntil(this.check());
+  }
+
+  status(): SignalStatus {
+    return {
+      enabled: true,
+      intervalSeconds: this.options.intervalMs / 1000,
+      lastCheck: this.#lastCheck,
+      lastUpdate: this.#lastUpdate,
+    };
+  }
+
+  /** One check now (single flight). Never throws: the outcome goes to `status()` and the log. */
+  check(): Promise<void> {
+    this.#inflight ??= this.#check().finally(() => {
+      this.#inflight = undefined;
+    });
+    return this.#inflight;
+  }
+
+  async #check(): Promise<void> {
+    const started = this.#now();
+    const { cache, environment, intervalMs } = this.options;
+    const timeoutMs = this.options.timeoutMs ?? 5000;
+    let seen: BeaconState | null = null;
+    let via: SignalCheck["via"] = null;
+    const done = (result: SignalCheck["result"], extra: Partial<SignalCheck> = {}) => {
+      this.#lastCheck = {
+        at: new Date(started).toISOString(),
+        result,
+        seenVersion: seen?.version ?? null,
+        via,
+        ms: this.#now() - started,
+        ...extra,
+      };
+      if (result === "error" || result === "rejected") {
+        this.options.log?.({
+          event: "signal_check_failed",
+          result,
+          ...this.#lastCheck.error,
+          seenVersion: seen?.version ?? null,
+        });
+      }
+    };
+    try {
+      const read = await coalesced(
+        cache,
+        signalKeys.state(environment),
+        stateTtlMs(intervalMs),
+        this.#now,
+        () => withTimeout(this.options.beacon.read(), timeoutMs, "reading the beacon"),
+      );
+      seen = read.value;
+      via = read.from === "cache" ? "cache" : "beacon";
+      const serving = this.options.store.peek()?.payload.version ?? 0;
+      if (!seen || seen.version <= serving) return done("unchanged");
+
+      const failed = this.#failed;
+      if (failed && failed.version === seen.version && started - failed.at < this.options.retryMs) {
+        return done("error", { error: failed.error });
+      }
+      const fetched = await this.#fetch(seen, timeoutMs);
+      const outcome = await this.options.store.offer(fetched.jws, `signal:${fetched.from}`);
+      if (!outcome.ok) {
+        const error = { code: outcome.failure.code, message: outcome.failure.message };
+        this.#failed = { version: seen.version, at: started, error };
+        return done("rejected", { fetchedFrom: fetched.from, error });
+      }
+      this.#failed = undefined;
+      if (outcome.changed)
+        this.#lastUpdate = { version: outcome.version, at: new Date(this.#now()).toISOString() };
+      done(outcome.changed ? "updated" : "unchanged", { fetchedFrom: fetched.from });
+    } catch (err) {
+      const code =
+        err instanceof SignalFailure || err instanceof CachedFailure ? err.code : "ERR_SIGNAL_UNAVAILABLE";
+      const error = { code, message: err instanceof Error ? err.message : String(err) };
+      if (seen && code !== "ERR_SIGNAL_UNAVAILABLE")
+        this.#failed = { version: seen.version, at: started, error };
+      done("error", { error });
+    }
+  }
+
+  /** The announced version's JWS: KV's versioned key first, then the beacon's own copy. */
+  async #fetch(seen: BeaconState, timeoutMs: number): Promise<{ jws: string; from: "kv" | "beacon" }> {
+    const { source, environment, cache, beacon } = this.options;
+    let kvProblem = "not in KV yet";
+    try {
+      const jws = await withTimeout(
+        source.get(kvKeys.version(environment, seen.version), { type: "text" }),
+        timeoutMs,
+        "reading KV",
+      );
+      if (jws !== null) return { jws, from: "kv" };
+    } catch (err) {
+      kvProblem = `KV failed: ${(err as Error).message}`;
+    }
+    if (!seen.hasSnapshot) {
+      throw new SignalFailure(
+        "ERR_SIGNAL_SNAPSHOT_MISSING",
+        `version ${seen.version} is announced but ${kvProblem} and the beacon does not hold it`,
+      );
+    }
+    const { value } = await coalesced(
+      cache,
+      signalKeys.snapshot(environment, seen.version),
+      SNAPSHOT_TTL_MS,
+      this.#now,
+      () => withTimeout(beacon.snapshot(seen.version), timeoutMs, "reading the beacon's snapshot"),
+    );
+    if (value === null) {
+      throw new SignalFailure(
+        "ERR_SIGNAL_SNAPSHOT_MISSING",
+        `version ${seen.version} is announced but ${kvProblem} and the beacon has moved past it`,
+      );
+    }
+    return { jws: value, from: "beacon" };
+  }
+}
