@@ -7,95 +7,20 @@ import { FlagdCore } from "@openfeature/flagd-core";
 import murmur from "murmurhash-js";
 import { compile, evaluateAll, evaluateValues } from "../../src/eval/index";
 import type { EvaluationContext } from "../../src/eval/types";
-import type { FlagDefinition, FlagsDocument } from "../../src/flags/types";
+import {
+  BLOCKED,
+  betaIds,
+  CONTEXTS,
+  countriesFor,
+  FLAGS,
+  flagKey,
+  scenarioContexts,
+  scenarioDoc,
+} from "./scenario";
 
-const COUNTRIES = ["US", "CA", "GB", "DE", "FR", "JP", "AU", "NL", "SE", "BR"];
-const BLOCKED = ["CN", "RU", "KP", "IR"];
-const OTHERS = [
-  "IT",
-  "ES",
-  "PL",
-  "IN",
-  "MX",
-  "KR",
-  "ZA",
-  "NG",
-  "EG",
-  "AR",
-  "CH",
-  "AT",
-  "BE",
-  "NO",
-  "DK",
-  "FI",
-];
-const ALL_COUNTRIES = [...COUNTRIES, ...BLOCKED, ...OTHERS];
-const PLANS = ["free", "pro", "enterprise"];
-const FLAGS = 100;
-const CONTEXTS = 10_000;
-const BETA_SIZE = 1_000;
 const RUNS = 7;
 const NOW = Date.UTC(2026, 0, 1);
 
-/** mulberry32: a small seeded PRNG, so every run sees the same contexts. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function flagKey(i: number, count: number): string {
-  return `flag-${String(i).padStart(Math.max(3, String(count - 1).length), "0")}`;
-}
-
-function countriesFor(i: number): string[] {
-  return Array.from({ length: 5 }, (_, j) => COUNTRIES[(i + j) % 10]!);
-}
-
-function betaIds(): string[] {
-  const rand = prng(7);
-  const ids = new Set<string>();
-  while (ids.size < BETA_SIZE) ids.add(`user-${Math.floor(rand() * CONTEXTS)}`);
-  return [...ids];
-}
-
-function scenarioDoc(count: number, beta: string[]): FlagsDocument {
-  const flags: Record<string, FlagDefinition> = {};
-  for (let i = 0; i < count; i++) {
-    flags[flagKey(i, count)] = {
-      clientVisible: true,
-      rules: [
-        {
-          when: [
-            { attribute: "geo.country", op: "in", values: countriesFor(i % 10) },
-            { attribute: "plan", op: "equals", values: ["enterprise"] },
-          ],
-          serve: "on",
-        },
-        { when: [{ segment: "beta" }], serve: "on" },
-        { when: [{ attribute: "geo.country", op: "in", values: BLOCKED }], serve: "off" },
-      ],
-      fallthrough: { split: { on: 25, off: 75 } },
-    };
-  }
-  return { flags, segments: { beta: { included: beta } } };
-}
-
-function scenarioContexts(): EvaluationContext[] {
-  const rand = prng(42);
-  return Array.from({ length: CONTEXTS }, (_, i) => ({
-    targetingKey: `user-${i}`,
-    geo: { country: ALL_COUNTRIES[Math.floor(rand() * ALL_COUNTRIES.length)]! },
-    attributes: { plan: PLANS[Math.floor(rand() * PLANS.length)]! },
-  }));
-}
-
-/** A naive hand-coded evaluator: the scenario's logic with murmurhash-js over `flagKey + user`. */
 function naive(beta: string[]) {
   const sets = Array.from({ length: FLAGS }, (_, i) => new Set(countriesFor(i % 10)));
   const keys = Array.from({ length: FLAGS }, (_, i) => flagKey(i, FLAGS));
