@@ -3,7 +3,6 @@
  * whether the caller may see server-only flags, and find the snapshot. Only the snapshot load does I/O.
  */
 import type { Context } from "hono";
-import type { EvaluationResult } from "../eval/types";
 import type { VerifiedSnapshot } from "../snapshot/verify";
 import type { AppEnv } from "./app-env";
 import { anonCookieHeader, type BuiltContext, buildContext } from "./context";
@@ -40,12 +39,4 @@ export async function prepareEvaluation(
 export function visible(ev: Evaluation, key: string): boolean {
   const { compiled } = ev.snapshot;
   return compiled.has(key) && (ev.serverAccess || compiled.isClientVisible(key));
-}
-
-/** The compact wire form of one result for /v1 routes. */
-export function detailsOf(r: EvaluationResult): Record<string, unknown> {
-  const out: Record<string, unknown> = { value: r.value, variant: r.variant, reason: r.reason };
-  if (r.ruleId !== undefined) out.ruleId = r.ruleId;
-  if (r.errorCode !== undefined) out.errorCode = r.errorCode;
-  return out;
 }

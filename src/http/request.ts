@@ -1,9 +1,8 @@
 /**
  * Request-side helpers shared by the routes: the snapshot for this request, body reading with
- * content-type and size checks before parsing, constant-time secrets, ETags. No I/O beyond the body.
+ * content-type and size checks before parsing, constant-time secrets, ETag matching. No I/O beyond the body.
  */
 import type { Context } from "hono";
-import { murmur3Utf8 } from "../eval/bucket";
 import type { VerifiedSnapshot } from "../snapshot/verify";
 import type { AppEnv } from "./app-env";
 import { ApiError } from "./errors";
@@ -45,11 +44,6 @@ export async function secretMatches(
     if (crypto.subtle.timingSafeEqual(a, b)) ok = true;
   }
   return ok;
-}
-
-/** A strong ETag for a response body served from a given snapshot version. */
-export function etagOf(version: number, body: string): string {
-  return `"${version}-${murmur3Utf8(body).toString(36)}"`;
 }
 
 /** Whether an If-None-Match header matches the ETag (weak comparison, as RFC 9110 asks for 304s). */

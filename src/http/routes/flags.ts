@@ -4,12 +4,12 @@
  */
 import { Hono } from "hono";
 import { evaluate, evaluateAll } from "../../eval/index";
-import type { JsonValue } from "../../flags/types";
 import type { AppEnv } from "../app-env";
 import { RESERVED_QUERY } from "../context";
 import { ApiError } from "../errors";
-import { detailsOf, prepareEvaluation, visible } from "../evaluation";
-import { etagOf, notModified, PRIVATE_HEADERS } from "../request";
+import { prepareEvaluation, visible } from "../evaluation";
+import { notModified, PRIVATE_HEADERS } from "../request";
+import { bulkBody, detailsOf } from "../wire";
 
 export const flagsRoutes = new Hono<AppEnv>();
 
@@ -31,19 +31,11 @@ flagsRoutes.get("/", async (c) => {
   const results = evaluateAll(ev.snapshot.compiled, ev.built.context, ev.now, {
     clientVisibleOnly: !ev.serverAccess,
   });
-  const flags: Record<string, JsonValue | Record<string, unknown>> = {};
-  for (const r of results) {
-    // A flag that could not be evaluated is left out: the front-end falls back to its code default.
-    if (r.errorCode !== undefined) continue;
-    flags[r.key] = details ? detailsOf(r) : (r.value as JsonValue);
-  }
-  const version = ev.snapshot.payload.version;
-  const body = JSON.stringify({ version, flags });
-  const etag = etagOf(version, body);
-  c.header("ETag", etag);
+  const body = bulkBody(details ? "details" : "compact", results, ev.snapshot.payload.version);
+  c.header("ETag", body.etag);
   for (const [k, v] of Object.entries(PRIVATE_HEADERS)) c.header(k, v);
-  if (notModified(c.req.header("if-none-match"), etag)) return c.body(null, 304);
-  return c.body(body, 200, { "Content-Type": "application/json; charset=utf-8" });
+  if (notModified(c.req.header("if-none-match"), body.etag)) return c.body(null, 304);
+  return c.body(body.text(), 200, { "Content-Type": "application/json; charset=utf-8" });
 });
 
 flagsRoutes.get("/:key", async (c) => {

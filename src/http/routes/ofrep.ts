@@ -5,11 +5,11 @@
  */
 import { type Context, Hono } from "hono";
 import { evaluate, evaluateAll } from "../../eval/index";
-import type { EvaluationResult } from "../../eval/types";
 import type { AppEnv } from "../app-env";
 import { API_ERRORS, ApiError, ofrepErrorCode } from "../errors";
 import { prepareEvaluation, visible } from "../evaluation";
-import { etagOf, notModified, PRIVATE_HEADERS, readJson } from "../request";
+import { notModified, PRIVATE_HEADERS, readJson } from "../request";
+import { bulkBody, toOfrep } from "../wire";
 
 export const ofrepRoutes = new Hono<AppEnv>();
 
@@ -33,14 +33,6 @@ async function readOfrepRequest(c: Context<AppEnv>): Promise<OfrepRequest> {
     throw new ApiError("invalid_context", "context.targetingKey must be a string");
   }
   return { contextKey: targetingKey, attributes };
-}
-
-/** One result in OFREP's wire form: a success or an evaluation failure. */
-function toOfrep(r: EvaluationResult): Record<string, unknown> {
-  if (r.errorCode !== undefined) {
-    return { key: r.key, errorCode: r.errorCode, errorDetails: r.errorMessage ?? r.errorCode };
-  }
-  return { key: r.key, value: r.value, reason: r.reason, variant: r.variant };
 }
 
 /** OFREP's error body for a failure before evaluation (bad body, bad token, no snapshot). */
@@ -85,12 +77,11 @@ ofrepRoutes.post("/evaluate/flags", async (c) => {
       clientVisibleOnly: !ev.serverAccess,
     });
     const { version, environment } = ev.snapshot.payload;
-    const body = JSON.stringify({ flags: results.map(toOfrep), metadata: { version, environment } });
-    const etag = etagOf(version, body);
-    c.header("ETag", etag);
+    const body = bulkBody("ofrep", results, version, JSON.stringify({ version, environment }));
+    c.header("ETag", body.etag);
     for (const [k, v] of Object.entries(PRIVATE_HEADERS)) c.header(k, v);
-    if (notModified(c.req.header("if-none-match"), etag)) return c.body(null, 304);
-    return c.body(body, 200, { "Content-Type": "application/json; charset=utf-8" });
+    if (notModified(c.req.header("if-none-match"), body.etag)) return c.body(null, 304);
+    return c.body(body.text(), 200, { "Content-Type": "application/json; charset=utf-8" });
   } catch (err) {
     return ofrepError(c, err);
   }
