@@ -121,10 +121,19 @@ async function buildRuntime(env: Env, options: RuntimeOptions): Promise<Runtime>
   return { config, store, keys, configError, verifyIdentity, signal };
 }
 
-/** The environment's beacon: one Durable Object per environment, named after it. */
+/**
+ * The environment's beacon: one Durable Object per environment, named after it. A stub is an I/O
+ * object bound to the request that made it, so each call gets a fresh one (cheap: no network).
+ */
 function beaconStub(env: Env, environment: string): Beacon | undefined {
-  if (!env.BEACON) return undefined;
-  return env.BEACON.get(env.BEACON.idFromName(environment)) as unknown as Beacon;
+  const ns = env.BEACON;
+  if (!ns) return undefined;
+  const stub = () => ns.get(ns.idFromName(environment)) as unknown as Beacon;
+  return {
+    read: () => stub().read(),
+    snapshot: (version) => stub().snapshot(version),
+    announce: (e, version, jws) => stub().announce(e, version, jws),
+  };
 }
 
 /** One runtime per bindings object, i.e. per isolate (tests get a fresh one per `env`). */
