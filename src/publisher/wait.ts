@@ -7,6 +7,14 @@ import { CliError, EXIT } from "./output";
 interface Health {
   version?: number | null;
   environment?: string;
+  signal?: { enabled?: boolean; intervalSeconds?: number };
+}
+
+/** What the worker said when it first served the version. */
+export interface LiveHealth {
+  version: number;
+  /** The worker's version-signal interval when the signal is on (other locations follow within ~1.5x). */
+  signalIntervalSeconds: number | null;
 }
 
 /** Resolves once `url`/healthz reports `version` or later; throws CliError (exit 3) on timeout. */
@@ -15,7 +23,7 @@ export async function waitUntilLive(
   version: number,
   timeoutMs: number,
   intervalMs = 100,
-): Promise<number> {
+): Promise<LiveHealth> {
   const started = performance.now();
   let seen: string = "no answer yet";
   while (true) {
@@ -25,7 +33,10 @@ export async function waitUntilLive(
         signal: AbortSignal.timeout(Math.min(5000, timeoutMs)),
       });
       const body = (await res.json()) as Health;
-      if (typeof body.version === "number" && body.version >= version) return body.version;
+      if (typeof body.version === "number" && body.version >= version) {
+        const signal = body.signal?.enabled ? (body.signal.intervalSeconds ?? null) : null;
+        return { version: body.version, signalIntervalSeconds: signal };
+      }
       seen = `version ${body.version ?? "none"}`;
     } catch (err) {
       seen = `no answer (${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message})`;

@@ -8,6 +8,7 @@ import type { ChangeSummary, SnapshotPayload } from "../../snapshot/format";
 import { diffDocuments } from "../diff";
 import { CliError, EXIT, formatMs, type Output } from "../output";
 import { buildSnapshot, decodeSnapshot } from "../snapshot";
+import type { PushOutcome } from "../targets/index";
 import type { Timer } from "../timing";
 import { waitUntilLive } from "../wait";
 import type { Session } from "./context";
@@ -30,6 +31,12 @@ export interface ReleaseResult {
   changes: ChangeSummary;
   /** Whether /healthz was seen serving the new version. */
   confirmed: boolean;
+  /** From the end of the push until the worker's /healthz served the new version, ms. */
+  servedAfterMs?: number;
+  /** The worker's version-signal interval, when on: other locations follow within ~1.5 of it. */
+  signalIntervalSeconds?: number | null;
+  /** Whether the version beacon was told (see PushOutcome). */
+  signal?: PushOutcome["signal"];
 }
 
 /** Reads the live snapshot (unverified: only its version and flags are used, for numbering and diff). */
@@ -72,19 +79,34 @@ export async function release(
   });
   timer.mark("sign");
   out.note(`pushing version ${version} to ${target.where} (${changes.text})`);
-  await target.push(jws);
+  const { signal } = await target.push(jws);
   timer.mark("push");
-  let confirmed = false;
+  if (signal && signal.status !== "announced") {
+    out.warning(
+      `the version signal was not updated (${signal.status}${signal.message ? `: ${signal.message}` : ""}); other locations follow with KV, within a minute or more`,
+    );
+  }
+  const result: ReleaseResult = {
+    environment: settings.environment,
+    version,
+    previousVersion,
+    changes,
+    confirmed: false,
+    signal,
+  };
   if (!input.wait) {
     out.note("not waiting for the worker to serve it (--no-wait)");
   } else if (!settings.url) {
     out.note("no worker URL configured (--url / EDGEFLAGS_URL): cannot confirm it is served");
   } else {
-    await waitUntilLive(settings.url, version, settings.waitTimeoutMs);
+    const pushedAt = performance.now();
+    const live = await waitUntilLive(settings.url, version, settings.waitTimeoutMs);
+    result.servedAfterMs = performance.now() - pushedAt;
+    result.signalIntervalSeconds = live.signalIntervalSeconds;
     timer.mark("live");
-    confirmed = true;
+    result.confirmed = true;
   }
-  return { environment: settings.environment, version, previousVersion, changes, confirmed };
+  return result;
 }
 
 /** The human report after a release: what went live and how long each step took. */
@@ -97,6 +119,14 @@ export function reportRelease(out: Output, result: ReleaseResult, timer: Timer, 
   const total = timer.total();
   const steps = timer.steps.map((s) => `${s.step} ${formatMs(s.ms)}`).join(", ");
   out.line(`  ${out.paint("dim", `${steps}; total ${formatMs(total)}`)}`);
+  if (result.servedAfterMs !== undefined) {
+    // /healthz answers from the nearest location only; the rest follow the signal (or KV).
+    const elsewhere =
+      typeof result.signalIntervalSeconds === "number"
+        ? `other locations within ~${result.signalIntervalSeconds * 1.5} s (version signal every ${result.signalIntervalSeconds} s)`
+        : "other locations as KV propagates (a minute or more: the worker has no version signal)";
+    out.line(`  served ${formatMs(result.servedAfterMs)} after the push; ${elsewhere}`);
+  }
 }
 
 /** The --json shape of a release. */

@@ -7,6 +7,7 @@ import type { KeyRing } from "../../snapshot/keys";
 import type { Settings } from "../config";
 import { CliError, EXIT } from "../output";
 import { kvTarget } from "./kv-store";
+import { withNotify } from "./notify";
 import type { Target } from "./target";
 import { workerTarget } from "./worker";
 
@@ -33,11 +34,13 @@ export async function openTarget(settings: Settings, keys: KeyRing): Promise<Tar
     case "kv-api": {
       const { kvApiStore } = await import("./kv-api");
       const store = kvApiStore(settings.kvApi);
-      return kvTarget(store, {
+      const target = kvTarget(store, {
         where: `Cloudflare KV namespace ${settings.kvApi.namespaceId}`,
         environment: settings.environment,
         keys,
       });
+      // KV alone takes a minute to reach every location; the worker's beacon makes it seconds.
+      return withNotify(target, { url: settings.url, token: settings.publishToken });
     }
     case "local": {
       const { localNamespaceId, localStore } = await import("./local");

@@ -24,4 +24,9 @@ export interface Target {
 
 export interface PushOutcome {
   version: number;
+  /**
+   * Whether the worker's version beacon was told (docs/propagation.md): `announced`, `off` (the worker
+   * has no beacon), `failed`, or `skipped` (nothing to tell it through). Absent from old workers.
+   */
+  signal?: { status: "announced" | "off" | "failed" | "skipped"; message?: string };
 }

@@ -87,7 +87,8 @@ export function workerTarget(options: WorkerTargetOptions): Target {
         body: jws,
       });
       if (res.status !== 201) throw await failure(res, "the snapshot was refused");
-      return { version: ((await res.json()) as { version: number }).version };
+      const body = (await res.json()) as { version: number; signal?: "announced" | "off" | "failed" };
+      return { version: body.version, ...(body.signal ? { signal: { status: body.signal } } : {}) };
     },
     close: async () => {},
   };
