@@ -7,6 +7,7 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { gateway, routePath } from "../gateway/index";
 import type { AppEnv } from "./app-env";
+import type { Config } from "./config";
 import { TARGETING_KEY_HEADER } from "./context";
 import { ApiError, errorResponse, ofrepErrorCode } from "./errors";
 import { flagsRoutes } from "./routes/flags";
@@ -17,15 +18,33 @@ import { logEvent, type RuntimeOptions, runtimeCache } from "./runtime";
 
 export type AppOptions = RuntimeOptions;
 
-/** Refuses a body larger than `limit(c)` bytes before anything parses it. */
-function limitBody(limit: (rt: AppEnv["Variables"]["rt"]) => number): MiddlewareHandler<AppEnv> {
-  return (c, next) =>
+/**
+ * A middleware built from the isolate's settings on first use, then reused: the settings are fixed
+ * per isolate, so building it per request would only make garbage.
+ */
+function perConfig(build: (config: Config) => MiddlewareHandler<AppEnv>): MiddlewareHandler<AppEnv> {
+  const built = new WeakMap<Config, MiddlewareHandler<AppEnv>>();
+  return (c, next) => {
+    const config = c.get("rt").config;
+    let handler = built.get(config);
+    if (!handler) {
+      handler = build(config);
+      built.set(config, handler);
+    }
+    return handler(c, next);
+  };
+}
+
+/** Refuses a body larger than `limit(config)` bytes before anything parses it. */
+function limitBody(limit: (config: Config) => number): MiddlewareHandler<AppEnv> {
+  return perConfig((config) =>
     bodyLimit({
-      maxSize: limit(c.get("rt")),
+      maxSize: limit(config),
       onError: () => {
         throw new ApiError("payload_too_large");
       },
-    })(c, next);
+    }),
+  );
 }
 
 /** Builds the worker's HTTP app. Each app keeps its own per-isolate runtime cache. */
@@ -40,27 +59,26 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   });
   app.use("*", gateway({ log: options.log, now: options.now }));
 
-  const corsFor: MiddlewareHandler<AppEnv> = (c, next) => {
-    const origins = c.get("rt").config.corsOrigins;
-    return cors({
+  const corsFor = perConfig(({ corsOrigins: origins }) =>
+    cors({
       origin: origins === "*" ? "*" : origins,
       credentials: origins !== "*",
       allowMethods: ["GET", "POST", "OPTIONS"],
       allowHeaders: ["Content-Type", "Authorization", "If-None-Match", "X-API-Key", TARGETING_KEY_HEADER],
       exposeHeaders: ["ETag"],
       maxAge: 600,
-    })(c, next);
-  };
+    }),
+  );
   app.use("/v1/flags/*", corsFor);
   app.use("/v1/flags", corsFor);
   app.use(
     "/ofrep/*",
     corsFor,
-    limitBody((rt) => rt.config.maxBodyBytes),
+    limitBody((config) => config.maxBodyBytes),
   );
   app.use(
     "/v1/snapshot",
-    limitBody((rt) => rt.config.maxSnapshotBytes),
+    limitBody((config) => config.maxSnapshotBytes),
   );
 
   app.route("/healthz", healthRoutes);
