@@ -303,7 +303,9 @@ class Compiler {
   }
 
   private test(c: AttributeCondition, path: string): CompiledTest {
-    const key = JSON.stringify([c.attribute, c.op, c.values]);
+    // Unambiguous without an array to stringify: operators hold no space and a JSON array (or
+    // "undefined") ends where it ends, so the attribute is the rest.
+    const key = `${c.op} ${JSON.stringify(c.values)}${c.attribute}`;
     let test = this.tests.get(key);
     if (test === undefined) {
       test = compileTest(c, path, this.slot(c.attribute), this.memoCount++);
