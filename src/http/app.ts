@@ -2,9 +2,10 @@
  * The Hono app: middleware (runtime, CORS, body limits) and routes. Errors are mapped to status and
  * body in `onError`, the one place that knows both; causes go to the log, never to the client.
  */
-import { Hono, type MiddlewareHandler } from "hono";
+import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
+import { Hono } from "hono/tiny";
 import { gateway, routePath } from "../gateway/index";
 import type { AppEnv } from "./app-env";
 import type { Config } from "./config";

@@ -2,7 +2,7 @@
  * The plain front-end API: GET /v1/flags (every client-visible flag for this visitor, compact, with
  * ETag) and GET /v1/flags/:key. Client attributes come from the query string and are untrusted.
  */
-import { Hono } from "hono";
+import { Hono } from "hono/tiny";
 import { evaluate, evaluateAll } from "../../eval/index";
 import type { AppEnv } from "../app-env";
 import { RESERVED_QUERY } from "../context";

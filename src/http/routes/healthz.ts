@@ -3,7 +3,7 @@
  * last good one after a failed refresh), the last error, and the last version-signal check. 200
  * while a snapshot serves, else 503.
  */
-import { Hono } from "hono";
+import { Hono } from "hono/tiny";
 import type { AppEnv } from "../app-env";
 
 export const healthRoutes = new Hono<AppEnv>();

@@ -8,7 +8,8 @@
  * same for snapshots written to KV by other means (the publisher's kv-api target), so every isolate
  * learns of it within seconds (docs/propagation.md). I/O: Workers KV, the beacon.
  */
-import { type Context, Hono } from "hono";
+import type { Context } from "hono";
+import { Hono } from "hono/tiny";
 import { announceSnapshot } from "../../signal/announce";
 import { auditRecord } from "../../snapshot/audit";
 import { SnapshotError } from "../../snapshot/errors";

@@ -3,7 +3,8 @@
  * bulk evaluation with ETag/304 (client-side providers). Request and response shapes follow
  * ../shared/spec/ofrep-openapi.yaml; errors use OFREP's bodies.
  */
-import { type Context, Hono } from "hono";
+import type { Context } from "hono";
+import { Hono } from "hono/tiny";
 import { evaluate, evaluateAll } from "../../eval/index";
 import type { AppEnv } from "../app-env";
 import { API_ERRORS, ApiError, ofrepErrorCode } from "../errors";
