@@ -2,11 +2,14 @@
  * Document-wide semantic checks: prerequisite references and cycles, segments, every flag, gates.
  * Pure, no I/O.
  */
-import { arr, type Obj, obj, type Report, str } from "./access";
+import { arr, at, type Loc, type Obj, obj, type Report, str } from "./access";
 import { checkFlag, variantNames } from "./check-flag";
 import { checkGates } from "./check-gates";
 import { checkCondition } from "./conditions";
 import { describe, didYouMean, listOf } from "./messages";
+
+type Edge = { to: string; index: number };
+const NO_EDGES: readonly Edge[] = [];
 
 /** Runs every semantic check on a (possibly malformed) document. */
 export function checkDocument(input: unknown, report: Report): void {
@@ -14,60 +17,71 @@ export function checkDocument(input: unknown, report: Report): void {
   if (!root) return;
   const flags = obj(root.flags) ?? {};
   const segments = obj(root.segments) ?? {};
-  for (const [key, flag] of Object.entries(flags)) checkFlag(key, flag, segments, report);
-  checkPrerequisites(flags, report);
-  for (const [name, segment] of Object.entries(segments)) checkSegment(name, segment, report);
+  const flagsLoc = at(undefined, "flags");
+  const segmentsLoc = at(undefined, "segments");
+  for (const key of Object.keys(flags)) checkFlag(key, flags[key], segments, flagsLoc, report);
+  checkPrerequisites(flags, flagsLoc, report);
+  for (const name of Object.keys(segments)) checkSegment(name, segments[name], segmentsLoc, report);
   checkGates(root, report);
 }
 
-function checkPrerequisites(flags: Obj, report: Report): void {
-  const known = Object.keys(flags);
-  const edges = new Map<string, { to: string; index: number }[]>();
-  for (const [key, raw] of Object.entries(flags)) {
-    const out: { to: string; index: number }[] = [];
+function checkPrerequisites(flags: Obj, flagsLoc: Loc, report: Report): void {
+  let known: string[] | undefined;
+  // Only flags with prerequisites have edges; the others cannot close a cycle.
+  const edges = new Map<string, Edge[]>();
+  for (const key of Object.keys(flags)) {
+    const prerequisites = arr(obj(flags[key])?.prerequisites);
+    if (prerequisites.length === 0) continue;
+    const out: Edge[] = [];
     edges.set(key, out);
-    arr(obj(raw)?.prerequisites).forEach((p, i) => {
-      const prereq = obj(p);
+    const list = at(at(flagsLoc, key), "prerequisites");
+    for (let i = 0; i < prerequisites.length; i++) {
+      const prereq = obj(prerequisites[i]);
       const target = str(prereq?.flag);
-      if (!prereq || target === undefined) return;
-      const at = ["flags", key, "prerequisites", i];
+      if (!prereq || target === undefined) continue;
       if (target === key) {
-        report([...at, "flag"], `flag "${key}" cannot be its own prerequisite`);
-        return;
+        report(at(at(list, i), "flag"), `flag "${key}" cannot be its own prerequisite`);
+        continue;
       }
       if (!Object.hasOwn(flags, target)) {
-        report([...at, "flag"], `unknown flag ${describe(target)}${didYouMean(target, known)}`);
-        return;
+        known ??= Object.keys(flags);
+        report(at(at(list, i), "flag"), `unknown flag ${describe(target)}${didYouMean(target, known)}`);
+        continue;
       }
       out.push({ to: target, index: i });
       const targetFlag = obj(flags[target]);
       const names = targetFlag && variantNames(targetFlag);
-      if (!names) return;
-      arr(prereq.variants).forEach((variant, j) => {
+      if (!names) continue;
+      const variants = arr(prereq.variants);
+      for (let j = 0; j < variants.length; j++) {
+        const variant = variants[j];
         if (typeof variant === "string" && !names.includes(variant)) {
           report(
-            [...at, "variants", j],
+            at(at(at(list, i), "variants"), j),
             `flag "${target}" has no variant ${describe(variant)}; its variants are: ${listOf(names)}`,
           );
         }
-      });
-    });
+      }
+    }
   }
-  reportCycles(edges, report);
+  if (edges.size > 0) reportCycles(edges, flagsLoc, report);
 }
 
 /** Depth-first search; each cycle is reported once, at the prerequisite that closes it. */
-function reportCycles(edges: Map<string, { to: string; index: number }[]>, report: Report): void {
+function reportCycles(edges: Map<string, Edge[]>, flagsLoc: Loc, report: Report): void {
   const state = new Map<string, "open" | "done">();
   const stack: string[] = [];
   const visit = (key: string): void => {
     state.set(key, "open");
     stack.push(key);
-    for (const { to, index } of edges.get(key) ?? []) {
+    for (const { to, index } of edges.get(key) ?? NO_EDGES) {
       const s = state.get(to);
       if (s === "open") {
         const cycle = [...stack.slice(stack.indexOf(to)), to];
-        report(["flags", key, "prerequisites", index, "flag"], `prerequisite cycle: ${cycle.join(" -> ")}`);
+        report(
+          at(at(at(at(flagsLoc, key), "prerequisites"), index), "flag"),
+          `prerequisite cycle: ${cycle.join(" -> ")}`,
+        );
       } else if (s === undefined) {
         visit(to);
       }
@@ -78,22 +92,28 @@ function reportCycles(edges: Map<string, { to: string; index: number }[]>, repor
   for (const key of edges.keys()) if (!state.has(key)) visit(key);
 }
 
-function checkSegment(name: string, raw: unknown, report: Report): void {
+function checkSegment(name: string, raw: unknown, segmentsLoc: Loc, report: Report): void {
   const segment = obj(raw);
   if (!segment) return;
-  const at = ["segments", name];
-  const included = new Set(arr(segment.included));
-  arr(segment.excluded).forEach((key, i) => {
-    if (typeof key === "string" && included.has(key)) {
-      report(
-        [...at, "excluded", i],
-        `key ${describe(key)} is both included in and excluded from segment "${name}"`,
-      );
+  const loc = at(segmentsLoc, name);
+  const excluded = arr(segment.excluded);
+  if (excluded.length > 0) {
+    const included = new Set(arr(segment.included));
+    for (let i = 0; i < excluded.length; i++) {
+      const key = excluded[i];
+      if (typeof key === "string" && included.has(key)) {
+        report(
+          at(at(loc, "excluded"), i),
+          `key ${describe(key)} is both included in and excluded from segment "${name}"`,
+        );
+      }
     }
-  });
-  arr(segment.rules).forEach((rule, i) => {
-    arr(obj(rule)?.when).forEach((c, j) => {
-      checkCondition(c, [...at, "rules", i, "when", j], report, undefined);
-    });
-  });
+  }
+  const rules = arr(segment.rules);
+  for (let i = 0; i < rules.length; i++) {
+    const when = arr(obj(rules[i])?.when);
+    if (when.length === 0) continue;
+    const whenLoc = at(at(at(loc, "rules"), i), "when");
+    for (let j = 0; j < when.length; j++) checkCondition(when[j], whenLoc, j, report, undefined);
+  }
 }

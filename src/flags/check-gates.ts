@@ -2,7 +2,7 @@
  * Semantic checks of the `gates` list: patterns compile, flags and variants exist, ids are unique,
  * actions are usable, and no gate is unreachable or unable to deny. Pure, no I/O.
  */
-import { arr, type Obj, obj, type Report, str } from "./access";
+import { arr, at, type Loc, type Obj, obj, type Report, str } from "./access";
 import { variantNames } from "./check-flag";
 import { describe, didYouMean, listOf } from "./messages";
 
@@ -32,27 +32,28 @@ export function checkGates(root: Obj, report: Report): void {
   const flags = obj(root.flags) ?? {};
   const ids = new Map<string, number>();
   const seen = new Map<string, number>();
+  const gatesLoc = at(undefined, "gates");
   gates.forEach((raw, i) => {
     const gate = obj(raw);
     if (!gate) return;
-    const at = ["gates", i];
+    const loc = at(gatesLoc, i);
     const id = gateId(gate, i);
     const first = ids.get(id);
     if (first !== undefined) {
       report(
-        [...at, ...(gate.id === undefined ? [] : ["id"])],
+        gate.id === undefined ? loc : at(loc, "id"),
         `gate id "${id}" is already used by gates[${first}]`,
       );
     } else ids.set(id, i);
-    const compiled = checkPattern(gate, at, report);
-    const names = checkFlagRef(gate, flags, at, report);
-    checkDeny(obj(gate.deny), [...at, "deny"], report);
+    const compiled = checkPattern(gate, loc, report);
+    const names = checkFlagRef(gate, flags, loc, report);
+    checkDeny(obj(gate.deny), at(loc, "deny"), report);
     if (compiled) {
       const key = sameMatchKey(gate);
       const earlier = seen.get(key);
       if (earlier !== undefined) {
         report(
-          [...at, "pattern"],
+          at(loc, "pattern"),
           `gate "${id}" is unreachable: gates[${earlier}] has the same pattern, host and methods and comes first`,
         );
       } else seen.set(key, i);
@@ -60,7 +61,7 @@ export function checkGates(root: Obj, report: Report): void {
     const allow = arr(gate.allow).filter((a): a is string => typeof a === "string");
     if (names && allow.length > 0 && names.every((n) => allow.includes(n))) {
       report(
-        [...at, "allow"],
+        at(loc, "allow"),
         `gate "${id}" can never deny: allow lists every variant of flag "${str(gate.flag)}"`,
       );
     }
@@ -68,30 +69,30 @@ export function checkGates(root: Obj, report: Report): void {
 }
 
 /** Compiles pattern and host the way the worker will; reports the first problem. */
-function checkPattern(gate: Obj, at: (string | number)[], report: Report): boolean {
+function checkPattern(gate: Obj, loc: Loc, report: Report): boolean {
   const pattern = str(gate.pattern);
   const host = str(gate.host);
   if (pattern === undefined || pattern === "") return false;
   if (!pattern.startsWith("/") && pattern !== "*") {
-    report([...at, "pattern"], `pattern ${describe(pattern)} must start with "/" (URL paths always do)`);
+    report(at(loc, "pattern"), `pattern ${describe(pattern)} must start with "/" (URL paths always do)`);
     return false;
   }
   const URLPatternCtor = patternCtor();
   if (!URLPatternCtor) {
-    report([...at, "pattern"], "cannot check gate patterns: this runtime has no URLPattern");
+    report(at(loc, "pattern"), "cannot check gate patterns: this runtime has no URLPattern");
     return false;
   }
   try {
     new URLPatternCtor({ pathname: pattern });
   } catch (err) {
-    report([...at, "pattern"], `invalid pattern ${describe(pattern)}: ${reason(err)}`);
+    report(at(loc, "pattern"), `invalid pattern ${describe(pattern)}: ${reason(err)}`);
     return false;
   }
   if (host !== undefined && host !== "") {
     try {
       new URLPatternCtor({ pathname: pattern, hostname: host });
     } catch (err) {
-      report([...at, "host"], `invalid host pattern ${describe(host)}: ${reason(err)}`);
+      report(at(loc, "host"), `invalid host pattern ${describe(host)}: ${reason(err)}`);
       return false;
     }
   }
@@ -103,11 +104,11 @@ function reason(err: unknown): string {
   return message.replace(/^Failed to construct 'URLPattern': /, "").slice(0, 200);
 }
 
-function checkFlagRef(gate: Obj, flags: Obj, at: (string | number)[], report: Report): string[] | undefined {
+function checkFlagRef(gate: Obj, flags: Obj, loc: Loc, report: Report): readonly string[] | undefined {
   const key = str(gate.flag);
   if (key === undefined) return undefined;
   if (!Object.hasOwn(flags, key)) {
-    report([...at, "flag"], `unknown flag ${describe(key)}${didYouMean(key, Object.keys(flags))}`);
+    report(at(loc, "flag"), `unknown flag ${describe(key)}${didYouMean(key, Object.keys(flags))}`);
     return undefined;
   }
   const flag = obj(flags[key]);
@@ -116,7 +117,7 @@ function checkFlagRef(gate: Obj, flags: Obj, at: (string | number)[], report: Re
   arr(gate.allow).forEach((variant, j) => {
     if (typeof variant === "string" && !names.includes(variant)) {
       report(
-        [...at, "allow", j],
+        at(at(loc, "allow"), j),
         `flag "${key}" has no variant ${describe(variant)}${didYouMean(variant, names)}; its variants are: ${listOf(names)}`,
       );
     }
@@ -124,10 +125,10 @@ function checkFlagRef(gate: Obj, flags: Obj, at: (string | number)[], report: Re
   return names;
 }
 
-function checkDeny(deny: Obj | undefined, at: (string | number)[], report: Report): void {
+function checkDeny(deny: Obj | undefined, loc: Loc, report: Report): void {
   if (!deny) return;
   if (deny.body !== undefined && deny.json !== undefined) {
-    report([...at, "json"], "give either body or json, not both");
+    report(at(loc, "json"), "give either body or json, not both");
   }
   for (const field of ["body", "json"] as const) {
     const value = deny[field];
@@ -135,7 +136,7 @@ function checkDeny(deny: Obj | undefined, at: (string | number)[], report: Repor
     const text = typeof value === "string" ? value : JSON.stringify(value);
     if (text !== undefined && encoder.encode(text).length > MAX_GATE_BODY_BYTES) {
       report(
-        [...at, field],
+        at(loc, field),
         `${field} must be at most ${MAX_GATE_BODY_BYTES} bytes: it is answered at the edge, not a page`,
       );
     }
@@ -143,14 +144,14 @@ function checkDeny(deny: Obj | undefined, at: (string | number)[], report: Repor
   const redirect = str(deny.redirect);
   if (redirect !== undefined && redirect !== "" && !isRedirectTarget(redirect)) {
     report(
-      [...at, "redirect"],
+      at(loc, "redirect"),
       `redirect ${describe(redirect)} must be an absolute http(s) URL or a path starting with "/"`,
     );
   }
   const rewrite = str(deny.rewrite);
   if (rewrite !== undefined && rewrite !== "" && !isLocalPath(rewrite)) {
     report(
-      [...at, "rewrite"],
+      at(loc, "rewrite"),
       `rewrite ${describe(rewrite)} must be a path on the origin, starting with "/"`,
     );
   }

@@ -2,40 +2,34 @@
  * Semantic checks of conditions and attribute references: operator arity and value types, geo
  * fields, regexes, dates, versions, segment references. Pure, no I/O.
  */
-import { type Obj, obj, type Path, type Report, str } from "./access";
+import { at, type Loc, type Obj, obj, type Report, str } from "./access";
 import { GEO_FIELDS } from "./defaults";
 import { instantProblem, isSemver, regexProblem } from "./formats";
 import { describe, didYouMean, listOf } from "./messages";
 import { OPERATORS, type Operator } from "./types";
 
-const NUMERIC = new Set<Operator>(["lt", "lte", "gt", "gte"]);
-const DATES = new Set<Operator>(["before", "after"]);
-const SEMVER = new Set<Operator>(["semver_eq", "semver_lt", "semver_lte", "semver_gt", "semver_gte"]);
-const STRINGS = new Set<Operator>(["starts_with", "ends_with", "contains"]);
+const KNOWN_OPERATORS = new Set<unknown>(OPERATORS);
 
-/** Checks an attribute reference's namespace: `geo.<field>` must name a real geo field. */
-export function checkAttribute(attribute: unknown, path: Path, report: Report): void {
+/**
+ * What is wrong with an attribute reference's namespace, or undefined: `geo.<field>` must name a real
+ * geo field and `identity.<claim>` a claim.
+ */
+export function attributeProblem(attribute: unknown): string | undefined {
   const name = str(attribute);
-  if (name === undefined) return;
+  if (name === undefined) return undefined;
   if (name === "geo" || name === "identity") {
-    report(
-      path,
-      `attribute "${name}" needs a field after the dot, like "${name}.${name === "geo" ? "country" : "email"}"`,
-    );
-  } else if (name.startsWith("geo.")) {
-    const field = name.slice(4);
-    if (!(GEO_FIELDS as readonly string[]).includes(field)) {
-      report(
-        path,
-        `unknown geo field ${describe(field)}${didYouMean(field, GEO_FIELDS)}; expected one of: ${listOf(GEO_FIELDS)}`,
-      );
-    }
-  } else if (name === "identity.") {
-    report(path, `attribute "identity." needs a claim name, like "identity.email"`);
+    return `attribute "${name}" needs a field after the dot, like "${name}.${name === "geo" ? "country" : "email"}"`;
   }
+  if (name.startsWith("geo.")) {
+    const field = name.slice(4);
+    if ((GEO_FIELDS as readonly string[]).includes(field)) return undefined;
+    return `unknown geo field ${describe(field)}${didYouMean(field, GEO_FIELDS)}; expected one of: ${listOf(GEO_FIELDS)}`;
+  }
+  if (name === "identity.") return `attribute "identity." needs a claim name, like "identity.email"`;
+  return undefined;
 }
 
-function arityProblem(op: Operator, values: unknown[] | undefined): string | undefined {
+function arityProblem(op: Operator, values: readonly unknown[] | undefined): string | undefined {
   const count = values?.length ?? 0;
   if (op === "exists" || op === "not_exists") {
     return count > 0 ? `operator "${op}" takes no values; remove "values"` : undefined;
@@ -46,39 +40,65 @@ function arityProblem(op: Operator, values: unknown[] | undefined): string | und
   return count === 0 ? `operator "${op}" needs at least one value in "values"` : undefined;
 }
 
-function valueProblem(op: Operator, value: unknown): string | undefined {
-  if (NUMERIC.has(op)) {
-    return typeof value === "number"
-      ? undefined
-      : `operator "${op}" compares numbers; ${describe(value)} is not a number`;
-  }
-  if (DATES.has(op)) {
-    if (typeof value === "number")
-      return Number.isInteger(value) ? undefined : `${value} is not epoch milliseconds`;
-    if (typeof value !== "string") return `operator "${op}" needs an ISO 8601 date or epoch milliseconds`;
-    const problem = instantProblem(value);
-    return problem && `operator "${op}": ${problem}`;
-  }
-  if (SEMVER.has(op)) {
-    return typeof value === "string" && isSemver(value)
-      ? undefined
-      : `operator "${op}": ${describe(value)} is not a semantic version (like "1.2.3" or "v2.0.0-beta.1")`;
-  }
-  if (STRINGS.has(op)) {
-    return typeof value === "string"
-      ? undefined
-      : `operator "${op}" compares strings; ${describe(value)} is not a string`;
-  }
-  if (op === "matches") {
-    return typeof value === "string"
-      ? regexProblem(value)
-      : `operator "matches" needs a regular expression string`;
-  }
-  return undefined;
-}
+/** What is wrong with one value of an operator, or undefined. */
+type ValueCheck = (op: Operator, value: unknown) => string | undefined;
 
-/** Checks one condition; `segments` is the document's segment map (undefined inside segments). */
-export function checkCondition(raw: unknown, path: Path, report: Report, segments: Obj | undefined): void {
+const numeric: ValueCheck = (op, value) =>
+  typeof value === "number"
+    ? undefined
+    : `operator "${op}" compares numbers; ${describe(value)} is not a number`;
+
+const date: ValueCheck = (op, value) => {
+  if (typeof value === "number")
+    return Number.isInteger(value) ? undefined : `${value} is not epoch milliseconds`;
+  if (typeof value !== "string") return `operator "${op}" needs an ISO 8601 date or epoch milliseconds`;
+  const problem = instantProblem(value);
+  return problem && `operator "${op}": ${problem}`;
+};
+
+const semver: ValueCheck = (op, value) =>
+  typeof value === "string" && isSemver(value)
+    ? undefined
+    : `operator "${op}": ${describe(value)} is not a semantic version (like "1.2.3" or "v2.0.0-beta.1")`;
+
+const text: ValueCheck = (op, value) =>
+  typeof value === "string"
+    ? undefined
+    : `operator "${op}" compares strings; ${describe(value)} is not a string`;
+
+const regex: ValueCheck = (_op, value) =>
+  typeof value === "string" ? regexProblem(value) : `operator "matches" needs a regular expression string`;
+
+/** Operators whose values have a format of their own; the others take any scalar. */
+const VALUE_CHECKS = new Map<Operator, ValueCheck>([
+  ["lt", numeric],
+  ["lte", numeric],
+  ["gt", numeric],
+  ["gte", numeric],
+  ["before", date],
+  ["after", date],
+  ["semver_eq", semver],
+  ["semver_lt", semver],
+  ["semver_lte", semver],
+  ["semver_gt", semver],
+  ["semver_gte", semver],
+  ["starts_with", text],
+  ["ends_with", text],
+  ["contains", text],
+  ["matches", regex],
+]);
+
+/**
+ * Checks condition `index` of the list at `list`; `segments` is the document's segment map
+ * (undefined inside segments).
+ */
+export function checkCondition(
+  raw: unknown,
+  list: Loc,
+  index: number,
+  report: Report,
+  segments: Obj | undefined,
+): void {
   const c = obj(raw);
   if (!c) return;
   if ("segment" in c) {
@@ -86,21 +106,24 @@ export function checkCondition(raw: unknown, path: Path, report: Report, segment
     if (segments !== undefined && name !== undefined && !Object.hasOwn(segments, name)) {
       const known = Object.keys(segments);
       report(
-        [...path, "segment"],
+        at(at(list, index), "segment"),
         `unknown segment ${describe(name)}${didYouMean(name, known)}; defined segments: ${listOf(known)}`,
       );
     }
     return;
   }
-  checkAttribute(c.attribute, [...path, "attribute"], report);
+  const attribute = attributeProblem(c.attribute);
+  if (attribute) report(at(at(list, index), "attribute"), attribute);
   const op = c.op as Operator;
-  if (!OPERATORS.includes(op)) return;
+  if (!KNOWN_OPERATORS.has(op)) return;
   if (c.values !== undefined && !Array.isArray(c.values)) return;
-  const values = c.values as unknown[] | undefined;
+  const values = c.values as readonly unknown[] | undefined;
   const arity = arityProblem(op, values);
-  if (arity) report(values === undefined ? path : [...path, "values"], arity);
-  values?.forEach((value, i) => {
-    const problem = valueProblem(op, value);
-    if (problem) report([...path, "values", i], problem);
-  });
+  if (arity) report(values === undefined ? at(list, index) : at(at(list, index), "values"), arity);
+  const check = VALUE_CHECKS.get(op);
+  if (check === undefined || values === undefined) return;
+  for (let i = 0; i < values.length; i++) {
+    const problem = check(op, values[i]);
+    if (problem) report(at(at(at(list, index), "values"), i), problem);
+  }
 }
