@@ -1,0 +1,214 @@
+/**
+ * The schema's acceptor (the success path of validateDocument): it says "valid" for valid documents,
+ * and never for one valibot would refuse.
+ */
+import fc from "fast-check";
+// Node 20 has no URLPattern; the gate checks of validateDocument need it (parse.ts loads it too).
+import "urlpattern-polyfill";
+import * as v from "valibot";
+import { describe, expect, it } from "vitest";
+import { acceptor } from "../../src/flags/accepts";
+import { FlagsDocumentSchema } from "../../src/flags/schema";
+import { validateDocument } from "../../src/flags/validate";
+
+const acceptsDocument = acceptor(FlagsDocumentSchema);
+const schemaAccepts = (doc: unknown) => v.safeParse(FlagsDocumentSchema, doc).success;
+
+/** Every part of the schema, valid: each field, each kind of serve, condition and deny. */
+const RICH = {
+  $schema: "./flags.schema.json",
+  flags: {
+    checkout: {
+      description: "New checkout",
+      owner: "payments",
+      kind: "release",
+      expires: "2030-01-31",
+      ticket: "PAY-1",
+      tags: ["web", "beta"],
+      clientVisible: true,
+      type: "string",
+      enabled: true,
+      variants: { red: "r", blue: "b", off: "o" },
+      offVariant: "off",
+      schedule: {
+        from: "2025-01-01",
+        until: "2031-01-01T00:00:00Z",
+        timezone: "Europe/Berlin",
+        windows: [{ days: ["mon", "fri"], start: "09:00", end: "24:00" }],
+      },
+      prerequisites: [{ flag: "base", variants: ["on"] }],
+      geo: {
+        allow: { countries: ["DE"], continents: ["EU"], regions: ["US-CA"] },
+        block: { countries: ["RU"] },
+        serve: "off",
+      },
+      targets: { red: ["user-1"], blue: ["user-2"] },
+      rules: [
+        {
+          id: "pros",
+          description: "paying users",
+          when: [
+            { attribute: "plan", op: "in", values: ["pro", 3, true] },
+            { attribute: "age", op: "gte", values: [18.5] },
+            { attribute: "beta", op: "exists" },
+            { segment: "staff", negate: true },
+          ],
+          serve: "red",
+        },
+        {
+          when: [{ attribute: "geo.country", op: "equals", values: ["DE"] }],
+          serve: { split: { red: 1, blue: 3 }, by: "identity.sub", salt: "s1" },
+        },
+      ],
+      fallthrough: {
+        split: { red: 0, blue: 100 },
+        by: "key",
+        steps: [{ at: "2030-01-01T00:00:00Z", split: { red: 50, blue: 50 } }],
+      },
+    },
+    base: { fallthrough: "on" },
+    config: {
+      variants: { a: { nested: [1, "x", null, { deep: false }] }, off: null },
+      fallthrough: "a",
+    },
+  },
+  segments: {
+    staff: {
+      description: "employees",
+      included: ["user-9"],
+      excluded: ["user-8"],
+      rules: [{ when: [{ attribute: "identity.email", op: "ends_with", values: ["@example.com"] }] }],
+    },
+  },
+  gates: [
+    {
+      id: "geo-block",
+      pattern: "/checkout/*",
+      host: "*.example.com",
+      methods: ["GET", "POST"],
+      flag: "base",
+      allow: ["on"],
+      deny: { status: 451, json: { error: "blocked", retry: false } },
+      onUnavailable: "allow",
+      inject: true,
+    },
+    { pattern: "/a", flag: "base", allow: ["on"], deny: { status: 403, body: "no" } },
+    { pattern: "/b", flag: "base", allow: ["on"], deny: { redirect: "/elsewhere", status: 308 } },
+    { pattern: "/c", flag: "base", allow: ["on"], deny: { rewrite: "/unavailable" } },
+  ],
+};
+
+/** The (object, key) of every node under `value`. */
+function places(value: unknown, out: [Record<string | number, unknown>, string | number][] = []) {
+  if (value !== null && typeof value === "object") {
+    const o = value as Record<string | number, unknown>;
+    for (const key of Object.keys(o)) {
+      out.push([o, Array.isArray(o) ? Number(key) : key]);
+      places(o[key], out);
+    }
+  }
+  return out;
+}
+
+const odd = fc.oneof(
+  fc.anything({ maxDepth: 2, withNullPrototype: true }),
+  fc.constantFrom<unknown>(
+    undefined,
+    null,
+    Number.NaN,
+    Number.POSITIVE_INFINITY,
+    -1,
+    1.5,
+    "",
+    "off",
+    "geo",
+    "25:00",
+    "2025-13-01",
+    "__proto__",
+    [],
+    {},
+    { split: {} },
+    { segment: "staff" },
+    { redirect: "" },
+  ),
+);
+const mutation = fc.tuple(fc.nat(), fc.constantFrom("replace", "delete", "add"), fc.string(), odd);
+
+describe("acceptor", () => {
+  it("says valid for a document that uses every part of the schema", () => {
+    expect(schemaAccepts(RICH)).toBe(true);
+    expect(acceptsDocument(RICH)).toBe(true);
+    expect(validateDocument(RICH)).toEqual({ ok: true, document: RICH });
+  });
+
+  it("never says valid for a changed document that valibot refuses", () => {
+    let yes = 0;
+    let no = 0;
+    fc.assert(
+      fc.property(fc.array(mutation, { minLength: 1, maxLength: 3 }), (changes) => {
+        const doc = structuredClone(RICH) as unknown;
+        for (const [pick, op, key, value] of changes) {
+          const all = places(doc);
+          const [parent, at] = all[pick % all.length]!;
+          if (op === "replace") parent[at] = value;
+          else if (op === "delete" && !Array.isArray(parent)) delete parent[at];
+          else if (op === "add" && !Array.isArray(parent)) parent[key] = value;
+        }
+        if (acceptsDocument(doc)) {
+          yes++;
+          expect(schemaAccepts(doc)).toBe(true);
+        } else no++;
+      }),
+      { numRuns: 3000 },
+    );
+    // Both answers were exercised, so the property was not vacuous.
+    expect(yes).toBeGreaterThan(50);
+    expect(no).toBeGreaterThan(50);
+  });
+
+  it("never says valid for arbitrary data valibot refuses", () => {
+    fc.assert(
+      fc.property(fc.anything({ maxDepth: 5, withNullPrototype: true, withObjectString: true }), (input) => {
+        if (acceptsDocument(input)) expect(schemaAccepts(input)).toBe(true);
+        if (acceptsDocument({ flags: { a: input } }))
+          expect(schemaAccepts({ flags: { a: input } })).toBe(true);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it("says no to what it does not know, leaving the answer to valibot", () => {
+    expect(acceptor(v.nullable(v.string()))(null)).toBe(false);
+    expect(acceptor(v.optional(v.string(), "x"))(undefined)).toBe(false);
+    expect(
+      acceptor(
+        v.pipe(
+          v.string(),
+          v.transform((s) => s.length),
+        ),
+      )("abc"),
+    ).toBe(false);
+    expect(acceptor(v.pipe(v.string(), v.regex(/a/g)))("a")).toBe(false);
+    expect(acceptor(v.strictObject({ a: v.exactOptional(v.string()) }))({})).toBe(false);
+    // valibot's record skips these keys unchecked; the acceptor leaves them to valibot.
+    const flags = JSON.parse('{"flags": {"__proto__": {"fallthrough": "on"}}}');
+    expect(acceptsDocument(flags)).toBe(false);
+    // A list where a map belongs: valibot takes it, the schema's wrapper refuses it.
+    expect(acceptsDocument({ flags: [] })).toBe(false);
+    expect(schemaAccepts({ flags: [] })).toBe(false);
+  });
+
+  it("accepts only what each part accepts", () => {
+    expect(acceptor(v.number())(Number.NaN)).toBe(false);
+    expect(acceptor(v.pipe(v.number(), v.finite()))(Number.POSITIVE_INFINITY)).toBe(false);
+    expect(acceptor(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(2)))(2)).toBe(true);
+    expect(acceptor(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(2)))(3)).toBe(false);
+    expect(acceptor(v.pipe(v.array(v.string()), v.nonEmpty()))([])).toBe(false);
+    expect(acceptor(v.pipe(v.record(v.string(), v.boolean()), v.minEntries(1)))({})).toBe(false);
+    expect(acceptor(v.strictObject({ a: v.string() }))({})).toBe(false);
+    expect(acceptor(v.strictObject({ a: v.string() }))({ a: "x", b: 1 })).toBe(false);
+    expect(acceptor(v.strictObject({ a: v.optional(v.string()) }))({ a: undefined })).toBe(true);
+    expect(acceptor(v.union([v.string(), v.boolean()]))(1)).toBe(false);
+    expect(acceptor(v.picklist(["a", "b"]))("b")).toBe(true);
+  });
+});
