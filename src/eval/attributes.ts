@@ -3,6 +3,8 @@
  * time do no string parsing. The source split is the anti-spoofing guarantee: `geo.*` only reads edge
  * geo, `identity.*` only verified claims, everything else only client attributes. Pure, no I/O.
  */
+import { GEO_FIELDS } from "../flags/defaults";
+import { CompileError } from "./errors";
 import type { EvaluationContext } from "./types";
 
 export const SRC_KEY = 0;
@@ -21,11 +23,34 @@ export interface AttributeSlot {
   readonly guarded: boolean;
 }
 
-/** Resolves `key`, `geo.<field>`, `identity.<claim>` or a client attribute name. */
-export function resolveAttribute(ref: string): AttributeSlot {
+const GEO_FIELD_NAMES: ReadonlySet<string> = new Set(GEO_FIELDS);
+
+/**
+ * Resolves `key`, `geo.<field>`, `identity.<claim>` or a client attribute name. Refuses (code
+ * INVALID_ATTRIBUTE, at `path`) a reference that is not a non-empty string or that names a namespace
+ * without a valid member: a bare `geo` or `identity` would otherwise read a client attribute of that
+ * name, letting a request stand in for edge geo or a verified claim. The validator refuses all of
+ * these too; this keeps the engine safe on an unvalidated document.
+ */
+export function resolveAttribute(ref: string, path: string): AttributeSlot {
+  if (typeof ref !== "string" || ref === "") {
+    throw new CompileError("INVALID_ATTRIBUTE", path, "attribute must be a non-empty string");
+  }
   if (ref === "key") return { src: SRC_KEY, name: "", guarded: false };
-  if (ref.startsWith("geo.")) return slot(SRC_GEO, ref.slice(4));
-  if (ref.startsWith("identity.")) return slot(SRC_IDENTITY, ref.slice(9));
+  if (ref.startsWith("geo.")) {
+    const field = ref.slice(4);
+    if (!GEO_FIELD_NAMES.has(field)) {
+      throw new CompileError("INVALID_ATTRIBUTE", path, `unknown geo field ${JSON.stringify(field)}`);
+    }
+    return slot(SRC_GEO, field);
+  }
+  if (ref.startsWith("identity.")) {
+    if (ref.length === 9) throw new CompileError("INVALID_ATTRIBUTE", path, `"identity." needs a claim name`);
+    return slot(SRC_IDENTITY, ref.slice(9));
+  }
+  if (ref === "geo" || ref === "identity") {
+    throw new CompileError("INVALID_ATTRIBUTE", path, `"${ref}" needs a field, like "${ref}.<name>"`);
+  }
   return slot(SRC_ATTRIBUTES, ref);
 }
 

@@ -352,7 +352,7 @@ class Compiler {
       return { at, weights: weights(s.split, `${path}.steps[${i}].split`) };
     });
     steps.sort((a, b) => a.at - b.at);
-    const by = resolveAttribute(splitByOf(serve));
+    const by = resolveAttribute(splitByOf(serve), `${path}.by`);
     const byKey = by.src === SRC_KEY;
     const salt = hashPrefix(utf8Binary(splitSaltOf(serve, key)));
     const split: CompiledSplit = {

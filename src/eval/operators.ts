@@ -157,7 +157,7 @@ export function compileTest(
   if (needsValues && values.length === 0) {
     throw new CompileError("INVALID_VALUES", path, `operator "${cond.op}" needs values`);
   }
-  const { src, name, guarded } = resolveAttribute(cond.attribute);
+  const { src, name, guarded } = resolveAttribute(cond.attribute, path);
   let set: Set<unknown> | null = null;
   let strings: string[] | null = null;
   let regexes: RegExp[] | null = null;

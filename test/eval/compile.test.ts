@@ -2,6 +2,15 @@ import { describe, expect, it } from "vitest";
 import { CompileError, type CompileErrorCode, compile } from "../../src/eval/index";
 import type { FlagsDocument } from "../../src/flags/types";
 
+/** A flag whose one rule tests `attribute` (with a value every operator-free check accepts). */
+function ruleOn(attribute: string): FlagsDocument {
+  return {
+    flags: {
+      f: { rules: [{ when: [{ attribute, op: "in", values: ["x"] }], serve: "on" }], fallthrough: "off" },
+    },
+  };
+}
+
 describe("compile refuses structurally impossible documents with a stable code", () => {
   const rows: [string, FlagsDocument, CompileErrorCode][] = [
     ["unknown fallthrough variant", { flags: { f: { fallthrough: "maybe" } } }, "UNKNOWN_VARIANT"],
@@ -136,6 +145,26 @@ describe("compile refuses structurally impossible documents with a stable code",
       },
       "INVALID_WINDOW",
     ],
+    ["bare geo attribute", ruleOn("geo"), "INVALID_ATTRIBUTE"],
+    ["bare identity attribute", ruleOn("identity"), "INVALID_ATTRIBUTE"],
+    ["unknown geo field", ruleOn("geo.contry"), "INVALID_ATTRIBUTE"],
+    ["geo field inherited from Object.prototype", ruleOn("geo.constructor"), "INVALID_ATTRIBUTE"],
+    ["identity without a claim", ruleOn("identity."), "INVALID_ATTRIBUTE"],
+    ["empty attribute", ruleOn(""), "INVALID_ATTRIBUTE"],
+    ["attribute that is not a string", ruleOn(5 as unknown as string), "INVALID_ATTRIBUTE"],
+    [
+      "split by bare geo",
+      { flags: { f: { fallthrough: { split: { on: 1, off: 1 }, by: "geo" } } } },
+      "INVALID_ATTRIBUTE",
+    ],
+    [
+      "segment rule on bare identity",
+      {
+        flags: { f: { fallthrough: "on" } },
+        segments: { s: { rules: [{ when: [{ attribute: "identity", op: "exists" }] }] } },
+      },
+      "INVALID_ATTRIBUTE",
+    ],
     [
       "mixed variant types",
       { flags: { f: { variants: { a: 1, b: "2" }, fallthrough: "a" } } },
@@ -152,6 +181,34 @@ describe("compile refuses structurally impossible documents with a stable code",
     expect(caught).toBeInstanceOf(CompileError);
     expect((caught as CompileError).code).toBe(code);
     expect((caught as CompileError).path).toMatch(/^(flags|segments)\./);
+  });
+
+  it("refuses a namespace-like attribute where it is used, so a client attribute cannot stand in", () => {
+    const pathOf = (doc: FlagsDocument) => {
+      try {
+        compile(doc);
+      } catch (e) {
+        return (e as CompileError).path;
+      }
+      return undefined;
+    };
+    expect(pathOf(ruleOn("geo"))).toBe("flags.f.rules[0].when[0]");
+    expect(pathOf({ flags: { f: { fallthrough: { split: { on: 1, off: 1 }, by: "identity." } } } })).toBe(
+      "flags.f.fallthrough.by",
+    );
+    // Every geo field, any claim and client attributes that merely start like a namespace compile.
+    for (const attribute of [
+      "geo.country",
+      "geo.isEU",
+      "geo.colo",
+      "identity.email",
+      "identity.x.y",
+      "geography",
+      "identity_role",
+      "geo_country",
+    ]) {
+      expect(() => compile(ruleOn(attribute))).not.toThrow();
+    }
   });
 
   it("compiles a document with every feature", () => {
