@@ -110,6 +110,8 @@ function deepFreeze(value: JsonValue): JsonValue {
 
 /** Variants are copied and deep-frozen: results share them, so no caller can alter another's value. */
 function frozenVariants(flag: FlagDefinition): Readonly<Record<string, JsonValue>> {
+  // A flag without variants gets the shared boolean pair, already frozen.
+  if (flag.variants === undefined) return variantsOf(flag);
   const out: Record<string, JsonValue> = {};
   for (const [name, value] of Object.entries(variantsOf(flag))) {
     out[name] = value !== null && typeof value === "object" ? deepFreeze(structuredClone(value)) : value;
@@ -130,6 +132,15 @@ function geoMatcher(lists: GeoLists): GeoMatcher {
   return { countries: new Set(lists.countries ?? []), continents: new Set(lists.continents ?? []), regions };
 }
 
+/**
+ * The distinct tests of one attribute and operator. Most value lists hold one value, which is the key
+ * itself; only longer lists (or none) pay for their JSON.
+ */
+interface TestsOf {
+  readonly one: Map<unknown, CompiledTest>;
+  readonly many: Map<unknown, CompiledTest>;
+}
+
 /** State shared while compiling one document. */
 class Compiler {
   private readonly segments = new Map<string, CompiledSegment>();
@@ -138,8 +149,8 @@ class Compiler {
   private readonly clocks = new Map<string, ZoneClock>();
   /** attribute reference -> memo slot */
   private readonly slots = new Map<string, number>();
-  /** canonical test -> its one compiled instance */
-  private readonly tests = new Map<string, CompiledTest>();
+  /** attribute -> operator -> the distinct tests of that pair */
+  private readonly tests = new Map<unknown, Map<unknown, TestsOf>>();
   /** Outcome memo entries handed out so far (segments and distinct tests). */
   private memoCount = 0;
   private readonly order: Map<string, number>;
@@ -302,14 +313,27 @@ class Compiler {
     return this.test(c, path);
   }
 
+  /** The one compiled instance of an attribute test. */
   private test(c: AttributeCondition, path: string): CompiledTest {
-    // Unambiguous without an array to stringify: operators hold no space and a JSON array (or
-    // "undefined") ends where it ends, so the attribute is the rest.
-    const key = `${c.op} ${JSON.stringify(c.values)}${c.attribute}`;
-    let test = this.tests.get(key);
+    let byOp = this.tests.get(c.attribute);
+    if (byOp === undefined) {
+      byOp = new Map();
+      this.tests.set(c.attribute, byOp);
+    }
+    let tests = byOp.get(c.op);
+    if (tests === undefined) {
+      tests = { one: new Map(), many: new Map() };
+      byOp.set(c.op, tests);
+    }
+    const values: unknown = c.values;
+    // Map keys tell 1, "1" and true apart, as the JSON of the list would.
+    const single = Array.isArray(values) && values.length === 1;
+    const map = single ? tests.one : tests.many;
+    const key = single ? values[0] : JSON.stringify(values);
+    let test = map.get(key);
     if (test === undefined) {
       test = compileTest(c, path, this.slot(c.attribute), this.memoCount++);
-      this.tests.set(key, test);
+      map.set(key, test);
     }
     return test;
   }
