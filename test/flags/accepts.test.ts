@@ -110,6 +110,15 @@ function places(value: unknown, out: [Record<string | number, unknown>, string |
   return out;
 }
 
+/** A deep copy of plain data, keeping null prototypes and sharing nothing with the original. */
+function fresh(value: unknown): unknown {
+  if (value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) return value.map(fresh);
+  const copy = Object.create(Object.getPrototypeOf(value)) as Record<string, unknown>;
+  for (const key of Object.keys(value)) copy[key] = fresh((value as Record<string, unknown>)[key]);
+  return copy;
+}
+
 const odd = fc.oneof(
   fc.anything({ maxDepth: 2, withNullPrototype: true }),
   fc.constantFrom<unknown>(
@@ -147,7 +156,10 @@ describe("acceptor", () => {
     fc.assert(
       fc.property(fc.array(mutation, { minLength: 1, maxLength: 3 }), (changes) => {
         const doc = structuredClone(RICH) as unknown;
-        for (const [pick, op, key, value] of changes) {
+        for (const [pick, op, key, shared] of changes) {
+          // Arbitraries hand out the same constant objects to every run: insert a copy, or one run's
+          // mutations would leak into the next (and into shrinking).
+          const value = fresh(shared);
           const all = places(doc);
           const [parent, at] = all[pick % all.length]!;
           if (op === "replace") parent[at] = value;
