@@ -77,10 +77,9 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
     corsFor,
     limitBody((config) => config.maxBodyBytes),
   );
-  app.use(
-    "/v1/snapshot",
-    limitBody((config) => config.maxSnapshotBytes),
-  );
+  const snapshotLimit = limitBody((config) => config.maxSnapshotBytes);
+  app.use("/v1/snapshot", snapshotLimit);
+  app.use("/v1/snapshot/*", snapshotLimit);
 
   app.route("/healthz", healthRoutes);
   app.route("/v1/flags", flagsRoutes);

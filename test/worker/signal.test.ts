@@ -302,6 +302,19 @@ describe("POST /v1/snapshot/notify (for snapshots written to KV by the Cloudflar
   });
 });
 
+describe("POST /v1/snapshot/notify body limit", () => {
+  it("refuses a body over MAX_SNAPSHOT_BYTES with 413 before reading it into a snapshot", async () => {
+    const environment = "sig-notify-size";
+    const h = harness({ EDGEFLAGS_ENV: environment, MAX_SNAPSHOT_BYTES: "200" });
+    const res = await h.fetch("/v1/snapshot/notify", notify(await snapshot({ environment, version: 1 })));
+    expect(res.status).toBe(413);
+    expect(await res.json()).toEqual({
+      error: "payload_too_large",
+      message: "the request body is too large",
+    });
+  });
+});
+
 describe("cost: checks are coalesced per location", () => {
   it("ten isolates in one location ask the beacon about once per half interval, not each on its own", async () => {
     const environment = "sig-coalesce";
