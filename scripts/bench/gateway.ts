@@ -5,12 +5,10 @@
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { exportJWK, generateKeyPair } from "jose";
 import type { FlagsDocument } from "../../src/flags/types";
-import { SNAPSHOT_FORMAT } from "../../src/snapshot/format";
-import { signSnapshot } from "../../src/snapshot/sign";
 import { type LoadOptions, runLoad } from "../lib/loadgen";
 import { startLocalWorker } from "../lib/local-worker";
+import { ephemeralSigner } from "../lib/snapshots";
 
 const ROUNDS = 3;
 const DURATION_MS = 2000;
@@ -54,20 +52,8 @@ function flagsDoc(): FlagsDocument {
 }
 
 async function snapshotAndKeys() {
-  const { publicKey, privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
-  const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: "bench" }] });
-  const jws = await signSnapshot(
-    {
-      format: SNAPSHOT_FORMAT,
-      environment: "bench",
-      version: 1,
-      issuedAt: new Date().toISOString(),
-      sourceDigest: "sha256:bench",
-      flags: flagsDoc(),
-    },
-    { kid: "bench", alg: "EdDSA", key: privateKey as CryptoKey },
-  );
-  return { jwks, jws };
+  const { jwks, sign } = await ephemeralSigner();
+  return { jwks, jws: await sign(flagsDoc(), { environment: "bench", version: 1 }) };
 }
 
 function startOrigin(): Promise<{ url: string; close: () => void }> {

@@ -4,15 +4,14 @@
  * (KV read + verify + parse + validate + compile) for 100 / 1,000 / 10,000 flags, inside workerd and
  * broken down in Node. I/O: loopback HTTP only.
  */
-import { compactVerify, exportJWK, generateKeyPair } from "jose";
+import { compactVerify } from "jose";
 import { compile } from "../../src/eval/index";
 import { validateDocument } from "../../src/flags/validate";
-import { SNAPSHOT_FORMAT } from "../../src/snapshot/format";
 import { loadKeyRing } from "../../src/snapshot/keys";
-import { signSnapshot } from "../../src/snapshot/sign";
 import { verifySnapshot } from "../../src/snapshot/verify";
 import { type LoadOptions, runLoad } from "../lib/loadgen";
 import { startLocalWorker } from "../lib/local-worker";
+import { ephemeralSigner } from "../lib/snapshots";
 import { betaIds, scenarioDoc } from "./scenario";
 
 const ROUNDS = 2;
@@ -21,24 +20,6 @@ const DURATION_MS = 3000;
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] as number;
-}
-
-async function signer() {
-  const { publicKey, privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
-  const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: "bench" }] });
-  const sign = (flagsCount: number, version = 1) =>
-    signSnapshot(
-      {
-        format: SNAPSHOT_FORMAT,
-        environment: "bench",
-        version,
-        issuedAt: new Date().toISOString(),
-        sourceDigest: "sha256:bench",
-        flags: scenarioDoc(flagsCount, betaIds()),
-      },
-      { kid: "bench", alg: "EdDSA", key: privateKey as CryptoKey },
-    );
-  return { jwks, sign };
 }
 
 async function throughput(jwks: string, jws: string): Promise<void> {
@@ -184,9 +165,11 @@ async function coldLoadBreakdown(jwks: string, snapshots: Map<number, string>): 
 }
 
 export async function run(): Promise<void> {
-  const { jwks, sign } = await signer();
+  const { jwks, sign } = await ephemeralSigner();
   const snapshots = new Map<number, string>();
-  for (const n of [100, 1_000, 10_000]) snapshots.set(n, await sign(n));
+  for (const n of [100, 1_000, 10_000]) {
+    snapshots.set(n, await sign(scenarioDoc(n, betaIds()), { environment: "bench", version: 1 }));
+  }
   await throughput(jwks, snapshots.get(100)!);
   await coldLoadInWorkerd(jwks, snapshots);
   await coldLoadBreakdown(jwks, snapshots);

@@ -7,10 +7,8 @@
  * only), and the signal's background requests per isolate per minute. I/O: Miniflare on 127.0.0.1.
  */
 import { Miniflare } from "miniflare";
-import { generateKeys } from "../../src/publisher/keys";
-import { SNAPSHOT_FORMAT } from "../../src/snapshot/format";
-import { importSigningKey, signSnapshot } from "../../src/snapshot/sign";
 import { bundleWorker, COMPATIBILITY_DATE } from "../lib/local-worker";
+import { ephemeralSigner } from "../lib/snapshots";
 
 const ENV = "bench";
 const TOKEN = "bench-token";
@@ -130,20 +128,11 @@ async function steady(loc: Location) {
 
 export async function run(): Promise<void> {
   process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
-  const keys = await generateKeys("bench");
-  const signer = await importSigningKey(keys.privateJwk);
-  const jwks = JSON.stringify(keys.publicJwks);
+  const { jwks, sign: signFlags } = await ephemeralSigner();
   const sign = (version: number) =>
-    signSnapshot(
-      {
-        format: SNAPSHOT_FORMAT,
-        environment: ENV,
-        version,
-        issuedAt: new Date().toISOString(),
-        sourceDigest: "sha256:bench",
-        flags: { flags: { kill: { clientVisible: true, enabled: version % 2 === 0, fallthrough: "on" } } },
-      },
-      signer,
+    signFlags(
+      { flags: { kill: { clientVisible: true, enabled: version % 2 === 0, fallthrough: "on" } } },
+      { environment: ENV, version },
     );
   console.log(
     "Miniflare, 5 isolates: near takes the publish; 2 other locations x 2 isolates each are polled every 50 ms. KV reads go through a 60 s edge-cache model (KV alone cannot bring a publish there for a minute).",

@@ -6,7 +6,7 @@
 import { decodeJwt } from "jose";
 import type { FlagsDocument } from "../flags/types";
 import { SnapshotError } from "../snapshot/errors";
-import { SNAPSHOT_FORMAT, type SnapshotAudit, type SnapshotPayload } from "../snapshot/format";
+import { type SnapshotAudit, type SnapshotPayload, snapshotPayload } from "../snapshot/format";
 import type { KeyRing } from "../snapshot/keys";
 import { signSnapshot } from "../snapshot/sign";
 import { verifySnapshot } from "../snapshot/verify";
@@ -29,16 +29,7 @@ export interface BuildInput {
  * worker would refuse - flags that do not compile, a bad expiry - fails here, before any push.
  */
 export async function buildSnapshot(input: BuildInput): Promise<{ jws: string; payload: SnapshotPayload }> {
-  const payload: SnapshotPayload = {
-    format: SNAPSHOT_FORMAT,
-    environment: input.environment,
-    version: input.version,
-    issuedAt: new Date(input.now).toISOString(),
-    ...(input.expiresAt ? { expiresAt: input.expiresAt } : {}),
-    sourceDigest: input.sourceDigest,
-    flags: input.flags,
-    audit: input.audit,
-  };
+  const payload = snapshotPayload(input.flags, input);
   const jws = await signSnapshot(payload, input.key.signer);
   const own = await trustedKeys(undefined, input.key.jwk);
   try {

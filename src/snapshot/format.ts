@@ -81,3 +81,27 @@ export const kvKeys = {
   audit: (env: string, version: number) => `audit/${env}/${String(version).padStart(10, "0")}`,
   auditPrefix: (env: string) => `audit/${env}/`,
 } as const;
+
+export interface PayloadInput {
+  environment: string;
+  version: number;
+  /** Epoch ms of signing; default now. */
+  now?: number;
+  expiresAt?: string;
+  sourceDigest?: string;
+  audit?: SnapshotAudit;
+}
+
+/** The one way to build a snapshot envelope around a flags document (publisher, tests, benches). */
+export function snapshotPayload(flags: FlagsDocument, input: PayloadInput): SnapshotPayload {
+  return {
+    format: SNAPSHOT_FORMAT,
+    environment: input.environment,
+    version: input.version,
+    issuedAt: new Date(input.now ?? Date.now()).toISOString(),
+    ...(input.expiresAt ? { expiresAt: input.expiresAt } : {}),
+    sourceDigest: input.sourceDigest ?? "sha256:unknown",
+    flags,
+    ...(input.audit ? { audit: input.audit } : {}),
+  };
+}

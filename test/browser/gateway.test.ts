@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDemoOrigin } from "../../examples/gateway-demo/origin";
 import { type LocalWorker, startLocalWorker } from "../../scripts/lib/local-worker";
 import { parseFlagsFile } from "../../src/flags/parse";
-import { SNAPSHOT_FORMAT } from "../../src/snapshot/format";
+import { snapshotPayload } from "../../src/snapshot/format";
 import { importSigningKey, signSnapshot } from "../../src/snapshot/sign";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -44,14 +44,7 @@ beforeAll(async () => {
   ]);
   visitors = { US: us, DE: de, RU: ru };
   const jws = await signSnapshot(
-    {
-      format: SNAPSHOT_FORMAT,
-      environment: "demo",
-      version: 1,
-      issuedAt: new Date().toISOString(),
-      sourceDigest: "sha256:demo",
-      flags: document!,
-    },
+    snapshotPayload(document!, { environment: "demo", version: 1 }),
     await importSigningKey(keys.primary.private),
   );
   // Published through the API under the gateway's prefix, as the publisher would.

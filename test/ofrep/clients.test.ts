@@ -10,29 +10,15 @@ import { OpenFeature as WebOpenFeature } from "@openfeature/web-sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalWorker, startLocalWorker } from "../../scripts/lib/local-worker";
 import type { FlagsDocument } from "../../src/flags/types";
-import { SNAPSHOT_FORMAT } from "../../src/snapshot/format";
+import { snapshotPayload } from "../../src/snapshot/format";
 import { importSigningKey, signSnapshot } from "../../src/snapshot/sign";
+import { checkoutAndBanner } from "../fixtures/sample-flags";
 
 const keys = JSON.parse(readFileSync(new URL("../fixtures/keys.json", import.meta.url), "utf8"));
 
 const flags: FlagsDocument = {
   flags: {
-    "new-checkout": {
-      clientVisible: true,
-      rules: [
-        { id: "enterprise", when: [{ attribute: "plan", op: "in", values: ["enterprise"] }], serve: "on" },
-      ],
-      fallthrough: "off",
-    },
-    "banner-text": {
-      clientVisible: true,
-      variants: { hello: "Hello", hallo: "Hallo" },
-      offVariant: "hello",
-      rules: [
-        { id: "german", when: [{ attribute: "geo.country", op: "in", values: ["DE"] }], serve: "hallo" },
-      ],
-      fallthrough: "hello",
-    },
+    ...checkoutAndBanner,
     "max-items": {
       clientVisible: true,
       variants: { low: 5, high: 50 },
@@ -64,14 +50,7 @@ beforeAll(async () => {
     startLocalWorker({ bindings }),
   ]);
   const jws = await signSnapshot(
-    {
-      format: SNAPSHOT_FORMAT,
-      environment: "ofrep",
-      version: 1,
-      issuedAt: new Date().toISOString(),
-      sourceDigest: "sha256:test",
-      flags,
-    },
+    snapshotPayload(flags, { environment: "ofrep", version: 1 }),
     await importSigningKey(keys.primary.private),
   );
   const res = await fetch(`${worker.url}/v1/snapshot`, {

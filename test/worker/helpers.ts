@@ -4,8 +4,9 @@ import type { JWK } from "jose";
 import type { FlagsDocument } from "../../src/flags/types";
 import { type AppOptions, createApp } from "../../src/http/app";
 import type { Env } from "../../src/http/env";
-import { kvKeys, SNAPSHOT_FORMAT, type SnapshotPayload } from "../../src/snapshot/format";
+import { kvKeys, type SnapshotPayload, snapshotPayload } from "../../src/snapshot/format";
 import { importSigningKey, type SigningKey, signSnapshot } from "../../src/snapshot/sign";
+import { checkoutAndBanner } from "../fixtures/sample-flags";
 
 export type FixtureName = "primary" | "rotated" | "ec" | "untrusted";
 type FixtureKeys = Record<FixtureName, { public: JWK; private: JWK }>;
@@ -21,26 +22,7 @@ export function signer(name: FixtureName = "primary"): Promise<SigningKey> {
 /** A small document with a client-visible flag, a server-only flag, a geo rule and a split. */
 export const sampleFlags: FlagsDocument = {
   flags: {
-    "new-checkout": {
-      clientVisible: true,
-      rules: [
-        { id: "enterprise", when: [{ attribute: "plan", op: "in", values: ["enterprise"] }], serve: "on" },
-      ],
-      fallthrough: "off",
-    },
-    "banner-text": {
-      clientVisible: true,
-      variants: { hello: "Hello", hallo: "Hallo" },
-      offVariant: "hello",
-      rules: [
-        {
-          id: "german",
-          when: [{ attribute: "geo.country", op: "in", values: ["DE", "AT"] }],
-          serve: "hallo",
-        },
-      ],
-      fallthrough: "hello",
-    },
+    ...checkoutAndBanner,
     "admin-panel": {
       rules: [
         { id: "admins", when: [{ attribute: "identity.role", op: "in", values: ["admin"] }], serve: "on" },
@@ -56,12 +38,7 @@ export const sampleFlags: FlagsDocument = {
 
 export function payload(overrides: Partial<SnapshotPayload> = {}): SnapshotPayload {
   return {
-    format: SNAPSHOT_FORMAT,
-    environment: ENVIRONMENT,
-    version: 1,
-    issuedAt: new Date().toISOString(),
-    sourceDigest: "sha256:test",
-    flags: sampleFlags,
+    ...snapshotPayload(sampleFlags, { environment: ENVIRONMENT, version: 1, sourceDigest: "sha256:test" }),
     ...overrides,
   };
 }

@@ -1,0 +1,24 @@
+/**
+ * Throwaway signing for benchmarks and end-to-end checks: a fresh Ed25519 key, its JWKS for the
+ * worker's EDGEFLAGS_PUBLIC_KEYS, and a function that signs a flags document as a snapshot. WebCrypto only.
+ */
+import type { FlagsDocument } from "../../src/flags/types";
+import { generateKeys } from "../../src/publisher/keys";
+import { type PayloadInput, snapshotPayload } from "../../src/snapshot/format";
+import { importSigningKey, signSnapshot } from "../../src/snapshot/sign";
+
+export interface EphemeralSigner {
+  /** JWKS text for EDGEFLAGS_PUBLIC_KEYS. */
+  jwks: string;
+  sign(flags: FlagsDocument, input: PayloadInput): Promise<string>;
+}
+
+/** A new key pair under `kid`, ready to sign snapshots. */
+export async function ephemeralSigner(kid = "bench"): Promise<EphemeralSigner> {
+  const keys = await generateKeys(kid);
+  const signer = await importSigningKey(keys.privateJwk);
+  return {
+    jwks: JSON.stringify(keys.publicJwks),
+    sign: (flags, input) => signSnapshot(snapshotPayload(flags, input), signer),
+  };
+}
