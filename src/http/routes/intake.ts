@@ -14,6 +14,7 @@ import { announceSnapshot } from "../../signal/announce";
 import { auditRecord } from "../../snapshot/audit";
 import { SnapshotError } from "../../snapshot/errors";
 import { type AuditRecord, kvKeys } from "../../snapshot/format";
+import { listKeys } from "../../snapshot/kv";
 import { verifySnapshot } from "../../snapshot/verify";
 import type { AppEnv } from "../app-env";
 import { ApiError, errorResponse } from "../errors";
@@ -142,18 +143,6 @@ intakeRoutes.get("/", async (c) => {
 const DEFAULT_HISTORY = 20;
 const MAX_HISTORY = 100;
 
-/** Every key under a prefix, ascending (KV lists in key order; versions are zero-padded). */
-async function listAll(kv: KVNamespace, prefix: string): Promise<string[]> {
-  const names: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await kv.list({ prefix, cursor });
-    for (const k of page.keys) names.push(k.name);
-    cursor = page.list_complete ? undefined : page.cursor;
-  } while (cursor);
-  return names;
-}
-
 intakeRoutes.get("/history", async (c) => {
   await requirePublisher(c);
   const raw = c.req.query("limit");
@@ -162,7 +151,7 @@ intakeRoutes.get("/history", async (c) => {
     throw new ApiError("bad_request", `limit must be an integer from 1 to ${MAX_HISTORY}`);
   }
   const environment = c.get("rt").config.environment;
-  const names = (await listAll(c.env.FLAGS, kvKeys.auditPrefix(environment))).slice(-limit).reverse();
+  const names = (await listKeys(c.env.FLAGS, kvKeys.auditPrefix(environment))).slice(-limit).reverse();
   const records = await Promise.all(names.map((name) => c.env.FLAGS.get<AuditRecord>(name, "json")));
   c.header("Cache-Control", "no-store");
   return c.json({ environment, records: records.filter((r) => r !== null) });

@@ -3,8 +3,10 @@
  * .wrangler/state, opened through Miniflare's own KV implementation so the on-disk format is always
  * the one the pinned wrangler expects. I/O: starts a short-lived workerd, reads wrangler.toml.
  */
+
 import { existsSync, readFileSync } from "node:fs";
 import { Miniflare } from "miniflare";
+import { listKeys } from "../../snapshot/kv";
 import { CliError, EXIT } from "../output";
 import type { KvLike } from "./kv-store";
 
@@ -51,17 +53,7 @@ export function localStore(persist: string, namespaceId: string): KvLike {
   return {
     get: async (key) => (await kv()).get(key, "text"),
     put: async (key, value) => (await kv()).put(key, value),
-    async list(prefix) {
-      const store = await kv();
-      const names: string[] = [];
-      let cursor: string | undefined;
-      do {
-        const page = await store.list({ prefix, cursor });
-        for (const k of page.keys) names.push(k.name);
-        cursor = page.list_complete ? undefined : page.cursor;
-      } while (cursor);
-      return names;
-    },
+    list: async (prefix) => listKeys(await kv(), prefix),
     close: async () => {
       await mf?.dispose();
     },
