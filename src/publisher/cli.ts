@@ -37,6 +37,15 @@ function targetOptions(cmd: Command): Command {
     .option("--config <file>", "config file (default: the nearest .edgeflags/config.json)");
 }
 
+/** Options of every command that signs and pushes a snapshot (publish, rollback, kill). */
+function signingOptions(cmd: Command, actor: string): Command {
+  return cmd
+    .option("--actor <name>", actor)
+    .option("--key <file>", "private key file (JWK)")
+    .option("--no-wait", "do not wait for /healthz to report the new version")
+    .option("--timeout <seconds>", "how long to wait for the new version (default 60)");
+}
+
 function program(io: Io, run: (json: boolean, action: Action) => Promise<void>): Command {
   const root = new Command("edgeflags")
     .description(
@@ -87,45 +96,42 @@ function program(io: Io, run: (json: boolean, action: Action) => Promise<void>):
     .addOption(json)
     .action((file, o) => run(o.json, (ctx) => diffCommand(file, o, ctx)));
 
-  targetOptions(
-    root
-      .command("publish")
-      .description("validate, lint, sign and push a flags file, then wait until the worker serves it")
-      .argument("<file>", "flags file")
-      .option("--message <text>", "note for the audit record")
-      .option("--actor <name>", "who is publishing (default: EDGEFLAGS_ACTOR, git user, OS user)")
-      .option("--key <file>", "private key file (JWK)")
-      .option("--expires-in <duration>", "snapshot expiry, e.g. 30d; the worker refuses it afterwards")
-      .option("--no-wait", "do not wait for /healthz to report the new version")
-      .option("--timeout <seconds>", "how long to wait for the new version (default 60)"),
+  signingOptions(
+    targetOptions(
+      root
+        .command("publish")
+        .description("validate, lint, sign and push a flags file, then wait until the worker serves it")
+        .argument("<file>", "flags file")
+        .option("--message <text>", "note for the audit record")
+        .option("--expires-in <duration>", "snapshot expiry, e.g. 30d; the worker refuses it afterwards"),
+    ),
+    "who is publishing (default: EDGEFLAGS_ACTOR, git user, OS user)",
   )
     .addOption(json)
     .action((file, o) => run(o.json, (ctx) => publishCommand(file, o, ctx)));
 
-  targetOptions(
-    root
-      .command("rollback")
-      .description("republish an earlier version's flags as a new, higher version")
-      .requiredOption("--to <version>", "the version whose flags to restore")
-      .option("--message <text>", "note for the audit record")
-      .option("--actor <name>", "who is rolling back")
-      .option("--key <file>", "private key file (JWK)")
-      .option("--no-wait", "do not wait for /healthz to report the new version")
-      .option("--timeout <seconds>", "how long to wait for the new version (default 60)"),
+  signingOptions(
+    targetOptions(
+      root
+        .command("rollback")
+        .description("republish an earlier version's flags as a new, higher version")
+        .requiredOption("--to <version>", "the version whose flags to restore")
+        .option("--message <text>", "note for the audit record"),
+    ),
+    "who is rolling back",
   )
     .addOption(json)
     .action((o) => run(o.json, (ctx) => rollbackCommand(o, ctx)));
 
-  targetOptions(
-    root
-      .command("kill")
-      .description("disable one flag in the live snapshot and publish it at once (no flags file needed)")
-      .argument("<flag>", "flag key")
-      .requiredOption("--reason <text>", "why (recorded in the audit trail)")
-      .option("--actor <name>", "who is killing the flag")
-      .option("--key <file>", "private key file (JWK)")
-      .option("--no-wait", "do not wait for /healthz to report the new version")
-      .option("--timeout <seconds>", "how long to wait for the new version (default 60)"),
+  signingOptions(
+    targetOptions(
+      root
+        .command("kill")
+        .description("disable one flag in the live snapshot and publish it at once (no flags file needed)")
+        .argument("<flag>", "flag key")
+        .requiredOption("--reason <text>", "why (recorded in the audit trail)"),
+    ),
+    "who is killing the flag",
   )
     .addOption(json)
     .action((flag, o) => run(o.json, (ctx) => killCommand(flag, o, ctx)));
