@@ -188,7 +188,7 @@ class FlagChecker {
   /** Checks the serve (or fallthrough) at child `key` of `parent`. */
   private serve(value: unknown, parent: Loc, key: string, progressive: boolean): void {
     if (typeof value === "string") {
-      this.variantRef(value, parent, key, "serve");
+      this.variantRef(value, parent, key, key);
       return;
     }
     const split = obj(value);

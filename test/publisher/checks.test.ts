@@ -17,7 +17,7 @@ describe.each<[string, string, RegExp[]]>([
     "unknown variant and unknown field, both reported",
     "flags:\n  a:\n    fallthrough: nope\n    colour: red\n",
     [
-      /^broken\.yaml:3:18: error: serve "nope" is not a variant of flag "a"; its variants are: on, off$/m,
+      /^broken\.yaml:3:18: error: fallthrough "nope" is not a variant of flag "a"; its variants are: on, off$/m,
       /^broken\.yaml:4:5: error: unknown field "colour"/m,
     ],
   ],
