@@ -98,7 +98,11 @@ const CASES: [string, string, string][] = [
     withFlag(`rules:\n  - when: []\n    serve: ‸blue\nfallthrough: on`),
     'serve "blue" is not a variant',
   ],
-  ["missing fallthrough variant", withFlag(`fallthrough: ‸onn`), 'fallthrough "onn" is not a variant of flag "x"'],
+  [
+    "missing fallthrough variant",
+    withFlag(`fallthrough: ‸onn`),
+    'fallthrough "onn" is not a variant of flag "x"',
+  ],
   [
     "missing off variant",
     withFlag(`variants:\n  ‸red: "#f00"\n  blue: "#00f"\nfallthrough: red`),
