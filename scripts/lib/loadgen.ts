@@ -84,3 +84,31 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     meanus: mean,
   };
 }
+
+/** Which load generator the benchmarks use: wrk when installed, else this file's own. */
+export type LoadTool = "wrk" | "node";
+
+/** wrk if it is installed, unless EDGEFLAGS_LOADGEN=node asks for the Node generator. */
+export async function pickLoadTool(): Promise<LoadTool> {
+  if (process.env.EDGEFLAGS_LOADGEN === "node") return "node";
+  const { wrkAvailable } = await import("./wrk");
+  return wrkAvailable() ? "wrk" : "node";
+}
+
+/**
+ * Runs the load with `tool`. wrk cannot check each status, so one request is made first and its
+ * status must be the expected one (the scenario answers deterministically).
+ */
+export async function runLoadWith(tool: LoadTool, options: LoadOptions): Promise<LoadResult> {
+  if (tool === "node") return runLoad(options);
+  const res = await fetch(options.url, {
+    method: options.method ?? "GET",
+    headers: options.headers,
+    body: options.body,
+  });
+  await res.arrayBuffer();
+  const expect = options.expectStatus ?? 200;
+  if (res.status !== expect) throw new Error(`${options.url}: status ${res.status}, expected ${expect}`);
+  const { runWrk } = await import("./wrk");
+  return runWrk(options);
+}
