@@ -1,6 +1,7 @@
 /**
  * Generates schema/flags.schema.json (JSON Schema draft-07, for editors) from the valibot schema plus
- * the prose in src/flags/schema-docs.ts. `npm run schema` writes the file; a test checks it is current.
+ * the prose in src/flags/schema-docs.ts, and src/flags/shape.generated.ts (the worker's shape check,
+ * see gen-shape.ts). `npm run schema` writes both; tests check they are current.
  */
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -8,6 +9,7 @@ import { type JsonSchema, toJsonSchema } from "@valibot/to-json-schema";
 import type { GenericSchema } from "valibot";
 import * as s from "../src/flags/schema";
 import { SCHEMA_DOCS } from "../src/flags/schema-docs";
+import { generateShapeChecker, SHAPE_FILE } from "./gen-shape";
 
 export const SCHEMA_FILE = fileURLToPath(new URL("../schema/flags.schema.json", import.meta.url));
 const SCHEMA_ID = "https://edgeflags.dev/schema/flags.schema.json";
@@ -85,4 +87,6 @@ export function generateJsonSchema(): string {
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   writeFileSync(SCHEMA_FILE, generateJsonSchema());
   console.log(`wrote ${SCHEMA_FILE}`);
+  writeFileSync(SHAPE_FILE, generateShapeChecker());
+  console.log(`wrote ${SHAPE_FILE}`);
 }

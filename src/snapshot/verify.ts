@@ -1,11 +1,18 @@
 /**
  * Decides whether a snapshot may be trusted: algorithm allow-list, `typ` and `kid` before any crypto,
- * then the signature, then payload shape, environment, version and expiry, then flag validation and
+ * then the signature, then payload shape, environment, version and expiry, then the flags' schema and
  * compile. Pure apart from WebCrypto; `now` is passed in.
+ *
+ * The schema check here is src/flags/schema.ts compiled to plain code (shape.generated.ts): it refuses
+ * every document the schema refuses, without valibot in the worker. What evaluation depends on beyond
+ * shape (references, cycles, types, splits, regexes, dates, time zones, gate patterns) is refused by
+ * compile. The publisher's own checks (validateDocument: the same schema, plus authoring checks with
+ * friendly messages) have already run on anything a trusted key signed.
  */
 import { compactVerify, decodeProtectedHeader } from "jose";
 import { type CompiledFlags, compile } from "../eval/index";
-import { validateDocument } from "../flags/validate";
+import { checkShape } from "../flags/shape.generated";
+import type { FlagsDocument, GateDefinition } from "../flags/types";
 import { SnapshotError } from "./errors";
 import { SNAPSHOT_FORMAT, SNAPSHOT_TYP, type SnapshotPayload } from "./format";
 import { isSnapshotAlgorithm, type KeyRing } from "./keys";
@@ -109,25 +116,45 @@ export async function verifySnapshot(jws: string, options: VerifyOptions): Promi
     throw new SnapshotError("ERR_SNAPSHOT_EXPIRED", `snapshot expired at ${p.expiresAt}`);
   }
 
-  const checked = validateDocument(p.flags);
-  if (!checked.ok) {
-    const first = checked.problems[0];
-    const where = first ? `${first.path.join(".")}: ${first.message}` : "invalid";
+  const problem = checkShape(p.flags);
+  if (problem) {
+    const where = problem.path.length > 0 ? problem.path.join(".") : "the flags document";
     throw new SnapshotError(
       "ERR_SNAPSHOT_SCHEMA",
-      `snapshot flags are invalid (${checked.problems.length} problem(s); first: ${where})`,
+      `snapshot flags do not match the schema: ${where}: expected ${problem.expected}`,
     );
   }
+  const flags = p.flags as unknown as FlagsDocument;
   let compiled: CompiledFlags;
   try {
-    compiled = compile(checked.document);
+    compiled = compile(flags);
+    checkGates(flags, compiled);
   } catch (cause) {
-    throw new SnapshotError("ERR_SNAPSHOT_SCHEMA", "snapshot flags do not compile", { cause });
+    const detail = cause instanceof Error ? `: ${cause.message}` : "";
+    throw new SnapshotError("ERR_SNAPSHOT_SCHEMA", `snapshot flags do not compile${detail}`, { cause });
   }
   return { payload: p, compiled, kid: trusted.kid, jws };
 }
 
-/** The envelope fields (not the flags, which `validateDocument` checks). */
+/**
+ * Gates compile at the first gated request, so what would make that fail (a pattern URLPattern
+ * refuses, a flag the snapshot does not have) must refuse the snapshot now.
+ */
+function checkGates(flags: FlagsDocument, compiled: CompiledFlags): void {
+  const gates = flags.gates;
+  if (!gates?.length) return;
+  for (let i = 0; i < gates.length; i++) {
+    const { pattern, host, flag } = gates[i] as GateDefinition;
+    if (!compiled.has(flag)) throw new Error(`gates.${i}.flag: no flag ${JSON.stringify(flag)}`);
+    try {
+      new URLPattern(host === undefined ? { pathname: pattern } : { pathname: pattern, hostname: host });
+    } catch {
+      throw new Error(`gates.${i}.pattern: ${JSON.stringify(pattern)} is not a valid URLPattern`);
+    }
+  }
+}
+
+/** The envelope fields (not the flags, which `checkShape` and compile check). */
 function checkPayloadShape(x: unknown): SnapshotPayload {
   const bad = (what: string) => new SnapshotError("ERR_SNAPSHOT_PAYLOAD", `snapshot payload: ${what}`);
   if (!isRecord(x)) throw bad("not an object");

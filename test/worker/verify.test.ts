@@ -159,11 +159,67 @@ describe("verifySnapshot refuses", () => {
       {},
       "ERR_SNAPSHOT_SCHEMA",
     ],
+    [
+      "flags with a prerequisite cycle",
+      () =>
+        snapshot({
+          flags: {
+            flags: {
+              a: { prerequisites: [{ flag: "b", variants: ["on"] }], fallthrough: "on" },
+              b: { prerequisites: [{ flag: "a", variants: ["on"] }], fallthrough: "on" },
+            },
+          },
+        }),
+      {},
+      "ERR_SNAPSHOT_SCHEMA",
+    ],
+    [
+      "a gate whose pattern does not compile",
+      () =>
+        snapshot({
+          flags: {
+            flags: { a: { fallthrough: "on" } },
+            gates: [{ pattern: "/shop/(", flag: "a", allow: ["on"], deny: { status: 403 } }],
+          },
+        }),
+      {},
+      "ERR_SNAPSHOT_SCHEMA",
+    ],
+    [
+      "a gate on a flag the snapshot does not have",
+      () =>
+        snapshot({
+          flags: {
+            flags: { a: { fallthrough: "on" } },
+            gates: [{ pattern: "/shop/*", flag: "b", allow: ["on"], deny: { status: 403 } }],
+          },
+        }),
+      {},
+      "ERR_SNAPSHOT_SCHEMA",
+    ],
     ["a snapshot over the size limit", () => snapshot(), { maxBytes: 100 }, "ERR_SNAPSHOT_TOO_LARGE"],
   ];
 
   it.each(cases)("%s", async (_name, make, options, code) => {
     expect(await codeOf(await make(), options)).toBe(code);
+  });
+
+  it.each([
+    [
+      { flags: { x: { fallthrough: 42 } } },
+      "snapshot flags do not match the schema: flags.x.fallthrough: expected (string | Object)",
+    ],
+    [
+      { flags: { x: { fallthrough: "on", rules: [{ when: [], serve: { split: { on: -1 } } }] } } },
+      "snapshot flags do not match the schema: flags.x.rules.0.serve.split.on: expected a number >= 0",
+    ],
+    [
+      { flags: { x: { fallthrough: "maybe" } } },
+      'snapshot flags do not compile: flags.x.fallthrough: no variant "maybe"',
+    ],
+  ])("says where the flags are wrong: %j", async (flags, message) => {
+    const jws = await snapshot({ flags: flags as never });
+    await expect(verifySnapshot(jws, base)).rejects.toThrow(message);
   });
 });
 
