@@ -1,12 +1,12 @@
 /**
  * HTTP benchmark through local workerd (Miniflare): GET /v1/flags and OFREP bulk for the 100-flag
  * scenario, next to a bare Hono hello-world worker measured in the same run; plus cold-load cost
- * (KV read + verify + parse + validate + compile) for 100 / 1,000 / 10,000 flags, inside workerd and
+ * (KV read + verify + parse + shape check + compile) for 100 / 1,000 / 10,000 flags, inside workerd and
  * broken down in Node. I/O: loopback HTTP only.
  */
 import { compactVerify } from "jose";
 import { compile } from "../../src/eval/index";
-import { validateDocument } from "../../src/flags/validate";
+import { checkShape } from "../../src/flags/shape.generated";
 import { loadKeyRing } from "../../src/snapshot/keys";
 import { verifySnapshot } from "../../src/snapshot/verify";
 import { type LoadOptions, pickLoadTool, runLoadWith } from "../lib/loadgen";
@@ -103,7 +103,7 @@ async function coldLoadInWorkerd(jwks: string, snapshots: Map<number, string>): 
   try {
     const kv = await w.mf.getKVNamespace("FLAGS");
     for (const [n, jws] of snapshots) await kv.put(`snap-${n}`, jws);
-    console.log("\ncold load inside workerd (KV read + verify + parse + validate + compile), per load:");
+    console.log("\ncold load inside workerd (KV read + verify + parse + shape check + compile), per load:");
     for (const [n, jws] of snapshots) {
       const times = n >= 10_000 ? 5 : 20;
       const timeCall = async (t: number) => {
@@ -131,13 +131,13 @@ async function coldLoadBreakdown(jwks: string, snapshots: Map<number, string>): 
   const key = keys.get("bench")!.key;
   console.log("\ncold load breakdown in Node (same code), median of 9, ms:");
   console.log(
-    `  ${"flags".padStart(6)}  ${"signature".padStart(9)}  ${"JSON.parse".padStart(10)}  ${"validate".padStart(8)}  ${"compile".padStart(7)}  ${"total".padStart(6)}`,
+    `  ${"flags".padStart(6)}  ${"signature".padStart(9)}  ${"JSON.parse".padStart(10)}  ${"shape".padStart(8)}  ${"compile".padStart(7)}  ${"total".padStart(6)}`,
   );
   for (const [n, jws] of snapshots) {
     const parts = {
       sig: [] as number[],
       parse: [] as number[],
-      validate: [] as number[],
+      shape: [] as number[],
       compile: [] as number[],
       total: [] as number[],
     };
@@ -149,10 +149,10 @@ async function coldLoadBreakdown(jwks: string, snapshots: Map<number, string>): 
       const parsed = JSON.parse(new TextDecoder().decode(payload));
       parts.parse.push(performance.now() - t);
       t = performance.now();
-      const checked = validateDocument(parsed.flags);
-      parts.validate.push(performance.now() - t);
+      const problem = checkShape(parsed.flags);
+      parts.shape.push(performance.now() - t);
       t = performance.now();
-      if (checked.ok) compile(checked.document);
+      if (problem === undefined) compile(parsed.flags);
       parts.compile.push(performance.now() - t);
       t = performance.now();
       await verifySnapshot(jws, { keys, environment: "bench", now: Date.now(), maxBytes: 64 << 20 });
@@ -160,7 +160,7 @@ async function coldLoadBreakdown(jwks: string, snapshots: Map<number, string>): 
     }
     const f = (xs: number[], w: number) => median(xs).toFixed(2).padStart(w);
     console.log(
-      `  ${String(n).padStart(6)}  ${f(parts.sig, 9)}  ${f(parts.parse, 10)}  ${f(parts.validate, 8)}  ${f(parts.compile, 7)}  ${f(parts.total, 6)}`,
+      `  ${String(n).padStart(6)}  ${f(parts.sig, 9)}  ${f(parts.parse, 10)}  ${f(parts.shape, 8)}  ${f(parts.compile, 7)}  ${f(parts.total, 6)}`,
     );
   }
 }

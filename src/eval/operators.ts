@@ -3,6 +3,7 @@
  * and tested by a switch on a small integer. Wrong-typed values never throw, they just do not match.
  * Pure, no I/O.
  */
+import { MAX_PATTERN_LENGTH } from "../flags/defaults";
 import type { AttributeCondition, Operator, ScalarValue } from "../flags/types";
 import { resolveAttribute } from "./attributes";
 import type { CompiledSegment } from "./compiled";
@@ -175,6 +176,13 @@ export function compileTest(
       break;
     case OP_MATCHES:
       regexes = values.map((v) => {
+        if (String(v).length > MAX_PATTERN_LENGTH) {
+          throw new CompileError(
+            "INVALID_REGEX",
+            path,
+            `regular expression is longer than ${MAX_PATTERN_LENGTH} characters`,
+          );
+        }
         try {
           return new RegExp(String(v));
         } catch {

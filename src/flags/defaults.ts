@@ -14,6 +14,12 @@ export const DEFAULT_SPLIT_BY = "key";
 /** Off variant name used when a flag declares no `offVariant`. */
 export const DEFAULT_OFF_VARIANT = "off";
 
+/**
+ * Longest pattern `matches` accepts, so a regex stays cheap to compile and to reason about. Both the
+ * validator and compile refuse a longer one, so the worker refuses it in a snapshot too.
+ */
+export const MAX_PATTERN_LENGTH = 256;
+
 /** Time zone of schedule windows when the schedule names none. */
 export const DEFAULT_TIMEZONE = "UTC";
 

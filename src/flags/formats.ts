@@ -3,9 +3,7 @@
  * "HH:MM" times, IANA time zones, bounded regular expressions. Pure, no I/O. Each returns a reason
  * the value is wrong, or undefined when it is fine.
  */
-
-/** Longest pattern `matches` accepts, so a regex stays cheap to compile and to reason about. */
-export const MAX_PATTERN_LENGTH = 256;
+import { MAX_PATTERN_LENGTH } from "./defaults";
 
 const INSTANT =
   /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?(Z|[+-](\d{2}):(\d{2})))?$/;

@@ -91,6 +91,18 @@ describe("compile refuses structurally impossible documents with a stable code",
       "INVALID_REGEX",
     ],
     [
+      "a regex longer than the validator allows",
+      {
+        flags: {
+          f: {
+            rules: [{ when: [{ attribute: "a", op: "matches", values: ["a".repeat(257)] }], serve: "on" }],
+            fallthrough: "off",
+          },
+        },
+      },
+      "INVALID_REGEX",
+    ],
+    [
       "non-numeric lt",
       {
         flags: {
