@@ -74,6 +74,40 @@ describe("GET /v1/flags", () => {
     expect(res.headers.get("access-control-expose-headers")).toContain("ETag");
   });
 
+  it.each<[string, string, RequestInit, number]>([
+    ["a 200", "/v1/flags?targetingKey=u", {}, 200],
+    ["an unknown flag", "/v1/flags/no-such-flag?targetingKey=u", {}, 404],
+    [
+      "an OFREP body that is not JSON",
+      "/ofrep/v1/evaluate/flags",
+      { method: "POST", headers: { "content-type": "application/json" }, body: "{" },
+      400,
+    ],
+  ])("puts CORS headers on every answer: %s", async (_what, path, init, status) => {
+    const hh = harness({ EDGEFLAGS_ENV: ENV, CORS_ORIGINS: "https://app.example" });
+    const headers = { ...(init.headers as Record<string, string>), origin: "https://app.example" };
+    const res = await hh.fetch(path, { ...init, headers });
+    expect(res.status).toBe(status);
+    expect(res.headers.get("access-control-allow-origin")).toBe("https://app.example");
+    expect(res.headers.get("vary")).toContain("Origin");
+    if (status === 200) {
+      const again = await hh.fetch(path, {
+        headers: { ...headers, "if-none-match": res.headers.get("etag")! },
+      });
+      expect(again.status).toBe(304);
+      expect(again.headers.get("access-control-allow-origin")).toBe("https://app.example");
+      expect(again.headers.get("access-control-expose-headers")).toContain("ETag");
+    }
+  });
+
+  it("puts CORS headers on the answer when no snapshot is loaded", async () => {
+    const res = await harness({ EDGEFLAGS_ENV: "nothing-here" }).fetch("/v1/flags?targetingKey=u", {
+      headers: { origin: "https://app.example" },
+    });
+    expect(res.status).toBe(503);
+    expect(res.headers.get("access-control-allow-origin")).toBe("*");
+  });
+
   it("allows only configured origins, with credentials, when CORS_ORIGINS is a list", async () => {
     const hh = harness({ EDGEFLAGS_ENV: ENV, CORS_ORIGINS: "https://app.example, https://www.example" });
     const ok = await hh.fetch("/v1/flags?targetingKey=u", { headers: { origin: "https://www.example" } });
