@@ -59,7 +59,7 @@ function oneOf(options: readonly unknown[]): Check {
 /** Each check in turn (a schema, then its pipe's actions). */
 function all(...checks: Check[]): Check {
   return (x) => {
-    for (const check of checks) if (!check(x)) return false;
+    for (let i = 0; i < checks.length; i++) if (!(checks[i] as Check)(x)) return false;
     return true;
   };
 }
@@ -95,8 +95,9 @@ function list(item: Check): Check {
 function map(key: Check, value: Check): Check {
   return (x) => {
     if (!isMap(x)) return no("a map");
-    for (const k in x) {
-      if (!Object.hasOwn(x, k)) continue;
+    const keys = Object.keys(x);
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i] as string;
       if (!key(k)) {
         wanted = `a key that is ${wanted}`;
         where.push(k);
@@ -115,8 +116,9 @@ function fields(entries: Record<string, Check>, required: readonly string[]): Ch
   const known = new Map(Object.entries(entries));
   return (x) => {
     if (!isMap(x)) return no("a map of fields");
-    for (const k in x) {
-      if (!Object.hasOwn(x, k)) continue;
+    const keys = Object.keys(x);
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i] as string;
       const check = known.get(k);
       if (check === undefined) {
         where.push(k);
@@ -143,14 +145,12 @@ function anyOf(options: readonly Check[], expects: string): Check {
     const depth = where.length;
     let best: { path: (string | number)[]; wanted: string } | undefined;
     for (const option of options) {
-      if (option(x)) {
-        where.length = depth;
-        return true;
-      }
+      // A check that accepts leaves the path as it found it.
+      if (option(x)) return true;
       if (best === undefined || where.length - depth > best.path.length) {
         best = { path: where.slice(depth), wanted };
       }
-      where.length = depth;
+      if (where.length !== depth) where.length = depth;
     }
     if (best !== undefined && best.path.length > 0) {
       where.push(...best.path);
