@@ -14,8 +14,8 @@ import { startLocalWorker } from "../lib/local-worker";
 import { ephemeralSigner } from "../lib/snapshots";
 import { betaIds, scenarioDoc } from "./scenario";
 
-const ROUNDS = 3;
-const DURATION_MS = 3000;
+const ROUNDS = 5;
+const DURATION_MS = 2000;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -38,8 +38,8 @@ async function throughput(jwks: string, jws: string): Promise<void> {
     const flagsUrl = `${edge.url}/v1/flags?targetingKey=user-42&plan=pro`;
     const etag = (await fetch(flagsUrl)).headers.get("etag") as string;
     const ofrepBody = JSON.stringify({ context: { targetingKey: "user-42", plan: "pro" } });
-    const scenarios: (LoadOptions & { name: string; baseline?: boolean })[] = [
-      { name: "hello-world Hono worker (baseline)", url: `${hello.url}/`, baseline: true },
+    const scenarios: (LoadOptions & { name: string })[] = [
+      { name: "hello-world Hono worker (baseline)", url: `${hello.url}/` },
       { name: "GET /v1/flags (100 flags)", url: flagsUrl },
       {
         name: "GET /v1/flags, If-None-Match -> 304",
@@ -57,37 +57,59 @@ async function throughput(jwks: string, jws: string): Promise<void> {
     ];
     const tool = await pickLoadTool();
     // Latency is measured on one connection (no queueing: the time one request takes), throughput
-    // on eight (the machine saturated); under saturation p50 only mirrors throughput.
-    const results = new Map<string, { rps: number[]; p50: number[]; p99: number[]; errors: number }>();
+    // on eight (the machine saturated); under saturation p50 only mirrors throughput. Each round
+    // measures the baseline before and after the others, and each ratio is taken against the mean
+    // of those two, so that slow drifts of a shared machine cancel out; the table shows the median
+    // ratio over the rounds and their range.
+    type Sample = { rps: number; p50: number; p99: number; errors: number };
+    const measure = async (s: LoadOptions): Promise<Sample> => {
+      const lat = await runLoadWith("node", { ...s, durationMs: DURATION_MS, connections: 1 });
+      const thr = await runLoadWith(tool, { ...s, durationMs: DURATION_MS, connections: 8 });
+      return { rps: thr.rps, p50: lat.p50us, p99: lat.p99us, errors: lat.errors + thr.errors };
+    };
+    const baseline = scenarios[0]!;
+    const others = scenarios.slice(1);
+    const samples = new Map<string, Sample[]>(scenarios.map((s) => [s.name, []]));
+    const ratios = new Map<string, { p50: number[]; rps: number[] }>(
+      others.map((s) => [s.name, { p50: [], rps: [] }]),
+    );
     for (let round = 0; round < ROUNDS; round++) {
-      for (const s of scenarios) {
-        const lat = await runLoadWith("node", { ...s, durationMs: DURATION_MS, connections: 1 });
-        const thr = await runLoadWith(tool, { ...s, durationMs: DURATION_MS, connections: 8 });
-        const acc = results.get(s.name) ?? { rps: [], p50: [], p99: [], errors: 0 };
-        acc.rps.push(thr.rps);
-        acc.p50.push(lat.p50us);
-        acc.p99.push(lat.p99us);
-        acc.errors += lat.errors + thr.errors;
-        results.set(s.name, acc);
-      }
+      const before = await measure(baseline);
+      const measured: Sample[] = [];
+      for (const s of others) measured.push(await measure(s));
+      const after = await measure(baseline);
+      samples.get(baseline.name)!.push(before, after);
+      const baseP50 = (before.p50 + after.p50) / 2;
+      const baseRps = (before.rps + after.rps) / 2;
+      others.forEach((s, i) => {
+        const m = measured[i]!;
+        samples.get(s.name)!.push(m);
+        ratios.get(s.name)!.p50.push(m.p50 / baseP50);
+        ratios.get(s.name)!.rps.push(baseRps / m.rps);
+      });
     }
-    const base = results.get(scenarios[0]!.name)!;
-    const baseRps = median(base.rps);
-    const baseP50 = median(base.p50);
     console.log(
-      `latency: 1 connection, Node load generator (per-request microsecond clock); throughput: 8 connections, ${tool === "wrk" ? "wrk" : "Node load generator (install wrk for the recorded figures)"}; ${DURATION_MS / 1000} s each, ${ROUNDS} interleaved rounds, medians\n`,
+      `latency: 1 connection, Node load generator (per-request microsecond clock); throughput: 8 connections, ${tool === "wrk" ? "wrk" : "Node load generator (install wrk for the recorded figures)"}; ${DURATION_MS / 1000} s each, ${ROUNDS} rounds, medians\n`,
     );
     console.log(
-      `${"scenario".padEnd(40)} ${"req/s".padStart(8)} ${"p50 µs".padStart(8)} ${"p99 µs".padStart(8)}  vs baseline (p50, req/s)`,
+      `${"scenario".padEnd(40)} ${"req/s".padStart(8)} ${"p50 µs".padStart(8)} ${"p99 µs".padStart(8)}  vs baseline: p50; req/s (median of rounds, [range])`,
     );
+    const x = (v: number) => `${v.toFixed(2)}x`;
+    const spread = (vs: number[]) => `${x(median(vs))} [${x(Math.min(...vs))}-${x(Math.max(...vs))}]`;
     for (const s of scenarios) {
-      const r = results.get(s.name)!;
-      const rps = median(r.rps);
-      const p50 = median(r.p50);
-      const ratio = s.baseline ? "" : `  ${(p50 / baseP50).toFixed(2)}x, ${(baseRps / rps).toFixed(2)}x`;
-      const errs = r.errors > 0 ? `  (${r.errors} errors)` : "";
+      const all = samples.get(s.name)!;
+      const r = ratios.get(s.name);
+      const ratio = r ? `  ${spread(r.p50)}; ${spread(r.rps)}` : "";
+      const errors = all.reduce((n, m) => n + m.errors, 0);
+      const errs = errors > 0 ? `  (${errors} errors)` : "";
       console.log(
-        `${s.name.padEnd(40)} ${Math.round(rps).toString().padStart(8)} ${Math.round(p50).toString().padStart(8)} ${Math.round(median(r.p99)).toString().padStart(8)}${ratio}${errs}`,
+        `${s.name.padEnd(40)} ${Math.round(median(all.map((m) => m.rps)))
+          .toString()
+          .padStart(8)} ${Math.round(median(all.map((m) => m.p50)))
+          .toString()
+          .padStart(8)} ${Math.round(median(all.map((m) => m.p99)))
+          .toString()
+          .padStart(8)}${ratio}${errs}`,
       );
     }
   } finally {

@@ -7,8 +7,6 @@ import type { Config } from "./config";
 
 /** Header a caller may use to name the targeting key explicitly. */
 export const TARGETING_KEY_HEADER = "x-targeting-key";
-/** Query parameters that are not client attributes on GET /v1/flags. */
-export const RESERVED_QUERY = new Set(["targetingKey", "details"]);
 
 const ANON_ID = /^[A-Za-z0-9_-]{8,64}$/;
 const MAX_KEY_LENGTH = 256;
@@ -109,25 +107,25 @@ export interface BuiltContext {
 export function buildContext(input: ContextInput): BuiltContext {
   const { request, config, identity } = input;
   const geo = geoOf(request, config);
-  const base = { geo, identity, attributes: input.attributes ?? {} };
-  const candidates: [BuiltContext["keySource"], unknown][] = [
-    ["identity", identity?.sub],
-    ["context", input.contextKey],
-    ["header", request.headers.get(TARGETING_KEY_HEADER) ?? undefined],
-    ["query", input.queryKey],
-  ];
-  for (const [keySource, value] of candidates) {
-    if (typeof value === "string" && value !== "" && value.length <= MAX_KEY_LENGTH) {
-      return { context: { ...base, targetingKey: value }, keySource };
-    }
-  }
-  if (!config.anonCookie) return { context: base, keySource: "none" };
+  const attributes = input.attributes ?? {};
+  const keyed = (targetingKey: string, keySource: BuiltContext["keySource"]): BuiltContext => ({
+    context: { geo, identity, attributes, targetingKey },
+    keySource,
+  });
+  if (usableKey(identity?.sub)) return keyed(identity.sub, "identity");
+  if (usableKey(input.contextKey)) return keyed(input.contextKey, "context");
+  const fromHeader = request.headers.get(TARGETING_KEY_HEADER);
+  if (usableKey(fromHeader)) return keyed(fromHeader, "header");
+  if (usableKey(input.queryKey)) return keyed(input.queryKey, "query");
+  if (!config.anonCookie) return { context: { geo, identity, attributes }, keySource: "none" };
   const fromCookie = readCookie(request.headers.get("cookie"), config.anonCookie.name);
-  if (fromCookie && ANON_ID.test(fromCookie)) {
-    return { context: { ...base, targetingKey: fromCookie }, keySource: "cookie" };
-  }
+  if (fromCookie && ANON_ID.test(fromCookie)) return keyed(fromCookie, "cookie");
   const fresh = crypto.randomUUID();
-  return { context: { ...base, targetingKey: fresh }, newAnonId: fresh, keySource: "new-cookie" };
+  return { ...keyed(fresh, "new-cookie"), newAnonId: fresh };
+}
+
+function usableKey(value: unknown): value is string {
+  return typeof value === "string" && value !== "" && value.length <= MAX_KEY_LENGTH;
 }
 
 /** The Set-Cookie value that keeps an anonymous visitor's id (and so their buckets) for a year. */

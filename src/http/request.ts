@@ -53,5 +53,25 @@ export function notModified(ifNoneMatch: string | undefined, etag: string): bool
   return ifNoneMatch.split(",").some((t) => t.trim().replace(/^W\//, "") === etag);
 }
 
+/** Anything URLSearchParams would decode or re-encode: escapes, "+", and characters outside ASCII. */
+const NEEDS_DECODING = /[%+]|[^\x20-\x7e]/;
+
+/**
+ * The name-value pairs of a query string, exactly as URLSearchParams reads them. A plain ASCII query
+ * with nothing to decode (the usual `targetingKey=...&plan=...`) is split directly: in workerd,
+ * URLSearchParams is native and each call crosses into the runtime, which costs more than splitting.
+ */
+export function queryPairs(query: string): [string, string][] {
+  if (NEEDS_DECODING.test(query)) return [...new URLSearchParams(query)];
+  const pairs: [string, string][] = [];
+  // Like URLSearchParams, a leading "?" is not part of the first name.
+  for (const part of (query.startsWith("?") ? query.slice(1) : query).split("&")) {
+    if (part === "") continue;
+    const eq = part.indexOf("=");
+    pairs.push(eq < 0 ? [part, ""] : [part.slice(0, eq), part.slice(eq + 1)]);
+  }
+  return pairs;
+}
+
 /** Headers every evaluated response carries: personal, so never stored by shared caches. */
 export const PRIVATE_HEADERS = { "Cache-Control": "private, no-cache" } as const;

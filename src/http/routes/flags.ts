@@ -5,10 +5,9 @@
 import { Hono } from "hono/tiny";
 import { evaluate, evaluateAll } from "../../eval/index";
 import type { AppEnv } from "../app-env";
-import { RESERVED_QUERY } from "../context";
 import { ApiError } from "../errors";
 import { prepareEvaluation, visible } from "../evaluation";
-import { notModified, PRIVATE_HEADERS } from "../request";
+import { notModified, PRIVATE_HEADERS, queryPairs } from "../request";
 import { bulkBody, detailsOf } from "../wire";
 
 export const flagsRoutes = new Hono<AppEnv>();
@@ -16,15 +15,16 @@ export const flagsRoutes = new Hono<AppEnv>();
 function queryInput(url: string) {
   // Only the query string: the router has already read the path, so a full URL parse is wasted work.
   const q = url.indexOf("?");
-  const params = new URLSearchParams(q < 0 ? "" : url.slice(q + 1));
   const attributes: Record<string, unknown> = {};
-  for (const [name, value] of params) if (!RESERVED_QUERY.has(name)) attributes[name] = value;
-  const details = params.get("details");
-  return {
-    queryKey: params.get("targetingKey") ?? undefined,
-    attributes,
-    details: details === "" || details === "1" || details === "true",
-  };
+  let queryKey: string | undefined;
+  let details: string | undefined;
+  for (const [name, value] of queryPairs(q < 0 ? "" : url.slice(q + 1))) {
+    // The first targetingKey and details count, as URLSearchParams.get would have it.
+    if (name === "targetingKey") queryKey ??= value;
+    else if (name === "details") details ??= value;
+    else attributes[name] = value;
+  }
+  return { queryKey, attributes, details: details === "" || details === "1" || details === "true" };
 }
 
 flagsRoutes.get("/", async (c) => {
