@@ -28,6 +28,7 @@ async function throughput(jwks: string, jws: string): Promise<void> {
     startLocalWorker({ bindings, cf: { country: "DE", continent: "EU" } }),
     startLocalWorker({ entry: "scripts/bench/hello-worker.ts" }),
   ]);
+  const workers = [edge, hello];
   try {
     const put = await fetch(`${edge.url}/v1/snapshot`, {
       method: "PUT",
@@ -36,8 +37,21 @@ async function throughput(jwks: string, jws: string): Promise<void> {
     });
     if (put.status !== 201) throw new Error(`publish failed: ${put.status} ${await put.text()}`);
     const flagsUrl = `${edge.url}/v1/flags?targetingKey=user-42&plan=pro`;
-    const etag = (await fetch(flagsUrl)).headers.get("etag") as string;
+    const first = await fetch(flagsUrl);
+    const etag = first.headers.get("etag") as string;
+    const ofrepUrl = `${edge.url}/ofrep/v1/evaluate/flags`;
     const ofrepBody = JSON.stringify({ context: { targetingKey: "user-42", plan: "pro" } });
+    const ofrepAnswer = await fetch(ofrepUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: ofrepBody,
+    });
+    // The references answer with exactly these bytes, without evaluating anything.
+    const sameBytes = await startLocalWorker({
+      entry: "scripts/bench/same-bytes-worker.ts",
+      bindings: { GET_BODY: await first.text(), POST_BODY: await ofrepAnswer.text() },
+    });
+    workers.push(sameBytes);
     const scenarios: (LoadOptions & { name: string })[] = [
       { name: "hello-world Hono worker (baseline)", url: `${hello.url}/` },
       { name: "GET /v1/flags (100 flags)", url: flagsUrl },
@@ -49,7 +63,15 @@ async function throughput(jwks: string, jws: string): Promise<void> {
       },
       {
         name: "POST /ofrep/v1/evaluate/flags (bulk)",
-        url: `${edge.url}/ofrep/v1/evaluate/flags`,
+        url: ofrepUrl,
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: ofrepBody,
+      },
+      { name: "reference: same bytes as GET, no work", url: `${sameBytes.url}/` },
+      {
+        name: "reference: same bytes as OFREP, no work",
+        url: `${sameBytes.url}/`,
         method: "POST",
         headers: { "content-type": "application/json" },
         body: ofrepBody,
@@ -92,7 +114,7 @@ async function throughput(jwks: string, jws: string): Promise<void> {
       `latency: 1 connection, Node load generator (per-request microsecond clock); throughput: 8 connections, ${tool === "wrk" ? "wrk" : "Node load generator (install wrk for the recorded figures)"}; ${DURATION_MS / 1000} s each, ${ROUNDS} rounds, medians\n`,
     );
     console.log(
-      `${"scenario".padEnd(40)} ${"req/s".padStart(8)} ${"p50 µs".padStart(8)} ${"p99 µs".padStart(8)}  vs baseline: p50; req/s (median of rounds, [range])`,
+      `${"scenario".padEnd(42)} ${"req/s".padStart(8)} ${"p50 µs".padStart(8)} ${"p99 µs".padStart(8)}  vs baseline: p50; req/s (median of rounds, [range])`,
     );
     const x = (v: number) => `${v.toFixed(2)}x`;
     const spread = (vs: number[]) => `${x(median(vs))} [${x(Math.min(...vs))}-${x(Math.max(...vs))}]`;
@@ -103,7 +125,7 @@ async function throughput(jwks: string, jws: string): Promise<void> {
       const errors = all.reduce((n, m) => n + m.errors, 0);
       const errs = errors > 0 ? `  (${errors} errors)` : "";
       console.log(
-        `${s.name.padEnd(40)} ${Math.round(median(all.map((m) => m.rps)))
+        `${s.name.padEnd(42)} ${Math.round(median(all.map((m) => m.rps)))
           .toString()
           .padStart(8)} ${Math.round(median(all.map((m) => m.p50)))
           .toString()
@@ -113,7 +135,7 @@ async function throughput(jwks: string, jws: string): Promise<void> {
       );
     }
   } finally {
-    await Promise.all([edge.dispose(), hello.dispose()]);
+    await Promise.all(workers.map((w) => w.dispose()));
   }
 }
 
