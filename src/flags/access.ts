@@ -8,8 +8,8 @@ export type Path = (string | number)[];
 export type Obj = Record<string, unknown>;
 
 /**
- * Where a node sits in the document: a link to its parent's place. The checks run on every snapshot
- * the worker loads and almost never find a problem, so a path array is only built when one is
+ * Where a node sits in the document: a link to its parent's place. The checks run on every file the
+ * publisher validates and almost never find a problem, so a path array is only built when one is
  * reported (see `pathOf`), never for every node visited.
  */
 export interface Loc {

@@ -1,6 +1,6 @@
 /**
  * Editor help for the JSON Schema: a title and a description per object, and one per field. Kept out
- * of schema.ts so the worker bundle does not carry the prose. Pure data, no I/O.
+ * of schema.ts, which stays about shapes. Pure data, no I/O.
  */
 
 export interface ObjectDocs {

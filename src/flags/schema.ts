@@ -1,6 +1,7 @@
 /**
- * The valibot schema of a flags document: shapes, names and formats. Pure, no I/O. The worker also
- * runs it on every snapshot it loads, so it stays lean: no descriptions here (see scripts/gen-schema.ts).
+ * The valibot schema of a flags document: shapes, names and formats. Pure, no I/O. The publisher
+ * validates with it; `npm run schema` compiles it into the JSON Schema for editors and into the
+ * worker's shape check (src/flags/shape.generated.ts), so change it, then regenerate.
  */
 import * as v from "valibot";
 import { describe, didYouMean, listOf } from "./messages";

@@ -2,8 +2,8 @@
 /**
  * The flags-file schema as plain code: what the worker checks every snapshot's flags against, without
  * valibot in its bundle. Accepts exactly what src/flags/schema.ts accepts (test/flags/shape.test.ts),
- * except that it checks the keys `__proto__`, `constructor` and `prototype` of a map like any
- * other, where valibot's record skips them. Pure, no I/O.
+ * except that it checks the keys `__proto__`, `constructor` and `prototype` of a map or an object
+ * like any other, where valibot skips them. Pure, no I/O.
  */
 
 /** Where the first mismatch is, and what the schema expected there. */

@@ -1,6 +1,7 @@
 /**
  * Validates a parsed flags document: the schema first, then the semantic checks, collecting every
- * problem. Pure, no I/O and no YAML: the worker runs it on every snapshot it loads.
+ * problem. Pure, no I/O and no YAML. The publisher runs it on every file it validates or publishes; the
+ * worker checks snapshots with the code generated from the schema (shape.generated.ts) and compile.
  */
 import * as v from "valibot";
 import { reporter } from "./access";
