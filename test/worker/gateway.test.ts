@@ -1,7 +1,7 @@
 /** Gateway decisions in workerd with a real origin worker: geo gates, actions, precedence, fail policy, API prefix. */
 import { SignJWT } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type Echo, GATEWAY_VERSION, gatewayHarness, publishGateway } from "./gateway-helpers";
+import { type Echo, GATEWAY_VERSION, gatewayFlags, gatewayHarness, publishGateway } from "./gateway-helpers";
 import { fixtureKeys, signer } from "./helpers";
 
 const ENV = "gateway";
@@ -196,6 +196,28 @@ describe("fail policy", () => {
 });
 
 describe("API under the prefix", () => {
+  it.each<[string, Record<string, unknown>, Record<string, unknown>]>([
+    [
+      "ORIGIN_URL, no binding",
+      { ORIGIN: undefined, ORIGIN_URL: "https://origin.example:8443/base" },
+      { origin: "https://origin.example:8443" },
+    ],
+    ["neither", { ORIGIN: undefined }, { origin: "the route's own origin" }],
+    [
+      "a bad ORIGIN_URL and no binding",
+      { ORIGIN: undefined, ORIGIN_URL: "not a url" },
+      { origin: null, error: expect.stringContaining("ORIGIN_URL") },
+    ],
+  ])("says in /healthz which origin it uses: %s", async (_what, overrides, expected) => {
+    const health = await gw(overrides).fetch("/__edgeflags/healthz");
+    expect(((await health.json()) as { gateway: unknown }).gateway).toEqual({
+      enabled: true,
+      apiPrefix: "/__edgeflags",
+      gates: gatewayFlags.gates!.length,
+      ...expected,
+    });
+  });
+
   it("serves /v1/flags, /healthz and OFREP under /__edgeflags, and sends /v1/flags itself to the origin", async () => {
     const flags = await gw().fetch("/__edgeflags/v1/flags?targetingKey=u1", { cf: RU });
     expect(flags.status).toBe(200);
@@ -204,6 +226,12 @@ describe("API under the prefix", () => {
     expect(body.flags["checkout-geo"]).toBe(false);
     const health = await gw().fetch("/__edgeflags/healthz");
     expect(health.status).toBe(200);
+    expect(((await health.json()) as { gateway: unknown }).gateway).toEqual({
+      enabled: true,
+      apiPrefix: "/__edgeflags",
+      gates: gatewayFlags.gates!.length,
+      origin: "ORIGIN binding",
+    });
     const ofrep = await gw().fetch("/__edgeflags/ofrep/v1/evaluate/flags/eu-promo", {
       method: "POST",
       headers: { "content-type": "application/json" },

@@ -286,6 +286,7 @@ describe("GET /healthz", () => {
       source: "fresh",
       flags: 4,
       lastError: null,
+      gateway: { enabled: false },
     });
     expect(body.ageSeconds).toBeGreaterThanOrEqual(0);
   });

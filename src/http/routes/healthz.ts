@@ -1,9 +1,10 @@
 /**
  * GET /healthz: which snapshot this isolate serves, how old it is, where it came from (fresh, or the
- * last good one after a failed refresh), the last error, and the last version-signal check. 200
- * while a snapshot serves, else 503.
+ * last good one after a failed refresh), the last error, the last version-signal check, and whether
+ * gateway mode is on. 200 while a snapshot serves, else 503.
  */
 import { Hono } from "hono/tiny";
+import { gatewaySettings } from "../../gateway/settings";
 import type { AppEnv } from "../app-env";
 
 export const healthRoutes = new Hono<AppEnv>();
@@ -41,6 +42,18 @@ healthRoutes.get("/", async (c) => {
       lastCheck: null,
       lastUpdate: null,
     },
+    gateway: gatewayStatus(c.env, snapshot?.payload.flags.gates?.length ?? 0),
   };
   return c.json(body, snapshot ? 200 : 503);
 });
+
+/** Gateway mode as this isolate runs it: where the API lives, how many gates, which origin. */
+function gatewayStatus(env: AppEnv["Bindings"], gates: number) {
+  const g = gatewaySettings(env);
+  if (!g.enabled) return { enabled: false };
+  // The ORIGIN binding wins over ORIGIN_URL, so a bad ORIGIN_URL only matters without it.
+  if (!env.ORIGIN && g.originError)
+    return { enabled: true, apiPrefix: g.apiPrefix, gates, origin: null, error: g.originError };
+  const origin = env.ORIGIN ? "ORIGIN binding" : (g.originUrl?.origin ?? "the route's own origin");
+  return { enabled: true, apiPrefix: g.apiPrefix, gates, origin };
+}
