@@ -4,6 +4,7 @@
  * worker's shape check (src/flags/shape.generated.ts), so change it, then regenerate.
  */
 import * as v from "valibot";
+import { isJsonValue } from "./json-value";
 import { describe, didYouMean, listOf } from "./messages";
 import {
   type FlagKind,
@@ -136,16 +137,6 @@ function pattern(re: RegExp, what: string, example: string) {
     text(what),
     v.regex(re, (i) => `${what} ${describe(i.input)} must look like ${example}`),
   );
-}
-
-function isJsonValue(value: unknown, depth = 0): value is JsonValue {
-  if (value === null || typeof value === "string" || typeof value === "boolean") return true;
-  if (typeof value === "number") return Number.isFinite(value);
-  if (depth > 64 || typeof value !== "object") return false;
-  if (Array.isArray(value)) return value.every((item) => isJsonValue(item, depth + 1));
-  const proto = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) return false;
-  return Object.values(value).every((item) => isJsonValue(item, depth + 1));
 }
 
 /** Any JSON value (a variant's value). */
