@@ -88,15 +88,14 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
       }),
     ),
   );
+  // hono/tiny's "/x/*" also matches "/x" itself: one registration covers both.
   app.use("/v1/flags/*", corsFor);
-  app.use("/v1/flags", corsFor);
   app.use(
     "/ofrep/*",
     corsFor,
     limitBody((config) => config.maxBodyBytes),
   );
   const snapshotLimit = limitBody((config) => config.maxSnapshotBytes);
-  app.use("/v1/snapshot", snapshotLimit);
   app.use("/v1/snapshot/*", snapshotLimit);
 
   app.route("/healthz", healthRoutes);

@@ -89,7 +89,8 @@ describe("GET /v1/flags", () => {
     const res = await hh.fetch(path, { ...init, headers });
     expect(res.status).toBe(status);
     expect(res.headers.get("access-control-allow-origin")).toBe("https://app.example");
-    expect(res.headers.get("vary")).toContain("Origin");
+    // Once: CORS runs once per request, whatever the route.
+    expect(res.headers.get("vary")).toBe("Origin");
     if (status === 200) {
       const again = await hh.fetch(path, {
         headers: { ...headers, "if-none-match": res.headers.get("etag")! },
