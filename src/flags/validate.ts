@@ -56,9 +56,13 @@ export function validateDocument(input: unknown): ValidationResult {
   const problems: Problem[] = [];
   // The generated shape check accepts exactly what the schema accepts, without valibot's copy of the
   // whole document; valibot itself runs only to word the problems of a document it refuses.
-  if (checkShape(input) !== undefined) {
+  const shape = checkShape(input);
+  if (shape !== undefined) {
     const result = v.safeParse(FlagsDocumentSchema, input, { message: plainMessage });
     if (!result.success) for (const issue of result.issues) problems.push(toProblem(issue));
+    // valibot skips the keys __proto__, constructor and prototype, which the worker's shape check
+    // refuses; without this, such a file would pass here and be refused at publish.
+    else problems.push({ path: shape.path, message: `expected ${shape.expected}` });
   }
   checkDocument(input, reporter(problems));
   return problems.length === 0 ? { ok: true, document: input as FlagsDocument } : { ok: false, problems };

@@ -226,3 +226,32 @@ describe("validateDocument", () => {
     expect((performance.now() - start) / runs).toBeLessThan(50);
   });
 });
+
+describe("keys valibot skips (__proto__, constructor, prototype)", () => {
+  it.each<[string, unknown, (string | number)[]]>([
+    [
+      "a bad flag named constructor",
+      { flags: { constructor: { fallthrough: 5 } } },
+      ["flags", "constructor", "fallthrough"],
+    ],
+    [
+      "a bad split under prototype",
+      { flags: { prototype: { fallthrough: { split: { on: -3 } } } } },
+      ["flags", "prototype", "fallthrough", "split", "on"],
+    ],
+    [
+      "a flag named __proto__",
+      JSON.parse('{"flags": {"__proto__": {"fallthrough": "on"}}}'),
+      ["flags", "__proto__"],
+    ],
+  ])("refuses %s, as the worker would", (_what, doc, path) => {
+    const result = validateDocument(doc);
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.problems.map((p) => p.path)).toContainEqual(path);
+  });
+
+  it("accepts a well-formed flag named constructor", () => {
+    const doc = { flags: { constructor: { fallthrough: "on" } } };
+    expect(validateDocument(doc)).toEqual({ ok: true, document: doc });
+  });
+});
