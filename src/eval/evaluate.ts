@@ -246,7 +246,9 @@ export function evaluate(
   if (flag === undefined) return flagNotFound(key);
   if (expectedType !== undefined && expectedType !== flag.type)
     return typeMismatch(key, flag.type, expectedType);
-  return evalFlag(new Run(ctx, now, compiled.memoCount, compiled.attributeCount, memoFor(compiled)), flag);
+  // Only a flag with prerequisites can need another flag's result more than once.
+  const memo = flag.prerequisites !== null ? memoFor(compiled) : null;
+  return evalFlag(new Run(ctx, now, compiled.memoCount, compiled.attributeCount, memo), flag);
 }
 
 /** Options of the bulk evaluations. */
@@ -265,13 +267,8 @@ export function evaluateAll(
   const list = options?.clientVisibleOnly === true ? compiled.clientFlags : compiled.flags;
   const n = list.length;
   const out = new Array<EvaluationResult>(n);
-  if (compiled.hasPrerequisites) {
-    const run = new Run(ctx, now, compiled.memoCount, compiled.attributeCount, memoFor(compiled));
-    for (let i = 0; i < n; i++) out[i] = resultOf(run, list[i]!);
-  } else {
-    const run = new Run(ctx, now, compiled.memoCount, compiled.attributeCount, null);
-    for (let i = 0; i < n; i++) out[i] = evalFlag(run, list[i]!);
-  }
+  const run = new Run(ctx, now, compiled.memoCount, compiled.attributeCount, memoFor(compiled));
+  for (let i = 0; i < n; i++) out[i] = resultOf(run, list[i]!);
   return out;
 }
 
