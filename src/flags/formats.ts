@@ -3,13 +3,12 @@
  * "HH:MM" times, IANA time zones, bounded regular expressions. Pure, no I/O. Each returns a reason
  * the value is wrong, or undefined when it is fine.
  */
+import { parseSemver } from "../eval/semver";
 import { MAX_PATTERN_LENGTH } from "./defaults";
 
 const INSTANT =
   /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?(Z|[+-](\d{2}):(\d{2})))?$/;
 const TIME_WITHOUT_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/;
-const SEMVER =
-  /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*)?$/;
 
 function daysInMonth(year: number, month: number): number {
   return new Date(Date.UTC(year, month, 0)).getUTCDate();
@@ -54,9 +53,9 @@ export function dateProblem(text: string): string | undefined {
   return undefined;
 }
 
-/** A semantic version, optionally with a leading "v". */
+/** A semantic version, optionally with a leading "v": exactly what the engine can compare. */
 export function isSemver(text: string): boolean {
-  return SEMVER.test(text);
+  return parseSemver(text) !== undefined;
 }
 
 /** Minutes since midnight of an "HH:MM" time (format already checked by the schema). */

@@ -255,3 +255,20 @@ describe("keys valibot skips (__proto__, constructor, prototype)", () => {
     expect(validateDocument(doc)).toEqual({ ok: true, document: doc });
   });
 });
+
+describe("semantic versions", () => {
+  it.each([
+    "1.2.99999999999999999",
+    `1.0.0-${"a".repeat(300)}`,
+  ])("refuses %s, which the engine could not compare", (version) => {
+    const doc = {
+      flags: {
+        f: {
+          rules: [{ when: [{ attribute: "app", op: "semver_gt", values: [version] }], serve: "on" }],
+          fallthrough: "off",
+        },
+      },
+    };
+    expect(validateDocument(doc).ok).toBe(false);
+  });
+});
