@@ -106,11 +106,19 @@ async function start(): Promise<number> {
     const io = {
       stdout: (t: string) => process.stdout.write(t),
       stderr: (t: string) => process.stderr.write(t),
-      env: process.env,
+      // Only the local settings: EDGEFLAGS_URL, _ENV, _PRIVATE_KEY... exported for a real deployment
+      // (README, "Publishing") would otherwise win over them and send the demo flags there.
+      env: { EDGEFLAGS_ACTOR: process.env.EDGEFLAGS_ACTOR },
       cwd: root,
       color: process.stdout.isTTY === true,
     };
-    const code = await main(["publish", DEMO, "--message", "npm start: demo flags"], io);
+    const demoArgs = [
+      "--config",
+      join(root, ".edgeflags", "config.json"),
+      "--message",
+      "npm start: demo flags",
+    ];
+    const code = await main(["publish", DEMO, ...demoArgs], io);
     if (code !== 0)
       console.error(`the demo flags were not published (exit ${code}); the worker keeps running`);
     console.log(`
