@@ -6,7 +6,7 @@ import type { Context } from "hono";
 import type { VerifiedSnapshot } from "../snapshot/verify";
 import type { AppEnv } from "./app-env";
 import { anonCookieHeader, type BuiltContext, buildContext } from "./context";
-import { secretMatches, snapshotFor } from "./request";
+import { snapshotFor } from "./request";
 
 export interface Evaluation {
   built: BuiltContext;
@@ -24,9 +24,7 @@ export async function prepareEvaluation(
   const rt = c.get("rt");
   const identity = await rt.verifyIdentity(c.req.raw);
   const built = buildContext({ request: c.req.raw, config: rt.config, identity, ...input });
-  const serverAccess =
-    rt.config.serverApiKeys.length > 0 &&
-    (await secretMatches(c.req.header("x-api-key"), rt.config.serverApiKeys));
+  const serverAccess = await rt.isServerKey(c.req.header("x-api-key"));
   if (built.newAnonId) {
     const cookie = anonCookieHeader(rt.config, built.newAnonId);
     if (cookie) c.header("Set-Cookie", cookie, { append: true });

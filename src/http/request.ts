@@ -30,20 +30,25 @@ export async function readJson(c: Context<AppEnv>): Promise<unknown> {
 }
 
 const encoder = new TextEncoder();
+const digest = (text: string) => crypto.subtle.digest("SHA-256", encoder.encode(text));
 
-/** Compares a presented secret with the configured ones without leaking where they differ. */
-export async function secretMatches(
-  presented: string | undefined,
-  secrets: readonly string[],
-): Promise<boolean> {
-  if (!presented) return false;
-  const a = await crypto.subtle.digest("SHA-256", encoder.encode(presented));
-  let ok = false;
-  for (const secret of secrets) {
-    const b = await crypto.subtle.digest("SHA-256", encoder.encode(secret));
-    if (crypto.subtle.timingSafeEqual(a, b)) ok = true;
-  }
-  return ok;
+/** Whether a presented secret is one of the configured ones. */
+export type SecretCheck = (presented: string | undefined) => Promise<boolean>;
+
+/**
+ * A constant-time check against fixed secrets (the publish token, the server API keys). Their digests
+ * are computed once, on first use, so a request hashes only what it presents.
+ */
+export function secretCheck(secrets: readonly string[]): SecretCheck {
+  let known: Promise<ArrayBuffer[]> | undefined;
+  return async (presented) => {
+    if (!presented || secrets.length === 0) return false;
+    known ??= Promise.all(secrets.map(digest));
+    const [a, digests] = await Promise.all([digest(presented), known]);
+    let ok = false;
+    for (const b of digests) if (crypto.subtle.timingSafeEqual(a, b)) ok = true;
+    return ok;
+  };
 }
 
 /** Whether an If-None-Match header matches the ETag (weak comparison, as RFC 9110 asks for 304s). */

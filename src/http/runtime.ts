@@ -12,6 +12,7 @@ import { type SnapshotSource, SnapshotStore } from "../snapshot/store";
 import { type Config, readConfig } from "./config";
 import type { Env } from "./env";
 import { type IdentityVerifier, identityVerifier } from "./identity";
+import { type SecretCheck, secretCheck } from "./request";
 
 export interface Runtime {
   config: Config;
@@ -20,6 +21,10 @@ export interface Runtime {
   keys: KeyRing | undefined;
   configError: string | undefined;
   verifyIdentity: IdentityVerifier;
+  /** X-API-Key against SERVER_API_KEYS (server-only flags). */
+  isServerKey: SecretCheck;
+  /** A bearer token against PUBLISH_TOKEN (the intake). */
+  isPublishToken: SecretCheck;
   signal: SignalRuntime;
 }
 
@@ -118,7 +123,16 @@ async function buildRuntime(env: Env, options: RuntimeOptions): Promise<Runtime>
     });
   }
   const signal = { watcher, beacon, cache, off, now: options.now ?? Date.now };
-  return { config, store, keys, configError, verifyIdentity, signal };
+  return {
+    config,
+    store,
+    keys,
+    configError,
+    verifyIdentity,
+    isServerKey: secretCheck(config.serverApiKeys),
+    isPublishToken: secretCheck(config.publishToken ? [config.publishToken] : []),
+    signal,
+  };
 }
 
 /**

@@ -18,15 +18,14 @@ import { listKeys } from "../../snapshot/kv";
 import { verifySnapshot } from "../../snapshot/verify";
 import type { AppEnv } from "../app-env";
 import { ApiError, errorResponse } from "../errors";
-import { secretMatches } from "../request";
 
 export const intakeRoutes = new Hono<AppEnv>();
 
 async function requirePublisher(c: Context<AppEnv>): Promise<void> {
-  const { config } = c.get("rt");
+  const { config, isPublishToken } = c.get("rt");
   if (!config.publishToken) throw new ApiError("intake_disabled");
   const match = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "");
-  if (!(await secretMatches(match?.[1], [config.publishToken]))) throw new ApiError("unauthorized");
+  if (!(await isPublishToken(match?.[1]))) throw new ApiError("unauthorized");
 }
 
 /** The newest version this worker knows of: in memory, or live in KV (verified, so it cannot be forged). */
