@@ -18,8 +18,8 @@ interface Entry<T> {
   error?: { code: string; message: string };
 }
 
-/** A failure read from, or about to be stored in, the location's cache. */
-export class CachedFailure extends Error {
+/** A signal failure with a stable code: a timeout, or one read from the location's cache. */
+export class SignalFailure extends Error {
   constructor(
     readonly code: string,
     message: string,
@@ -76,7 +76,7 @@ export async function storeEntry<T>(
 
 /**
  * `load()`'s value, from this location's cache when another isolate stored it less than `ttlMs` ago.
- * Throws `CachedFailure` when the cached (or fresh) attempt failed.
+ * Throws `SignalFailure` when the cached (or fresh) attempt failed.
  */
 export async function coalesced<T>(
   cache: LocationCache | undefined,
@@ -87,7 +87,7 @@ export async function coalesced<T>(
 ): Promise<{ value: T; from: "cache" | "origin" }> {
   const hit = cache ? await readEntry<T>(cache, key) : undefined;
   if (hit && now() - hit.at < ttlMs && now() >= hit.at) {
-    if (hit.error) throw new CachedFailure(hit.error.code, `${hit.error.message} (cached)`);
+    if (hit.error) throw new SignalFailure(hit.error.code, `${hit.error.message} (cached)`);
     return { value: hit.value as T, from: "cache" };
   }
   try {
@@ -95,9 +95,9 @@ export async function coalesced<T>(
     await storeEntry(cache, key, ttlMs, { at: now(), value });
     return { value, from: "origin" };
   } catch (err) {
-    const code = err instanceof CachedFailure ? err.code : "ERR_SIGNAL_UNAVAILABLE";
+    const code = err instanceof SignalFailure ? err.code : "ERR_SIGNAL_UNAVAILABLE";
     const message = err instanceof Error ? err.message : String(err);
     await storeEntry(cache, key, ttlMs, { at: now(), error: { code, message } });
-    throw new CachedFailure(code, message);
+    throw new SignalFailure(code, message);
   }
 }

@@ -8,7 +8,7 @@
  */
 import { kvKeys } from "../snapshot/format";
 import type { SnapshotSource, SnapshotStore } from "../snapshot/store";
-import { CachedFailure, coalesced, type LocationCache, signalKeys, stateTtlMs } from "./coalesce";
+import { coalesced, type LocationCache, SignalFailure, signalKeys, stateTtlMs } from "./coalesce";
 import type { Beacon, BeaconState, SignalCheck, SignalStatus } from "./types";
 
 export interface WatcherOptions {
@@ -35,15 +35,6 @@ export interface WatcherOptions {
 const JITTER = 0.25;
 /** The beacon's JWS for a version never changes: a location may keep it this long. */
 const SNAPSHOT_TTL_MS = 60_000;
-
-class SignalFailure extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -149,8 +140,7 @@ export class SignalWatcher {
         this.#lastUpdate = { version: outcome.version, at: new Date(this.#now()).toISOString() };
       done(outcome.changed ? "updated" : "unchanged", { fetchedFrom: fetched.from });
     } catch (err) {
-      const code =
-        err instanceof SignalFailure || err instanceof CachedFailure ? err.code : "ERR_SIGNAL_UNAVAILABLE";
+      const code = err instanceof SignalFailure ? err.code : "ERR_SIGNAL_UNAVAILABLE";
       const error = { code, message: err instanceof Error ? err.message : String(err) };
       if (seen && code !== "ERR_SIGNAL_UNAVAILABLE")
         this.#failed = { version: seen.version, at: started, error };

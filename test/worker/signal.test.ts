@@ -7,6 +7,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/http/app";
 import type { Env } from "../../src/http/env";
+import { coalesced, SignalFailure } from "../../src/signal/coalesce";
 import type { Beacon } from "../../src/signal/types";
 import { kvKeys } from "../../src/snapshot/format";
 import { type Harness, harness, publishToKv, snapshot, testEnv } from "./helpers";
@@ -351,5 +352,27 @@ describe("cost: checks are coalesced per location", () => {
       enabled: false,
       reason: "SIGNAL_INTERVAL_SECONDS is 0",
     });
+  });
+});
+
+describe("failure codes through the location's cache", () => {
+  it("keeps a timeout's code, for the isolate that timed out and for the ones that read it cached", async () => {
+    const cache = await caches.open("signal-codes");
+    const key = "https://edgeflags.internal/test/timeout";
+    const timedOut = () =>
+      Promise.reject(new SignalFailure("ERR_SIGNAL_TIMEOUT", "reading the beacon took over 5 ms"));
+    const codeOf = (p: Promise<unknown>) =>
+      p.then(
+        () => "ok",
+        (err: SignalFailure) => err.code,
+      );
+    expect(await codeOf(coalesced(cache, key, 60_000, Date.now, timedOut))).toBe("ERR_SIGNAL_TIMEOUT");
+    const neverCalled = () => Promise.resolve("fresh");
+    expect(await codeOf(coalesced(cache, key, 60_000, Date.now, neverCalled))).toBe("ERR_SIGNAL_TIMEOUT");
+    // Any other failure is the beacon being unavailable.
+    const other = "https://edgeflags.internal/test/other";
+    expect(
+      await codeOf(coalesced(cache, other, 60_000, Date.now, () => Promise.reject(new Error("down")))),
+    ).toBe("ERR_SIGNAL_UNAVAILABLE");
   });
 });
