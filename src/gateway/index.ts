@@ -66,7 +66,7 @@ async function handle(
   const rt = c.get("rt");
   const req = c.req.raw;
   const target: OriginTarget = { binding: c.env.ORIGIN, url: settings.originUrl };
-  if (settings.originError && !target.binding) {
+  if (settings.originError) {
     log({ event: "gateway_misconfigured", message: settings.originError });
     return badGatewayResponse();
   }

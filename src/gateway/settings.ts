@@ -3,6 +3,7 @@
  * that routing can use them synchronously. No I/O.
  */
 import type { Env } from "../http/env";
+import { SettingsReader } from "../http/settings";
 
 /** The bindings the gateway reads (documented in src/http/env.ts). */
 export type GatewayBindings = Pick<
@@ -14,6 +15,7 @@ export type GatewayBindings = Pick<
   | "INJECT_HTML"
   | "DECISION_HEADER"
   | "FORWARD_FLAGS"
+  | "ORIGIN"
 >;
 
 export interface GatewaySettings {
@@ -22,48 +24,58 @@ export interface GatewaySettings {
   apiPrefix: string;
   /** With no snapshot at all (gates unknown): pass everything to the origin, or answer 503. */
   noSnapshot: "pass" | "deny";
-  /** ORIGIN_URL, parsed; undefined when unset (or invalid: see `originError`). */
+  /** ORIGIN_URL, parsed; undefined when unset, invalid (see `originError`) or overridden by ORIGIN. */
   originUrl: URL | undefined;
   originError: string | undefined;
   injectHtml: boolean;
   decisionHeader: boolean;
   /** Send the visitor's client-visible flags to the origin in X-Edgeflags-Flags. */
   forwardFlags: boolean;
+  /** Settings that were set but could not be used (their defaults apply instead). */
+  warnings: string[];
 }
 
 export const DEFAULT_API_PREFIX = "/__edgeflags";
 const PREFIX = /^(\/[A-Za-z0-9._~-]+)+$/;
 
-function flag(value: string | undefined, fallback: boolean): boolean {
-  const v = value?.trim().toLowerCase();
-  if (v === "true" || v === "1" || v === "yes") return true;
-  if (v === "false" || v === "0" || v === "no") return false;
-  return fallback;
-}
-
 function originUrl(value: string | undefined): { url?: URL; error?: string } {
-  const raw = value?.trim();
-  if (!raw) return {};
+  if (!value) return {};
   try {
-    const url = new URL(raw);
+    const url = new URL(value);
     if (url.protocol === "http:" || url.protocol === "https:") return { url };
   } catch {}
-  return { error: `ORIGIN_URL must be an absolute http(s) URL, got ${JSON.stringify(raw)}` };
+  return { error: `ORIGIN_URL must be an absolute http(s) URL, got ${JSON.stringify(value)}` };
 }
 
-/** Parses the settings; bad values fall back to the documented defaults, a bad ORIGIN_URL is an error. */
+/**
+ * Parses the settings. A value that cannot be used falls back to its default with a warning, except
+ * GATEWAY_NO_SNAPSHOT, which falls back to "deny" (a typo must not open the gates), and a bad
+ * ORIGIN_URL, which is an error: with no ORIGIN binding there is then nowhere to send a request.
+ */
 export function readGatewaySettings(env: GatewayBindings): GatewaySettings {
-  const prefix = env.API_PREFIX?.trim().replace(/\/+$/, "") ?? "";
-  const origin = originUrl(env.ORIGIN_URL);
+  const r = new SettingsReader(env as Record<string, unknown>);
+  const rawPrefix = r.text("API_PREFIX")?.replace(/\/+$/, "");
+  const apiPrefix =
+    rawPrefix === undefined || PREFIX.test(rawPrefix)
+      ? (rawPrefix ?? DEFAULT_API_PREFIX)
+      : r.fallback("API_PREFIX", 'a path like "/__edgeflags"', DEFAULT_API_PREFIX);
+  const noSnapshot = r.text("GATEWAY_NO_SNAPSHOT")?.toLowerCase();
+  const origin = env.ORIGIN ? {} : originUrl(r.text("ORIGIN_URL"));
   return {
-    enabled: flag(env.GATEWAY, false),
-    apiPrefix: PREFIX.test(prefix) ? prefix : DEFAULT_API_PREFIX,
-    noSnapshot: env.GATEWAY_NO_SNAPSHOT?.trim().toLowerCase() === "deny" ? "deny" : "pass",
+    enabled: r.bool("GATEWAY", false),
+    apiPrefix,
+    noSnapshot:
+      noSnapshot === undefined || noSnapshot === "pass"
+        ? "pass"
+        : noSnapshot === "deny"
+          ? "deny"
+          : r.fallback("GATEWAY_NO_SNAPSHOT", '"pass" or "deny"', "deny"),
     originUrl: origin.url,
     originError: origin.error,
-    injectHtml: flag(env.INJECT_HTML, false),
-    decisionHeader: flag(env.DECISION_HEADER, false),
-    forwardFlags: flag(env.FORWARD_FLAGS, true),
+    injectHtml: r.bool("INJECT_HTML", false),
+    decisionHeader: r.bool("DECISION_HEADER", false),
+    forwardFlags: r.bool("FORWARD_FLAGS", true),
+    warnings: r.warnings,
   };
 }
 

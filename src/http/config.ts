@@ -1,9 +1,11 @@
 /**
- * Reads the worker's settings from its bindings once per isolate, with defaults and clear errors.
- * No I/O.
+ * Reads the worker's settings from its bindings once per isolate, with defaults, and warnings for
+ * values that cannot be used. Gateway settings are read apart (src/gateway/settings.ts), because
+ * routing needs them before the runtime exists. No I/O.
  */
-import { type GatewaySettings, gatewaySettings } from "../gateway/settings";
+import { DEFAULT_MAX_SNAPSHOT_BYTES } from "../snapshot/verify";
 import type { Env } from "./env";
+import { SettingsReader } from "./settings";
 
 export interface Config {
   environment: string;
@@ -20,14 +22,8 @@ export interface Config {
   anonCookie: { name: string; sameSite: "Lax" | "Strict" | "None" } | undefined;
   maxBodyBytes: number;
   maxSnapshotBytes: number;
-  /** Gateway mode (GATEWAY, API_PREFIX, ORIGIN_URL, ...): see src/gateway/settings.ts. */
-  gateway: GatewaySettings;
-}
-
-function int(value: string | undefined, fallback: number, min: number): number {
-  if (value === undefined || value.trim() === "") return fallback;
-  const n = Number(value);
-  return Number.isFinite(n) && n >= min ? Math.floor(n) : fallback;
+  /** Settings that were set but could not be used (their defaults apply instead). */
+  warnings: string[];
 }
 
 function list(value: string | undefined): string[] {
@@ -37,33 +33,33 @@ function list(value: string | undefined): string[] {
     .filter((s) => s !== "");
 }
 
-/** Settings from bindings; unknown or out-of-range numbers fall back to the defaults. */
+/** Settings from bindings; a value that cannot be used falls back to its default with a warning. */
 export function readConfig(env: Env): Config {
+  const r = new SettingsReader(env as unknown as Record<string, unknown>);
   const origins = list(env.CORS_ORIGINS);
-  const cookie = (env.ANON_COOKIE ?? "ef_id").trim();
-  const sameSite = (env.ANON_COOKIE_SAMESITE ?? "Lax").trim();
-  const issuer = env.IDENTITY_ISSUER?.trim();
-  const audience = env.IDENTITY_AUDIENCE?.trim();
+  const cookie = r.text("ANON_COOKIE") ?? "ef_id";
+  const issuer = r.text("IDENTITY_ISSUER");
+  const audience = r.text("IDENTITY_AUDIENCE");
   return {
-    environment: env.EDGEFLAGS_ENV?.trim() || "development",
-    publicKeys: env.EDGEFLAGS_PUBLIC_KEYS?.trim() || undefined,
-    refreshMs: int(env.REFRESH_INTERVAL_SECONDS, 10, 1) * 1000,
-    kvCacheTtlSeconds: int(env.KV_CACHE_TTL_SECONDS, 30, 30),
-    signalIntervalMs: int(env.SIGNAL_INTERVAL_SECONDS, 2, 0) * 1000,
+    environment: r.text("EDGEFLAGS_ENV") ?? "development",
+    publicKeys: r.text("EDGEFLAGS_PUBLIC_KEYS"),
+    refreshMs: r.int("REFRESH_INTERVAL_SECONDS", 10, 1) * 1000,
+    kvCacheTtlSeconds: r.int("KV_CACHE_TTL_SECONDS", 30, 30),
+    signalIntervalMs: r.int("SIGNAL_INTERVAL_SECONDS", 2, 0) * 1000,
     corsOrigins: origins.length === 0 || origins.includes("*") ? "*" : origins,
-    geoHeaderFallback: env.GEO_HEADER_FALLBACK?.trim().toLowerCase() === "true",
-    publishToken: env.PUBLISH_TOKEN?.trim() || undefined,
+    geoHeaderFallback: r.bool("GEO_HEADER_FALLBACK", false),
+    publishToken: r.text("PUBLISH_TOKEN"),
     serverApiKeys: list(env.SERVER_API_KEYS),
     identity:
       issuer && audience && (env.IDENTITY_JWKS || env.IDENTITY_JWKS_URL)
         ? { issuer, audience, jwks: env.IDENTITY_JWKS, jwksUrl: env.IDENTITY_JWKS_URL }
         : undefined,
     anonCookie:
-      cookie === "" || cookie.toLowerCase() === "off"
+      cookie.toLowerCase() === "off"
         ? undefined
-        : { name: cookie, sameSite: sameSite === "None" || sameSite === "Strict" ? sameSite : "Lax" },
-    maxBodyBytes: int(env.MAX_BODY_BYTES, 64 * 1024, 1),
-    maxSnapshotBytes: int(env.MAX_SNAPSHOT_BYTES, 5 * 1024 * 1024, 1),
-    gateway: gatewaySettings(env),
+        : { name: cookie, sameSite: r.oneOf("ANON_COOKIE_SAMESITE", ["Lax", "Strict", "None"], "Lax") },
+    maxBodyBytes: r.int("MAX_BODY_BYTES", 64 * 1024, 1),
+    maxSnapshotBytes: r.int("MAX_SNAPSHOT_BYTES", DEFAULT_MAX_SNAPSHOT_BYTES, 1),
+    warnings: r.warnings,
   };
 }

@@ -3,6 +3,7 @@
  * identity verifier, built once from the bindings and reused by every request. Only the store and the
  * watcher do I/O (KV reads, the beacon, the location's cache).
  */
+import { gatewaySettings } from "../gateway/settings";
 import type { LocationCache } from "../signal/coalesce";
 import type { Beacon } from "../signal/types";
 import { SignalWatcher } from "../signal/watcher";
@@ -20,6 +21,8 @@ export interface Runtime {
   store: SnapshotStore | undefined;
   keys: KeyRing | undefined;
   configError: string | undefined;
+  /** Settings that were set but could not be used; logged once, shown by /healthz. */
+  warnings: string[];
   verifyIdentity: IdentityVerifier;
   /** X-API-Key against SERVER_API_KEYS (server-only flags). */
   isServerKey: SecretCheck;
@@ -77,6 +80,8 @@ async function buildRuntime(env: Env, options: RuntimeOptions): Promise<Runtime>
     }
   }
   if (configError) log({ event: "config_error", message: configError });
+  const warnings = [...config.warnings, ...gatewaySettings(env).warnings];
+  if (warnings.length > 0) log({ event: "config_warning", warnings });
   const source = options.source ? options.source(env) : env.FLAGS;
   let watcher: SignalWatcher | undefined;
   const store =
@@ -128,6 +133,7 @@ async function buildRuntime(env: Env, options: RuntimeOptions): Promise<Runtime>
     store,
     keys,
     configError,
+    warnings,
     verifyIdentity,
     isServerKey: secretCheck(config.serverApiKeys),
     isPublishToken: secretCheck(config.publishToken ? [config.publishToken] : []),

@@ -288,8 +288,19 @@ describe("GET /healthz", () => {
       flags: 4,
       lastError: null,
       gateway: { enabled: false },
+      warnings: [],
     });
     expect(body.ageSeconds).toBeGreaterThanOrEqual(0);
+  });
+
+  it("shows settings it could not use, and what it uses instead", async () => {
+    const res = await harness({ EDGEFLAGS_ENV: ENV, SIGNAL_INTERVAL_SECONDS: "0.5", GATEWAY: "on" }).fetch(
+      "/healthz",
+    );
+    expect(((await res.json()) as { warnings: string[] }).warnings).toEqual([
+      'SIGNAL_INTERVAL_SECONDS="0.5" is not a whole number >= 0; using the default 2',
+      'GATEWAY="on" is not "true" or "false"; using the default false',
+    ]);
   });
 
   it("reports a misconfigured worker without crashing", async () => {

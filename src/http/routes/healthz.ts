@@ -14,7 +14,13 @@ healthRoutes.get("/", async (c) => {
   c.header("Cache-Control", "no-store");
   if (!rt.store) {
     return c.json(
-      { status: "misconfigured", environment: rt.config.environment, version: null, error: rt.configError },
+      {
+        status: "misconfigured",
+        environment: rt.config.environment,
+        version: null,
+        error: rt.configError,
+        warnings: rt.warnings,
+      },
       503,
     );
   }
@@ -43,6 +49,7 @@ healthRoutes.get("/", async (c) => {
       lastUpdate: null,
     },
     gateway: gatewayStatus(c.env, snapshot?.payload.flags.gates?.length ?? 0),
+    warnings: rt.warnings,
   };
   return c.json(body, snapshot ? 200 : 503);
 });
@@ -51,8 +58,7 @@ healthRoutes.get("/", async (c) => {
 function gatewayStatus(env: AppEnv["Bindings"], gates: number) {
   const g = gatewaySettings(env);
   if (!g.enabled) return { enabled: false };
-  // The ORIGIN binding wins over ORIGIN_URL, so a bad ORIGIN_URL only matters without it.
-  if (!env.ORIGIN && g.originError)
+  if (g.originError)
     return { enabled: true, apiPrefix: g.apiPrefix, gates, origin: null, error: g.originError };
   const origin = env.ORIGIN ? "ORIGIN binding" : (g.originUrl?.origin ?? "the route's own origin");
   return { enabled: true, apiPrefix: g.apiPrefix, gates, origin };
