@@ -4,6 +4,8 @@
  * and as the real `edgeflags` process.
  */
 import { writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalWorker, startLocalWorker } from "../../scripts/lib/local-worker";
@@ -146,6 +148,28 @@ describe("publish -> served, against the worker intake", () => {
     const down = await cli(["publish", file, "--url", "http://127.0.0.1:9"], p.dir);
     expect(down.code).toBe(3);
     expect(down.stderr).toMatch(/cannot reach the worker http:\/\/127\.0\.0\.1:9/);
+  });
+
+  it("says when the URL answers, but not like an edgeflags worker (exit 3, no stack trace)", async () => {
+    // A site's own pages, as when a gateway URL is given without its API prefix.
+    const site = createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "text/html" });
+      res.end("<!doctype html><p>shop</p>");
+    });
+    await new Promise<void>((r) => site.listen(0, "127.0.0.1", r));
+    const url = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
+    try {
+      const file = p.write("flags6.yaml", flagsYaml("Site"));
+      for (const argv of [["history"], ["publish", file], ["diff", file]]) {
+        const r = await cli([...argv, "--url", url], p.dir);
+        expect(r.code, argv.join(" ")).toBe(3);
+        expect(r.stderr).toMatch(
+          /did not answer like an edgeflags worker \(HTTP 200, text\/html\).*\/__edgeflags/,
+        );
+      }
+    } finally {
+      site.close();
+    }
   });
 });
 

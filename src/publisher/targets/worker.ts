@@ -59,15 +59,38 @@ export function workerTarget(options: WorkerTargetOptions): Target {
     return new CliError(EXIT.problems, `${what}: ${detail}${code}${live}`, { status: res.status, ...body });
   }
 
+  /** Something other than an edgeflags worker answered: say what, and the likely reason. */
+  function notAWorker(res: Response, what: string): CliError {
+    const type = res.headers.get("content-type")?.split(";")[0] ?? "no content type";
+    return new CliError(
+      EXIT.io,
+      `${what}: ${base} did not answer like an edgeflags worker (HTTP ${res.status}, ${type}); check the URL (in gateway mode it ends in the API prefix, e.g. /__edgeflags)`,
+    );
+  }
+
+  /** The JSON body of a worker answer; anything else is `notAWorker`. */
+  async function json<T>(res: Response, what: string): Promise<T> {
+    if (!res.headers.get("content-type")?.includes("json")) throw notAWorker(res, what);
+    try {
+      return (await res.json()) as T;
+    } catch {
+      throw notAWorker(res, what);
+    }
+  }
+
   async function jwsAt(path: string): Promise<string | null> {
     const res = await call(path);
     if (res.status === 404) {
       const body = (await res.json().catch(() => ({}))) as ErrorBody;
       // A 404 from an old worker without the route must not read as "nothing published".
       if (body.error === "not_found" && body.message !== "no such resource") return null;
+      if (body.error === undefined) throw notAWorker(res, `reading ${path}`);
       throw new CliError(EXIT.io, `the ${where} has no ${path} route: deploy the current worker`);
     }
     if (!res.ok) throw await failure(res, `reading ${path}`);
+    if (res.headers.get("content-type")?.split(";")[0] !== "application/jose") {
+      throw notAWorker(res, `reading ${path}`);
+    }
     return (await res.text()).trim();
   }
 
@@ -78,7 +101,7 @@ export function workerTarget(options: WorkerTargetOptions): Target {
     async history(limit) {
       const res = await call(`/v1/snapshot/history?limit=${limit}`);
       if (!res.ok) throw await failure(res, "reading the history");
-      return ((await res.json()) as { records: AuditRecord[] }).records;
+      return (await json<{ records: AuditRecord[] }>(res, "reading the history")).records;
     },
     async push(jws): Promise<PushOutcome> {
       const res = await call("/v1/snapshot", {
@@ -87,7 +110,8 @@ export function workerTarget(options: WorkerTargetOptions): Target {
         body: jws,
       });
       if (res.status !== 201) throw await failure(res, "the snapshot was refused");
-      const body = (await res.json()) as { version: number; signal?: "announced" | "off" | "failed" };
+      type Pushed = { version: number; signal?: "announced" | "off" | "failed" };
+      const body = await json<Pushed>(res, "pushing the snapshot");
       return { version: body.version, ...(body.signal ? { signal: { status: body.signal } } : {}) };
     },
     close: async () => {},
