@@ -142,9 +142,14 @@ describe("kv-api target", () => {
 
     expect(requests.every((q) => q.auth === `Bearer ${TOKEN}`)).toBe(true);
     const current = enc(kvKeys.current(ENV));
-    // Read live (for the version), read it again inside push (the monotonic check), then 3 writes.
-    expect(requests.slice(0, 2).map(summary)).toEqual([`GET ${current}`, `GET ${current}`]);
-    const writes = requests.slice(2);
+    // Read live (for the version), read it again inside push (the monotonic check), check the version
+    // was never published (history is never overwritten), then 3 writes.
+    expect(requests.slice(0, 3).map(summary)).toEqual([
+      `GET ${current}`,
+      `GET ${current}`,
+      `GET ${enc(kvKeys.version(ENV, 1))}`,
+    ]);
+    const writes = requests.slice(3);
     expect(writes.slice(0, 2).map(summary).sort()).toEqual(
       [`PUT ${enc(kvKeys.audit(ENV, 1))}`, `PUT ${enc(kvKeys.version(ENV, 1))}`].sort(),
     );

@@ -9,6 +9,40 @@ const put = (body: string, token = "test-publish-token", type = "application/jos
 });
 
 describe("PUT /v1/snapshot", () => {
+  it("keeps versions going up when the live snapshot no longer verifies, and never overwrites a published version", async () => {
+    const environment = "in-floor";
+    // Live is version 5, expired (so this cold isolate serves nothing); version 3 is in the history.
+    const expired = await snapshot({
+      environment,
+      version: 5,
+      expiresAt: new Date(Date.now() - 1000).toISOString(),
+    });
+    const v3 = await snapshot({ environment, version: 3 });
+    await testEnv.FLAGS.put(`snapshot/${environment}/current`, expired);
+    await testEnv.FLAGS.put(`snapshot/${environment}/v/0000000003`, v3);
+    const h = harness({ EDGEFLAGS_ENV: environment });
+    const lower = await h.fetch("/v1/snapshot", put(await snapshot({ environment, version: 4 })));
+    expect(lower.status).toBe(409);
+    expect(await lower.json()).toMatchObject({ code: "ERR_SNAPSHOT_ROLLBACK", liveVersion: 5 });
+
+    // With `current` gone, the history itself still refuses a version it already has.
+    await testEnv.FLAGS.delete(`snapshot/${environment}/current`);
+    const again = await h.fetch(
+      "/v1/snapshot",
+      put(await snapshot({ environment, version: 3, issuedAt: new Date().toISOString() })),
+    );
+    expect(again.status).toBe(409);
+    expect(await again.json()).toMatchObject({
+      code: "ERR_SNAPSHOT_ROLLBACK",
+      message: "version 3 was already published",
+    });
+    expect(await testEnv.FLAGS.get(`snapshot/${environment}/v/0000000003`)).toBe(v3);
+
+    expect((await h.fetch("/v1/snapshot", put(await snapshot({ environment, version: 6 })))).status).toBe(
+      201,
+    );
+  });
+
   it("is off without a PUBLISH_TOKEN", async () => {
     const res = await harness({ EDGEFLAGS_ENV: "in-off", PUBLISH_TOKEN: "" }).fetch("/v1/snapshot", put("x"));
     expect(res.status).toBe(403);

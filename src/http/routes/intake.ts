@@ -11,10 +11,10 @@
 import type { Context } from "hono";
 import { Hono } from "hono/tiny";
 import { announceSnapshot } from "../../signal/announce";
-import { auditRecord } from "../../snapshot/audit";
 import { SnapshotError } from "../../snapshot/errors";
 import { type AuditRecord, kvKeys } from "../../snapshot/format";
 import { listKeys } from "../../snapshot/kv";
+import { versionOf, writeSnapshot } from "../../snapshot/publish";
 import { verifySnapshot } from "../../snapshot/verify";
 import type { AppEnv } from "../app-env";
 import { ApiError, errorResponse } from "../errors";
@@ -28,22 +28,15 @@ async function requirePublisher(c: Context<AppEnv>): Promise<void> {
   if (!(await isPublishToken(match?.[1]))) throw new ApiError("unauthorized");
 }
 
-/** The newest version this worker knows of: in memory, or live in KV (verified, so it cannot be forged). */
+/**
+ * The version a publish must exceed: the newest this isolate serves, or the live one in KV, whether
+ * or not that one still verifies (see `versionOf`).
+ */
 async function liveVersion(c: Context<AppEnv>): Promise<number | undefined> {
   const rt = c.get("rt");
   const inMemory = rt.store?.peek()?.payload.version;
-  const raw = await c.env.FLAGS.get(kvKeys.current(rt.config.environment), "text");
-  if (raw === null || !rt.keys) return inMemory;
-  try {
-    const live = await verifySnapshot(raw, {
-      keys: rt.keys,
-      environment: rt.config.environment,
-      now: Date.now(),
-    });
-    return Math.max(inMemory ?? 0, live.payload.version);
-  } catch {
-    return inMemory;
-  }
+  const live = versionOf(await c.env.FLAGS.get(kvKeys.current(rt.config.environment), "text"));
+  return inMemory === undefined ? live : Math.max(inMemory, live ?? 0);
 }
 
 intakeRoutes.put("/", async (c) => {
@@ -66,12 +59,7 @@ intakeRoutes.put("/", async (c) => {
       maxBytes: rt.config.maxSnapshotBytes,
     });
     const { version, environment } = verified.payload;
-    // Version and audit record first: `current` must never point at a version without its history.
-    await Promise.all([
-      c.env.FLAGS.put(kvKeys.version(environment, version), jws),
-      c.env.FLAGS.put(kvKeys.audit(environment, version), JSON.stringify(auditRecord(verified))),
-    ]);
-    await c.env.FLAGS.put(kvKeys.current(environment), jws);
+    await writeSnapshot(c.env.FLAGS, verified);
     rt.store.install(verified);
     // After KV: an isolate told of version N must find it (KV's versioned key or the beacon's copy).
     const signal = await announceSnapshot(rt.signal, rt.config.signalIntervalMs, verified);

@@ -4,13 +4,12 @@
  * snapshot, insist on a strictly newer version, then write the version, its audit record and
  * `current` - the same keys the intake writes. I/O only through the injected `KvLike`.
  */
-import { auditRecord } from "../../snapshot/audit";
 import { SnapshotError } from "../../snapshot/errors";
 import { type AuditRecord, kvKeys } from "../../snapshot/format";
 import type { KeyRing } from "../../snapshot/keys";
+import { versionOf, writeSnapshot } from "../../snapshot/publish";
 import { verifySnapshot } from "../../snapshot/verify";
 import { CliError, EXIT } from "../output";
-import { decodeSnapshot } from "../snapshot";
 import type { PushOutcome, Target } from "./target";
 
 /** The three operations this target needs; each adapter maps its own failures to CliError (exit 3). */
@@ -42,9 +41,8 @@ export function kvTarget(kv: KvLike, options: KvTargetOptions): Target {
       return texts.filter((t): t is string => t !== null).map((t) => JSON.parse(t) as AuditRecord);
     },
     async push(jws): Promise<PushOutcome> {
-      const live = await kv.get(kvKeys.current(environment));
       // Even a live snapshot that no longer verifies sets the floor: versions only go up.
-      const minVersion = live === null ? undefined : decodeSnapshot(live).version;
+      const minVersion = versionOf(await kv.get(kvKeys.current(environment)));
       try {
         const verified = await verifySnapshot(jws, {
           keys: options.keys,
@@ -53,13 +51,8 @@ export function kvTarget(kv: KvLike, options: KvTargetOptions): Target {
           strictlyNewer: true,
           now: Date.now(),
         });
-        const { version } = verified.payload;
-        await Promise.all([
-          kv.put(kvKeys.version(environment, version), jws),
-          kv.put(kvKeys.audit(environment, version), JSON.stringify(auditRecord(verified))),
-        ]);
-        await kv.put(kvKeys.current(environment), jws);
-        return { version };
+        await writeSnapshot(kv, verified);
+        return { version: verified.payload.version };
       } catch (err) {
         if (!(err instanceof SnapshotError)) throw err;
         const live = minVersion === undefined ? "" : ` (live version: ${minVersion})`;
