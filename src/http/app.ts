@@ -7,15 +7,16 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { Hono } from "hono/tiny";
 import { gateway, routePath } from "../gateway/index";
+import { errorAnswer } from "./answer";
 import type { AppEnv } from "./app-env";
 import type { Config } from "./config";
 import { TARGETING_KEY_HEADER } from "./context";
-import { ApiError, errorResponse, ofrepErrorCode } from "./errors";
+import { ApiError, errorResponse } from "./errors";
 import { flagsRoutes } from "./routes/flags";
 import { healthRoutes } from "./routes/healthz";
 import { intakeRoutes } from "./routes/intake";
 import { ofrepRoutes } from "./routes/ofrep";
-import { logEvent, type RuntimeOptions, runtimeCache } from "./runtime";
+import { type RuntimeOptions, runtimeCache } from "./runtime";
 
 export type AppOptions = RuntimeOptions;
 
@@ -108,18 +109,7 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
     return c.json(body, status as 404);
   });
 
-  app.onError((err, c) => {
-    const code = err instanceof ApiError ? err.code : "internal";
-    if (!(err instanceof ApiError) || code === "internal") {
-      logEvent({ event: "request_failed", path: new URL(c.req.url).pathname, error: String(err) });
-    }
-    const { status, body } = errorResponse(code, err instanceof ApiError ? err.detail : undefined);
-    if (code === "no_snapshot") c.header("Retry-After", "5");
-    if (c.req.path.startsWith("/ofrep/")) {
-      return c.json({ errorCode: ofrepErrorCode(code), errorDetails: body.message }, status as 400);
-    }
-    return c.json(body, status as 400);
-  });
+  app.onError((err, c) => errorAnswer(c, err));
 
   return app;
 }

@@ -51,13 +51,6 @@ export function secretCheck(secrets: readonly string[]): SecretCheck {
   };
 }
 
-/** Whether an If-None-Match header matches the ETag (weak comparison, as RFC 9110 asks for 304s). */
-export function notModified(ifNoneMatch: string | undefined, etag: string): boolean {
-  if (!ifNoneMatch) return false;
-  if (ifNoneMatch.trim() === "*") return true;
-  return ifNoneMatch.split(",").some((t) => t.trim().replace(/^W\//, "") === etag);
-}
-
 /** Anything URLSearchParams would decode or re-encode: escapes, "+", and characters outside ASCII. */
 const NEEDS_DECODING = /[%+]|[^\x20-\x7e]/;
 
@@ -77,6 +70,3 @@ export function queryPairs(query: string): [string, string][] {
   }
   return pairs;
 }
-
-/** Headers every evaluated response carries: personal, so never stored by shared caches. */
-export const PRIVATE_HEADERS = { "Cache-Control": "private, no-cache" } as const;

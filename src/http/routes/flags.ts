@@ -4,10 +4,11 @@
  */
 import { Hono } from "hono/tiny";
 import { evaluate, evaluateAll } from "../../eval/index";
+import { bulkAnswer, PRIVATE_CACHE } from "../answer";
 import type { AppEnv } from "../app-env";
 import { ApiError } from "../errors";
 import { prepareEvaluation, visible } from "../evaluation";
-import { notModified, PRIVATE_HEADERS, queryPairs } from "../request";
+import { queryPairs } from "../request";
 import { bulkBody, detailsOf } from "../wire";
 
 export const flagsRoutes = new Hono<AppEnv>();
@@ -33,11 +34,7 @@ flagsRoutes.get("/", async (c) => {
   const results = evaluateAll(ev.snapshot.compiled, ev.built.context, ev.now, {
     clientVisibleOnly: !ev.serverAccess,
   });
-  const body = bulkBody(details ? "details" : "compact", results, ev.snapshot.payload.version);
-  c.header("ETag", body.etag);
-  for (const [k, v] of Object.entries(PRIVATE_HEADERS)) c.header(k, v);
-  if (notModified(c.req.header("if-none-match"), body.etag)) return c.body(null, 304);
-  return c.body(body.text(), 200, { "Content-Type": "application/json; charset=utf-8" });
+  return bulkAnswer(c, bulkBody(details ? "details" : "compact", results, ev.snapshot.payload.version));
 });
 
 flagsRoutes.get("/:key", async (c) => {
@@ -46,6 +43,6 @@ flagsRoutes.get("/:key", async (c) => {
   const ev = await prepareEvaluation(c, input);
   if (!visible(ev, key)) throw new ApiError("flag_not_found", `no flag named ${JSON.stringify(key)}`);
   const r = evaluate(ev.snapshot.compiled, key, ev.built.context, ev.now);
-  for (const [k, v] of Object.entries(PRIVATE_HEADERS)) c.header(k, v);
+  c.header("Cache-Control", PRIVATE_CACHE);
   return c.json({ key, ...detailsOf(r), version: ev.snapshot.payload.version });
 });

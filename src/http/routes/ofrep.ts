@@ -6,10 +6,11 @@
 import type { Context } from "hono";
 import { Hono } from "hono/tiny";
 import { evaluate, evaluateAll } from "../../eval/index";
+import { bulkAnswer, errorAnswer, PRIVATE_CACHE } from "../answer";
 import type { AppEnv } from "../app-env";
-import { API_ERRORS, ApiError, ofrepErrorCode } from "../errors";
+import { ApiError } from "../errors";
 import { prepareEvaluation, visible } from "../evaluation";
-import { notModified, PRIVATE_HEADERS, readJson } from "../request";
+import { readJson } from "../request";
 import { bulkBody, toOfrep } from "../wire";
 
 export const ofrepRoutes = new Hono<AppEnv>();
@@ -36,24 +37,11 @@ async function readOfrepRequest(c: Context<AppEnv>): Promise<OfrepRequest> {
   return { contextKey: targetingKey, attributes };
 }
 
-/** OFREP's error body for a failure before evaluation (bad body, bad token, no snapshot). */
-function ofrepError(c: Context<AppEnv>, err: unknown, key?: string): Response {
-  if (!(err instanceof ApiError)) throw err;
-  const { status } = API_ERRORS[err.code];
-  if (err.code === "no_snapshot") c.header("Retry-After", "5");
-  const body = {
-    ...(key === undefined ? {} : { key }),
-    errorCode: ofrepErrorCode(err.code),
-    errorDetails: err.message,
-  };
-  return c.json(body, status);
-}
-
 ofrepRoutes.post("/evaluate/flags/:key", async (c) => {
   const key = c.req.param("key");
   try {
     const ev = await prepareEvaluation(c, await readOfrepRequest(c));
-    for (const [k, v] of Object.entries(PRIVATE_HEADERS)) c.header(k, v);
+    c.header("Cache-Control", PRIVATE_CACHE);
     if (!visible(ev, key)) {
       return c.json(
         { key, errorCode: "FLAG_NOT_FOUND", errorDetails: `flag ${JSON.stringify(key)} was not found` },
@@ -67,23 +55,16 @@ ofrepRoutes.post("/evaluate/flags/:key", async (c) => {
     };
     return c.json({ ...toOfrep(r), metadata }, r.errorCode === undefined ? 200 : 400);
   } catch (err) {
-    return ofrepError(c, err, key);
+    // As any error, with the flag's key in the body, as OFREP's single evaluation has it.
+    return errorAnswer(c, err, key);
   }
 });
 
 ofrepRoutes.post("/evaluate/flags", async (c) => {
-  try {
-    const ev = await prepareEvaluation(c, await readOfrepRequest(c));
-    const results = evaluateAll(ev.snapshot.compiled, ev.built.context, ev.now, {
-      clientVisibleOnly: !ev.serverAccess,
-    });
-    const { version, environment } = ev.snapshot.payload;
-    const body = bulkBody("ofrep", results, version, JSON.stringify({ version, environment }));
-    c.header("ETag", body.etag);
-    for (const [k, v] of Object.entries(PRIVATE_HEADERS)) c.header(k, v);
-    if (notModified(c.req.header("if-none-match"), body.etag)) return c.body(null, 304);
-    return c.body(body.text(), 200, { "Content-Type": "application/json; charset=utf-8" });
-  } catch (err) {
-    return ofrepError(c, err);
-  }
+  const ev = await prepareEvaluation(c, await readOfrepRequest(c));
+  const results = evaluateAll(ev.snapshot.compiled, ev.built.context, ev.now, {
+    clientVisibleOnly: !ev.serverAccess,
+  });
+  const { version, environment } = ev.snapshot.payload;
+  return bulkAnswer(c, bulkBody("ofrep", results, version, JSON.stringify({ version, environment })));
 });

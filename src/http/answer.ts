@@ -1,0 +1,49 @@
+/**
+ * Answers the API gives outside the happy path and around it: any error (the API's short body, or
+ * OFREP's on OFREP routes), and the bulk answers' caching and 304. The one place that knows both an
+ * error's status and its body. No I/O but the log.
+ */
+import type { Context } from "hono";
+import type { AppEnv } from "./app-env";
+import { ApiError, errorResponse, ofrepErrorCode } from "./errors";
+import { logEvent } from "./runtime";
+import type { BulkBody } from "./wire";
+
+/** Evaluated answers are personal: revalidated, and never stored by shared caches. */
+export const PRIVATE_CACHE = "private, no-cache";
+
+const JSON_TYPE = { "Content-Type": "application/json; charset=utf-8" };
+
+/** The answer to a failed request; `key` names the flag of a single OFREP evaluation. */
+export function errorAnswer(c: Context<AppEnv>, err: unknown, key?: string): Response {
+  const code = err instanceof ApiError ? err.code : "internal";
+  if (!(err instanceof ApiError) || code === "internal") {
+    logEvent({ event: "request_failed", path: c.req.path, error: String(err) });
+  }
+  const { status, body } = errorResponse(code, err instanceof ApiError ? err.detail : undefined);
+  if (code === "no_snapshot") c.header("Retry-After", "5");
+  if (c.req.path.startsWith("/ofrep/")) {
+    const ofrep = {
+      ...(key === undefined ? {} : { key }),
+      errorCode: ofrepErrorCode(code),
+      errorDetails: body.message,
+    };
+    return c.json(ofrep, status as 400);
+  }
+  return c.json(body, status as 400);
+}
+
+/** A bulk answer: its ETag, private caching, and a 304 when the client already has this body. */
+export function bulkAnswer(c: Context<AppEnv>, body: BulkBody): Response {
+  c.header("ETag", body.etag);
+  c.header("Cache-Control", PRIVATE_CACHE);
+  if (notModified(c.req.header("if-none-match"), body.etag)) return c.body(null, 304);
+  return c.body(body.text(), 200, JSON_TYPE);
+}
+
+/** Whether an If-None-Match header matches the ETag (weak comparison, as RFC 9110 asks for 304s). */
+export function notModified(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (!ifNoneMatch) return false;
+  if (ifNoneMatch.trim() === "*") return true;
+  return ifNoneMatch.split(",").some((t) => t.trim().replace(/^W\//, "") === etag);
+}
