@@ -17,9 +17,14 @@ export interface LiveHealth {
   signalIntervalSeconds: number | null;
 }
 
-/** Resolves once `url`/healthz reports `version` or later; throws CliError (exit 3) on timeout. */
+/**
+ * Resolves once `url`/healthz reports `version` or later for `environment`; throws CliError (exit 3)
+ * on timeout, and at once (exit 1) when the worker serves another environment: its versions say
+ * nothing about this publish.
+ */
 export async function waitUntilLive(
   url: string,
+  environment: string,
   version: number,
   timeoutMs: number,
   intervalMs = 100,
@@ -33,12 +38,19 @@ export async function waitUntilLive(
         signal: AbortSignal.timeout(Math.min(5000, timeoutMs)),
       });
       const body = (await res.json()) as Health;
+      if (typeof body.environment === "string" && body.environment !== environment) {
+        throw new CliError(
+          EXIT.problems,
+          `version ${version} is stored for ${environment}, but ${url} serves the environment ${body.environment}: check EDGEFLAGS_URL (or --url) and EDGEFLAGS_ENV`,
+        );
+      }
       if (typeof body.version === "number" && body.version >= version) {
         const signal = body.signal?.enabled ? (body.signal.intervalSeconds ?? null) : null;
         return { version: body.version, signalIntervalSeconds: signal };
       }
       seen = `version ${body.version ?? "none"}`;
     } catch (err) {
+      if (err instanceof CliError) throw err;
       seen = `no answer (${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message})`;
     }
     if (performance.now() - started + intervalMs > timeoutMs) break;
