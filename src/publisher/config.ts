@@ -48,8 +48,8 @@ export interface Settings {
   publishToken: string | undefined;
   /** Private JWK as JSON text, or a file to read it from. */
   privateKey: { json: string; source: string } | { file: string } | undefined;
-  /** Extra trusted public keys (JWKS JSON text). */
-  publicKeys: string | undefined;
+  /** Extra trusted public keys (JWKS JSON text), and where they came from (for messages). */
+  publicKeys: { json: string; source: string } | undefined;
   target: TargetName;
   actor: string | undefined;
   waitTimeoutMs: number;
@@ -134,10 +134,13 @@ export function resolveSettings(
           : undefined;
 
   const publicKeysFile = fromFile(file.publicKeysFile);
-  let publicKeys = blank(env.EDGEFLAGS_PUBLIC_KEYS);
+  const publicKeysVar = blank(env.EDGEFLAGS_PUBLIC_KEYS);
+  let publicKeys: Settings["publicKeys"] = publicKeysVar
+    ? { json: publicKeysVar, source: "EDGEFLAGS_PUBLIC_KEYS" }
+    : undefined;
   if (!publicKeys && publicKeysFile) {
     try {
-      publicKeys = readFileSync(publicKeysFile, "utf8");
+      publicKeys = { json: readFileSync(publicKeysFile, "utf8"), source: `publicKeysFile ${publicKeysFile}` };
     } catch (err) {
       throw new CliError(EXIT.io, `cannot read publicKeysFile ${publicKeysFile}: ${(err as Error).message}`);
     }

@@ -80,20 +80,23 @@ export async function loadPrivateKey(settings: Settings): Promise<LoadedKey> {
 }
 
 /** Keys trusted when reading snapshots back: the signing key's own public half plus any configured JWKS. */
-export async function trustedKeys(publicKeys: string | undefined, own?: JWK): Promise<KeyRing> {
+export async function trustedKeys(
+  publicKeys: { json: string; source: string } | undefined,
+  own?: JWK,
+): Promise<KeyRing> {
   const keys: JWK[] = own ? [publicPart(own)] : [];
   if (publicKeys) {
     try {
-      const parsed = JSON.parse(publicKeys) as { keys?: JWK[] };
+      const parsed = JSON.parse(publicKeys.json) as { keys?: JWK[] };
       for (const k of parsed.keys ?? []) if (!keys.some((o) => o.kid === k.kid)) keys.push(k);
     } catch {
-      throw new CliError(EXIT.usage, 'EDGEFLAGS_PUBLIC_KEYS is not a JWKS (expected {"keys": [...]})');
+      throw new CliError(EXIT.usage, `${publicKeys.source} is not a JWKS (expected {"keys": [...]})`);
     }
   }
   if (keys.length === 0) return new Map();
   try {
     return await loadKeyRing({ keys });
   } catch (err) {
-    throw new CliError(EXIT.usage, `public keys: ${(err as Error).message}`);
+    throw new CliError(EXIT.usage, `${publicKeys?.source ?? "public keys"}: ${(err as Error).message}`);
   }
 }

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { startLocalWorker } from "../../scripts/lib/local-worker";
 import { resolveSettings } from "../../src/publisher/config";
+import { trustedKeys } from "../../src/publisher/keys";
 import { cli, flagsYaml, project } from "./helpers";
 
 describe("local target", () => {
@@ -117,5 +118,17 @@ describe("settings precedence", () => {
     expect(() => resolveSettings({ url: "127.0.0.1:8787" }, {}, bare)).toThrow(/must start with http/);
     expect(() => resolveSettings({ timeout: "-1" }, {}, bare)).toThrow(/positive number of seconds/);
     expect(() => resolveSettings({ config: "missing.json" }, {}, bare)).toThrow(/cannot read/);
+  });
+
+  it("names the source of public keys that are not a JWKS: the variable or the file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "edgeflags-jwks-"));
+    writeFileSync(join(dir, "trusted.json"), "{not json");
+    writeFileSync(join(dir, "config.json"), JSON.stringify({ publicKeysFile: "trusted.json" }));
+    const fromFile = resolveSettings({ config: "config.json" }, {}, dir);
+    await expect(trustedKeys(fromFile.publicKeys)).rejects.toThrow(
+      `publicKeysFile ${join(dir, "trusted.json")} is not a JWKS`,
+    );
+    const fromVar = resolveSettings({ config: "config.json" }, { EDGEFLAGS_PUBLIC_KEYS: "[]x" }, dir);
+    await expect(trustedKeys(fromVar.publicKeys)).rejects.toThrow(/^EDGEFLAGS_PUBLIC_KEYS is not a JWKS/);
   });
 });
