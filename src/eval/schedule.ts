@@ -3,6 +3,7 @@
  * from one cached Intl.DateTimeFormat per zone and are memoised per `now`, so evaluating every flag for
  * one request formats the clock once per zone. Pure (the clock is an argument), no I/O.
  */
+import { DEFAULT_TIMEZONE } from "../flags/defaults";
 import type { Schedule, WeeklyWindow } from "../flags/types";
 import { CompileError } from "./errors";
 
@@ -40,7 +41,7 @@ export class ZoneClock {
   constructor(readonly timeZone: string) {
     // UTC needs no formatter: plain arithmetic is exact and much cheaper.
     this.format =
-      timeZone === "UTC"
+      timeZone === DEFAULT_TIMEZONE
         ? null
         : new Intl.DateTimeFormat("en-US", {
             timeZone,
@@ -140,7 +141,7 @@ export function compileSchedule(s: Schedule, path: string, clocks: Map<string, Z
   const windows = (s.windows ?? []).map((w, i) => compileWindow(w, `${path}.windows[${i}]`));
   let clock: ZoneClock | null = null;
   if (s.windows !== undefined) {
-    const tz = s.timezone ?? "UTC";
+    const tz = s.timezone ?? DEFAULT_TIMEZONE;
     clock = clocks.get(tz) ?? null;
     if (clock === null) {
       try {

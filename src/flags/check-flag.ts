@@ -2,26 +2,25 @@
  * Semantic checks of one flag: variant types and references, splits, targets, rules, geo,
  * schedule and dates. Pure, no I/O. Prerequisite references and cycles are checked document-wide.
  */
+import { RULE_FALLTHROUGH, RULE_GEO, RULE_SCHEDULE, RULE_TARGET } from "../eval/reasons";
 import { arr, at, type Loc, type Obj, obj, type Report, str } from "./access";
 import { attributeProblem, checkCondition } from "./conditions";
 import { DEFAULT_OFF_VARIANT, ruleIdOf, valueTypeOf, variantsOf } from "./defaults";
 import { dateProblem, instantMillis, instantProblem, minutesOf, timeZoneProblem } from "./formats";
 import { describe, listOf } from "./messages";
-import { FLAG_TYPES } from "./schema";
+import { END_TIME, FLAG_TYPES, START_TIME } from "./schema";
 import type { FlagDefinition, FlagType, JsonValue, Rule } from "./types";
 
 /** Largest total split weight: bucket * total must stay exact in a double. */
 export const MAX_TOTAL_WEIGHT = 1_000_000;
 /** Ids the engine itself reports as `ruleId`; a rule may not take them. */
-const RESERVED_RULE_IDS = ["target", "geo", "schedule", "fallthrough"];
+const RESERVED_RULE_IDS = [RULE_TARGET, RULE_GEO, RULE_SCHEDULE, RULE_FALLTHROUGH];
 const ARTICLE: Record<FlagType, string> = {
   boolean: "a boolean",
   string: "a string",
   number: "a number",
   json: "JSON",
 };
-const START = /^([01]\d|2[0-3]):[0-5]\d$/;
-const END = /^(([01]\d|2[0-3]):[0-5]\d|24:00)$/;
 
 /** The variant names of a flag without `variants`: shared, since most flags are boolean. */
 const BOOLEAN_NAMES: readonly string[] = Object.freeze(Object.keys(variantsOf({} as FlagDefinition)));
@@ -290,7 +289,13 @@ class FlagChecker {
       const end = str(w?.end);
       // start > end is an overnight window (22:00-02:00), which the engine counts for the day it
       // starts on; only an empty window is a mistake.
-      if (start && end && START.test(start) && END.test(end) && minutesOf(start) === minutesOf(end)) {
+      if (
+        start &&
+        end &&
+        START_TIME.test(start) &&
+        END_TIME.test(end) &&
+        minutesOf(start) === minutesOf(end)
+      ) {
         this.report(
           at(at(at(loc, "windows"), i), "end"),
           `window end "${end}" equals its start "${start}": the window is empty`,

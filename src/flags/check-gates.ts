@@ -4,6 +4,7 @@
  */
 import { arr, at, type Loc, type Obj, obj, type Report, str } from "./access";
 import { variantNames } from "./check-flag";
+import { gateIdOf, gateMethodsOf } from "./defaults";
 import { describe, didYouMean, listOf } from "./messages";
 
 /** Largest gate body (text or serialised JSON), in UTF-8 bytes. */
@@ -20,11 +21,6 @@ function patternCtor(): PatternCtor | undefined {
   return (globalThis as { URLPattern?: PatternCtor }).URLPattern;
 }
 
-/** The id a gate is known by: its own, or `gate-<index>`. */
-export function gateId(gate: Obj | undefined, index: number): string {
-  return str(gate?.id) ?? `gate-${index}`;
-}
-
 /** Runs every gate check on a (possibly malformed) document. */
 export function checkGates(root: Obj, report: Report): void {
   const gates = arr(root.gates);
@@ -37,7 +33,7 @@ export function checkGates(root: Obj, report: Report): void {
     const gate = obj(raw);
     if (!gate) return;
     const loc = at(gatesLoc, i);
-    const id = gateId(gate, i);
+    const id = gateIdOf(gate.id, i);
     const first = ids.get(id);
     if (first !== undefined) {
       report(
@@ -174,8 +170,7 @@ function isRedirectTarget(s: string): boolean {
 
 /** Gates with equal keys match exactly the same requests; the later one can never win. */
 function sameMatchKey(gate: Obj): string {
-  const methods = new Set(arr(gate.methods).filter((m): m is string => typeof m === "string"));
-  if (methods.has("GET")) methods.add("HEAD");
-  const list = methods.size > 0 ? [...methods].sort() : null;
+  const methods = gateMethodsOf(arr(gate.methods));
+  const list = methods ? [...methods].sort() : null;
   return JSON.stringify([str(gate.pattern), str(gate.host) ?? null, list]);
 }

@@ -88,6 +88,19 @@ export function ruleIdOf(rule: Rule, index: number): string {
   return rule.id ?? `rule-${index}`;
 }
 
+/** The id a gate is known by: its own, or `gate-<index>` (as the gateway logs and reports it). */
+export function gateIdOf(id: unknown, index: number): string {
+  return typeof id === "string" ? id : `gate-${index}`;
+}
+
+/** The methods a gate covers: those listed, with HEAD wherever GET is; null for every method. */
+export function gateMethodsOf(methods: readonly unknown[] | undefined): Set<string> | null {
+  const set = new Set((methods ?? []).filter((m): m is string => typeof m === "string"));
+  if (set.size === 0) return null;
+  if (set.has("GET")) set.add("HEAD");
+  return set;
+}
+
 /** Kill switch state: flags are enabled unless they say `enabled: false`. */
 export function isEnabled(flag: FlagDefinition): boolean {
   return flag.enabled !== false;

@@ -30,8 +30,8 @@ export const CONTINENTS = ["AF", "AN", "AS", "EU", "NA", "OC", "SA"] as const;
 const COUNTRY = /^[A-Z]{2}$/;
 const REGION = /^[A-Z]{2}-[A-Z0-9]{1,3}$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
-const TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
-const END_TIME = /^(([01]\d|2[0-3]):[0-5]\d|24:00)$/;
+export const START_TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
+export const END_TIME = /^(([01]\d|2[0-3]):[0-5]\d|24:00)$/;
 
 type AnySchema = v.GenericSchema;
 type Dataset = Parameters<AnySchema["~run"]>[0];
@@ -192,16 +192,21 @@ export const ProgressiveSplitSchema = strict(
   "split",
 );
 
-const VariantRef = text("serve");
-const AnyServe = v.union([VariantRef, SplitSchema]);
+/** A variant name where a split would also do: the message names both (`fallthrough: true` is common). */
+function variantRef(what: string) {
+  return v.string((i) => `${what} must be a variant name (like "on") or a split, got ${describe(i.input)}`);
+}
+const ServeRef = variantRef("serve");
+const AnyServe = v.union([ServeRef, SplitSchema]);
 /** A variant name or a split. */
 export const ServeSchema = v.lazy((input: unknown) =>
-  input === undefined ? AnyServe : isMap(input) ? SplitSchema : VariantRef,
+  input === undefined ? AnyServe : isMap(input) ? SplitSchema : ServeRef,
 );
-const AnyFallthrough = v.union([VariantRef, ProgressiveSplitSchema]);
+const FallthroughRef = variantRef("fallthrough");
+const AnyFallthrough = v.union([FallthroughRef, ProgressiveSplitSchema]);
 /** A variant name or a (progressive) split. */
 export const FallthroughSchema = v.lazy((input: unknown) =>
-  input === undefined ? AnyFallthrough : isMap(input) ? ProgressiveSplitSchema : VariantRef,
+  input === undefined ? AnyFallthrough : isMap(input) ? ProgressiveSplitSchema : FallthroughRef,
 );
 
 export const RuleSchema = strict(
@@ -217,7 +222,7 @@ export const RuleSchema = strict(
 export const WeeklyWindowSchema = strict(
   {
     days: v.pipe(list(oneOf(DAYS, "day"), "days"), v.nonEmpty("days must list at least one day")),
-    start: pattern(TIME, "start time", '"HH:MM" (00:00 to 23:59)'),
+    start: pattern(START_TIME, "start time", '"HH:MM" (00:00 to 23:59)'),
     end: pattern(END_TIME, "end time", '"HH:MM" (00:00 to 24:00)'),
   },
   "window",

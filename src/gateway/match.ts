@@ -2,6 +2,7 @@
  * Compiles a snapshot's gates once into matchers sorted most specific first (cached on the snapshot
  * object), and finds the gate for a request. Pure apart from the per-snapshot cache; no I/O.
  */
+import { gateIdOf, gateMethodsOf } from "../flags/defaults";
 import type { GateDefinition, GateDeny } from "../flags/types";
 import { compareRanks, type GateRank, hostRank, patternShape } from "./specificity";
 
@@ -59,10 +60,9 @@ const PLAIN = /^[A-Za-z0-9/._~-]*/;
 export function compileGates(defs: readonly GateDefinition[]): Omit<CompiledGates, "expiresAt"> {
   const gates = defs.map((def, index): CompiledGate => {
     const shape = patternShape(def.pattern);
-    const methods = def.methods?.length ? new Set<string>(def.methods) : null;
-    if (methods?.has("GET")) methods.add("HEAD");
+    const methods = gateMethodsOf(def.methods);
     return {
-      id: def.id ?? `gate-${index}`,
+      id: gateIdOf(def.id, index),
       flag: def.flag,
       allow: new Set(def.allow),
       deny: def.deny,

@@ -272,3 +272,21 @@ describe("semantic versions", () => {
     expect(validateDocument(doc).ok).toBe(false);
   });
 });
+
+describe("serve and fallthrough messages", () => {
+  it.each<[string, unknown, string]>([
+    [
+      "fallthrough",
+      { flags: { f: { fallthrough: true } } },
+      'fallthrough must be a variant name (like "on") or a split, got true',
+    ],
+    [
+      "serve",
+      { flags: { f: { rules: [{ when: [], serve: 1 }], fallthrough: "off" } } },
+      'serve must be a variant name (like "on") or a split, got 1',
+    ],
+  ])("say what a %s can be", (_what, doc, message) => {
+    const result = validateDocument(doc);
+    expect(!result.ok && result.problems.map((p) => p.message)).toContain(message);
+  });
+});
