@@ -2,6 +2,7 @@
  * Defensive readers for the semantic checks, which also run on documents the schema rejected (so
  * that every problem is reported at once) and must never trust a shape. Pure, no I/O.
  */
+import { isMap } from "./json-value";
 import type { Problem } from "./problem";
 
 export type Path = (string | number)[];
@@ -43,7 +44,7 @@ export function reporter(problems: Problem[]): Report {
 const NONE: readonly unknown[] = Object.freeze([]);
 
 export function obj(value: unknown): Obj | undefined {
-  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Obj) : undefined;
+  return isMap(value) ? value : undefined;
 }
 
 /** The value if it is a list, else a shared empty list (nothing allocated for an absent field). */

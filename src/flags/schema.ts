@@ -4,7 +4,7 @@
  * worker's shape check (src/flags/shape.generated.ts), so change it, then regenerate.
  */
 import * as v from "valibot";
-import { isJsonValue } from "./json-value";
+import { isJsonValue, isMap } from "./json-value";
 import { describe, didYouMean, listOf } from "./messages";
 import {
   type FlagKind,
@@ -35,10 +35,6 @@ export const END_TIME = /^(([01]\d|2[0-3]):[0-5]\d|24:00)$/;
 
 type AnySchema = v.GenericSchema;
 type Dataset = Parameters<AnySchema["~run"]>[0];
-
-function isMap(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 /** An issue in valibot's shape, for the checks valibot itself cannot express. */
 function issue(

@@ -5,7 +5,7 @@
  * adds its key to the path on the way out, so the success path builds nothing. Pure, no I/O; the
  * state of one run lives in this module (an isolate runs one check at a time).
  */
-import { isJsonValue } from "./json-value";
+import { isJsonValue, isMap } from "./json-value";
 
 /** Where the first mismatch is, and what the schema expected there. */
 export interface ShapeProblem {
@@ -23,10 +23,6 @@ let wanted = "";
 function no(expected: string): false {
   wanted = expected;
   return false;
-}
-
-function isMap(x: unknown): x is Record<string, unknown> {
-  return typeof x === "object" && x !== null && !Array.isArray(x);
 }
 
 export const text: Check = (x) => typeof x === "string" || no("a string");

@@ -11,6 +11,7 @@
  */
 import { compactVerify, decodeProtectedHeader } from "jose";
 import { type CompiledFlags, compile } from "../eval/index";
+import { isMap } from "../flags/json-value";
 import { checkShape } from "../flags/shape.generated";
 import type { FlagsDocument, GateDefinition } from "../flags/types";
 import { SnapshotError } from "./errors";
@@ -42,10 +43,6 @@ export interface VerifiedSnapshot {
 export const DEFAULT_MAX_SNAPSHOT_BYTES = 5 * 1024 * 1024;
 
 const decoder = new TextDecoder();
-
-function isRecord(x: unknown): x is Record<string, unknown> {
-  return typeof x === "object" && x !== null && !Array.isArray(x);
-}
 
 /** Verifies and compiles a snapshot, or throws a `SnapshotError` with a stable code. */
 export async function verifySnapshot(jws: string, options: VerifyOptions): Promise<VerifiedSnapshot> {
@@ -157,7 +154,7 @@ function checkGates(flags: FlagsDocument, compiled: CompiledFlags): void {
 /** The envelope fields (not the flags, which `checkShape` and compile check). */
 function checkPayloadShape(x: unknown): SnapshotPayload {
   const bad = (what: string) => new SnapshotError("ERR_SNAPSHOT_PAYLOAD", `snapshot payload: ${what}`);
-  if (!isRecord(x)) throw bad("not an object");
+  if (!isMap(x)) throw bad("not an object");
   if (x.format !== SNAPSHOT_FORMAT) throw bad(`unsupported format ${String(x.format)}`);
   if (typeof x.environment !== "string" || x.environment === "") throw bad("environment missing");
   if (typeof x.version !== "number" || !Number.isSafeInteger(x.version) || x.version < 1) {
@@ -171,7 +168,7 @@ function checkPayloadShape(x: unknown): SnapshotPayload {
     throw bad("expiresAt invalid");
   }
   if (typeof x.sourceDigest !== "string") throw bad("sourceDigest missing");
-  if (!isRecord(x.flags)) throw bad("flags missing");
+  if (!isMap(x.flags)) throw bad("flags missing");
   if (x.audit !== undefined) checkAuditShape(x.audit, bad);
   return x as unknown as SnapshotPayload;
 }
@@ -179,15 +176,15 @@ function checkPayloadShape(x: unknown): SnapshotPayload {
 /** The audit block ends up in KV records people read, so its shape is checked like the envelope's. */
 function checkAuditShape(a: unknown, bad: (what: string) => SnapshotError): void {
   const strings = (v: unknown) => Array.isArray(v) && v.every((s) => typeof s === "string");
-  if (!isRecord(a) || typeof a.actor !== "string") throw bad("audit.actor missing");
+  if (!isMap(a) || typeof a.actor !== "string") throw bad("audit.actor missing");
   if (a.message !== undefined && typeof a.message !== "string") throw bad("audit.message must be text");
   const c = a.changes;
   if (
-    !isRecord(c) ||
+    !isMap(c) ||
     !strings(c.added) ||
     !strings(c.removed) ||
     !Array.isArray(c.changed) ||
-    !c.changed.every((e) => isRecord(e) && typeof e.flag === "string" && strings(e.fields)) ||
+    !c.changed.every((e) => isMap(e) && typeof e.flag === "string" && strings(e.fields)) ||
     typeof c.text !== "string"
   ) {
     throw bad("audit.changes invalid");
