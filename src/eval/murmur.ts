@@ -16,13 +16,25 @@ export interface HashPrefix {
   readonly length: number;
 }
 
-function mixBlock(h1: number, k1: number): number {
+/** Mixes one 32-bit block into the state (also used to combine hashes, e.g. the bulk ETag). */
+export function mixBlock(h1: number, k1: number): number {
   k1 = Math.imul(k1, C1);
   k1 = (k1 << 15) | (k1 >>> 17);
   k1 = Math.imul(k1, C2);
   h1 ^= k1;
   h1 = (h1 << 13) | (h1 >>> 19);
   return (Math.imul(h1, 5) + 0xe6546b64) | 0;
+}
+
+/** The final avalanche over the state and the length in bytes (or blocks): the unsigned hash. */
+export function finalize(h1: number, length: number): number {
+  h1 ^= length;
+  h1 ^= h1 >>> 16;
+  h1 = Math.imul(h1, 0x85ebca6b);
+  h1 ^= h1 >>> 13;
+  h1 = Math.imul(h1, 0xc2b2ae35);
+  h1 ^= h1 >>> 16;
+  return h1 >>> 0;
 }
 
 /** Hashes the whole blocks of a binary-string prefix (seed 0) and keeps the rest for later. */
@@ -90,13 +102,7 @@ export function hashResume(p: HashPrefix, binary: string): number {
     k1 = (k1 << 15) | (k1 >>> 17);
     h1 ^= Math.imul(k1, C2);
   }
-  h1 ^= p.length + n;
-  h1 ^= h1 >>> 16;
-  h1 = Math.imul(h1, 0x85ebca6b);
-  h1 ^= h1 >>> 13;
-  h1 = Math.imul(h1, 0xc2b2ae35);
-  h1 ^= h1 >>> 16;
-  return h1 >>> 0;
+  return finalize(h1, p.length + n);
 }
 
 /**
@@ -168,11 +174,5 @@ export function hashBlocks(p: HashPrefix, k: KeyBlocks): number {
     k1 = (k1 << 15) | (k1 >>> 17);
     h1 ^= Math.imul(k1, C2);
   }
-  h1 ^= p.length + k.length;
-  h1 ^= h1 >>> 16;
-  h1 = Math.imul(h1, 0x85ebca6b);
-  h1 ^= h1 >>> 13;
-  h1 = Math.imul(h1, 0xc2b2ae35);
-  h1 ^= h1 >>> 16;
-  return h1 | 0;
+  return finalize(h1, p.length + k.length) | 0;
 }

@@ -5,6 +5,7 @@
  * and a 304 builds no body at all. Pure, no I/O.
  */
 import { murmur3Utf8 } from "../eval/bucket";
+import { finalize, mixBlock } from "../eval/murmur";
 import type { EvaluationResult } from "../eval/types";
 
 /** The three bulk forms: GET /v1/flags compact and with details, and OFREP bulk. */
@@ -58,14 +59,6 @@ function fragmentOf(form: BodyForm, r: EvaluationResult): Fragment {
   return f;
 }
 
-function mix(h: number, k: number): number {
-  k = Math.imul(k, 0xcc9e2d51);
-  k = (k << 15) | (k >>> 17);
-  h ^= Math.imul(k, 0x1b873593);
-  h = (h << 13) | (h >>> 19);
-  return (Math.imul(h, 5) + 0xe6546b64) | 0;
-}
-
 /** A bulk body, built only when it is sent. */
 export interface BulkBody {
   /** Strong ETag: a function of the version and of every fragment, in order. */
@@ -92,14 +85,11 @@ export function bulkBody(
     const f = fragmentOf(form, results[i]!);
     fragments[i] = f;
     if (f.text !== "") {
-      h = mix(h, f.hash);
+      h = mixBlock(h, f.hash);
       count++;
     }
   }
-  h ^= count;
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  h = (h ^ (h >>> 16)) >>> 0;
+  h = finalize(h, count);
   return {
     etag: `"${version}-${h.toString(36)}"`,
     text() {
