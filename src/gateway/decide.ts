@@ -32,24 +32,17 @@ export interface DecideInput {
 }
 
 function denyWith(gate: CompiledGate, reason: DenyReason, variant?: string): Decision {
-  const deny = gate.deny;
-  const action = "redirect" in deny ? "redirect" : "rewrite" in deny ? "rewrite" : "deny";
+  const { action } = gate;
   return variant === undefined ? { action, gate, reason } : { action, gate, reason, variant };
 }
 
 /** Decides one request. No gate: pass. An unusable answer falls back to the gate's fail policy. */
 export function decide({ gate, trusted, result }: DecideInput): Decision {
   if (!gate) return { action: "pass" };
-  if (!trusted || result === undefined) {
-    return gate.onUnavailable === "allow"
-      ? { action: "pass", gate, reason: "fail-open" }
-      : denyWith(gate, "unavailable");
-  }
-  const variant = result.variant;
-  if (result.errorCode !== undefined || variant === undefined) {
-    return gate.onUnavailable === "allow"
-      ? { action: "pass", gate, reason: "fail-open" }
-      : denyWith(gate, "error");
+  const variant = result?.variant;
+  if (!trusted || result === undefined || result.errorCode !== undefined || variant === undefined) {
+    if (gate.onUnavailable === "allow") return { action: "pass", gate, reason: "fail-open" };
+    return denyWith(gate, !trusted || result === undefined ? "unavailable" : "error");
   }
   return gate.allow.has(variant)
     ? { action: "pass", gate, variant, reason: "allowed" }

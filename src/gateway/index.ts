@@ -7,7 +7,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { getPath } from "hono/utils/url";
 import { evaluate, evaluateValues } from "../eval/index";
 import type { EvaluationResult } from "../eval/types";
-import type { GateDenyStatus } from "../flags/types";
+import type { GateDenyRedirect, GateDenyRewrite, GateDenyStatus } from "../flags/types";
 import type { AppEnv } from "../http/app-env";
 import { anonCookieHeader, type BuiltContext, buildContext } from "../http/context";
 import type { Env } from "../http/env";
@@ -110,7 +110,9 @@ async function handle(
     logDenial(log, decision, req, snapshot);
     const deny = decision.gate.deny;
     const res =
-      "redirect" in deny ? redirectResponse(deny) : statusResponse(deny as GateDenyStatus, req.method);
+      decision.action === "redirect"
+        ? redirectResponse(deny as GateDenyRedirect)
+        : statusResponse(deny as GateDenyStatus, req.method);
     const set = cookie();
     if (set) res.headers.append("set-cookie", set);
     return withDecision(res, settings, describeDecision(decision));
@@ -125,10 +127,7 @@ async function handle(
   }
   return forward(c, settings, log, target, {
     decision: describeDecision(decision),
-    rewrite:
-      decision.action === "rewrite" && "rewrite" in decision.gate.deny
-        ? decision.gate.deny.rewrite
-        : undefined,
+    rewrite: decision.action === "rewrite" ? (decision.gate.deny as GateDenyRewrite).rewrite : undefined,
     flags,
     inject,
     cookie: cookie(),
@@ -186,7 +185,6 @@ function pathOf(req: Request): string {
 function logDenial(log: Log, d: Decision, req: Request, snapshot: VerifiedSnapshot): void {
   if (!d.gate) return;
   const cf = (req as { cf?: { country?: unknown; colo?: unknown } }).cf;
-  const deny = d.gate.deny;
   log({
     event: "gate_denied",
     gate: d.gate.id,
@@ -194,7 +192,7 @@ function logDenial(log: Log, d: Decision, req: Request, snapshot: VerifiedSnapsh
     variant: d.variant ?? null,
     action: d.action,
     reason: d.reason,
-    status: "redirect" in deny ? (deny.status ?? 302) : "rewrite" in deny ? null : deny.status,
+    status: d.gate.denyStatus,
     method: req.method,
     path: pathOf(req),
     country: typeof cf?.country === "string" ? cf.country : null,

@@ -11,6 +11,10 @@ export interface CompiledGate {
   readonly flag: string;
   readonly allow: ReadonlySet<string>;
   readonly deny: GateDeny;
+  /** What `deny` does, worked out once: answer with a status, redirect, or rewrite to another path. */
+  readonly action: "deny" | "redirect" | "rewrite";
+  /** The status a denial answers with (null for a rewrite, which the origin answers). */
+  readonly denyStatus: number | null;
   readonly onUnavailable: "deny" | "allow";
   readonly inject: boolean;
   /** null: every method. */
@@ -27,8 +31,6 @@ export interface CompiledGates {
   readonly gates: readonly CompiledGate[];
   /** Epoch ms after which the snapshot is no longer trustworthy (Infinity: never). */
   readonly expiresAt: number;
-  /** Whether any gate injects flags into HTML. */
-  readonly anyInject: boolean;
 }
 
 /** What the snapshot cache hands over: its payload's gates and expiry. */
@@ -66,6 +68,9 @@ export function compileGates(defs: readonly GateDefinition[]): Omit<CompiledGate
       flag: def.flag,
       allow: new Set(def.allow),
       deny: def.deny,
+      action: "redirect" in def.deny ? "redirect" : "rewrite" in def.deny ? "rewrite" : "deny",
+      denyStatus:
+        "redirect" in def.deny ? (def.deny.status ?? 302) : "rewrite" in def.deny ? null : def.deny.status,
       onUnavailable: def.onUnavailable ?? "deny",
       inject: def.inject === true,
       methods,
@@ -78,7 +83,7 @@ export function compileGates(defs: readonly GateDefinition[]): Omit<CompiledGate
     };
   });
   gates.sort((a, b) => compareRanks(a.rank, b.rank));
-  return { gates, anyInject: gates.some((g) => g.inject) };
+  return { gates };
 }
 
 /** The most specific gate matching the request, if any. `path` should be `normalizePath`'s output. */
