@@ -63,7 +63,6 @@ export async function prepareDevFiles(root: string): Promise<DevSetup> {
   }
   const privateJwk = JSON.parse(readFileSync(keyFile, "utf8")) as JWK;
   const jwks = JSON.stringify({ keys: [publicPart(privateJwk)] });
-  writeFileSync(join(dir, "dev-public-keys.json"), `${jwks}\n`);
 
   const varsFile = join(root, ".dev.vars");
   const varsText = existsSync(varsFile) ? readFileSync(varsFile, "utf8") : "";

@@ -20,8 +20,3 @@ export function auditRecord(snapshot: Pick<VerifiedSnapshot, "payload" | "kid">)
     changes: payload.audit?.changes ?? null,
   };
 }
-
-/** Version number encoded in an audit or version KV key (the last path segment), or NaN. */
-export function versionOfKey(key: string): number {
-  return Number(key.slice(key.lastIndexOf("/") + 1));
-}

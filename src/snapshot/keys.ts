@@ -15,7 +15,7 @@ export interface TrustedKey {
 export type KeyRing = ReadonlyMap<string, TrustedKey>;
 
 /** The algorithm a JWK can verify, from its own fields; undefined if it is no snapshot key. */
-function algorithmOf(jwk: JWK): SnapshotAlgorithm | undefined {
+export function algorithmOf(jwk: JWK): SnapshotAlgorithm | undefined {
   if (jwk.kty === "OKP" && jwk.crv === "Ed25519") return "EdDSA";
   if (jwk.kty === "EC" && jwk.crv === "P-256") return "ES256";
   return undefined;

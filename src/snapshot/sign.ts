@@ -3,6 +3,7 @@
  */
 import { CompactSign, importJWK, type JWK } from "jose";
 import { SNAPSHOT_TYP, type SnapshotAlgorithm, type SnapshotPayload } from "./format";
+import { algorithmOf } from "./keys";
 
 export interface SigningKey {
   kid: string;
@@ -14,7 +15,8 @@ export interface SigningKey {
 export async function importSigningKey(jwk: JWK): Promise<SigningKey> {
   if (!jwk.kid) throw new Error("the private key has no kid");
   if (!jwk.d) throw new Error(`key ${jwk.kid} is not a private key`);
-  const alg: SnapshotAlgorithm = jwk.kty === "EC" ? "ES256" : "EdDSA";
+  const alg = algorithmOf(jwk);
+  if (!alg) throw new Error(`key ${jwk.kid} is neither Ed25519 (EdDSA) nor P-256 (ES256)`);
   const { alg: _ignored, ...rest } = jwk;
   return { kid: jwk.kid, alg, key: await importJWK(rest, alg) };
 }
