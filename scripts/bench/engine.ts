@@ -7,6 +7,7 @@ import { FlagdCore } from "@openfeature/flagd-core";
 import murmur from "murmurhash-js";
 import { compile, evaluateAll, evaluateValues } from "../../src/eval/index";
 import type { EvaluationContext } from "../../src/eval/types";
+import { median } from "../lib/stats";
 import {
   BLOCKED,
   betaIds,
@@ -135,11 +136,6 @@ function flagdConfig(beta: string[]): string {
     };
   }
   return JSON.stringify({ flags, $evaluators: { beta: { in: [{ var: "targetingKey" }, beta] } } });
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 /**

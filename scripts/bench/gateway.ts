@@ -8,15 +8,11 @@ import type { AddressInfo } from "node:net";
 import type { FlagsDocument } from "../../src/flags/types";
 import { type LoadOptions, runLoad } from "../lib/loadgen";
 import { startLocalWorker } from "../lib/local-worker";
-import { ephemeralSigner } from "../lib/snapshots";
+import { BENCH_TOKEN, ephemeralSigner, publishTo } from "../lib/snapshots";
+import { median } from "../lib/stats";
 
 const ROUNDS = 3;
 const DURATION_MS = 2000;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
-}
 
 /** A realistic small shop page: about 5 KB of HTML with a <head>. */
 function page(): string {
@@ -77,7 +73,7 @@ export async function run(): Promise<void> {
   const base = {
     EDGEFLAGS_ENV: "bench",
     EDGEFLAGS_PUBLIC_KEYS: jwks,
-    PUBLISH_TOKEN: "bench-token",
+    PUBLISH_TOKEN: BENCH_TOKEN,
     GATEWAY: "true",
     ORIGIN_URL: origin.url,
   };
@@ -88,12 +84,7 @@ export async function run(): Promise<void> {
   ]);
   try {
     for (const w of [bare, full]) {
-      const put = await fetch(`${w.url}/__edgeflags/v1/snapshot`, {
-        method: "PUT",
-        headers: { authorization: "Bearer bench-token", "content-type": "application/jose" },
-        body: jws,
-      });
-      if (put.status !== 201) throw new Error(`publish failed: ${put.status} ${await put.text()}`);
+      await publishTo(`${w.url}/__edgeflags/v1/snapshot`, jws);
     }
     const cookie = { cookie: "ef_id=bench-visitor-1" };
     const check = await fetch(`${full.url}/shop/home`, { headers: cookie });

@@ -11,31 +11,22 @@ import { loadKeyRing } from "../../src/snapshot/keys";
 import { verifySnapshot } from "../../src/snapshot/verify";
 import { type LoadOptions, pickLoadTool, runLoadWith } from "../lib/loadgen";
 import { startLocalWorker } from "../lib/local-worker";
-import { ephemeralSigner } from "../lib/snapshots";
+import { BENCH_TOKEN, ephemeralSigner, publishTo } from "../lib/snapshots";
+import { median } from "../lib/stats";
 import { betaIds, scenarioDoc } from "./scenario";
 
 const ROUNDS = 5;
 const DURATION_MS = 2000;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
-}
-
 async function throughput(jwks: string, jws: string): Promise<void> {
-  const bindings = { EDGEFLAGS_ENV: "bench", EDGEFLAGS_PUBLIC_KEYS: jwks, PUBLISH_TOKEN: "bench-token" };
+  const bindings = { EDGEFLAGS_ENV: "bench", EDGEFLAGS_PUBLIC_KEYS: jwks, PUBLISH_TOKEN: BENCH_TOKEN };
   const [edge, hello] = await Promise.all([
     startLocalWorker({ bindings, cf: { country: "DE", continent: "EU" } }),
     startLocalWorker({ entry: "scripts/bench/hello-worker.ts" }),
   ]);
   const workers = [edge, hello];
   try {
-    const put = await fetch(`${edge.url}/v1/snapshot`, {
-      method: "PUT",
-      headers: { authorization: "Bearer bench-token", "content-type": "application/jose" },
-      body: jws,
-    });
-    if (put.status !== 201) throw new Error(`publish failed: ${put.status} ${await put.text()}`);
+    await publishTo(`${edge.url}/v1/snapshot`, jws);
     const flagsUrl = `${edge.url}/v1/flags?targetingKey=user-42&plan=pro`;
     const first = await fetch(flagsUrl);
     const etag = first.headers.get("etag") as string;

@@ -8,10 +8,10 @@
  */
 import { Miniflare } from "miniflare";
 import { bundleWorker, COMPATIBILITY_DATE } from "../lib/local-worker";
-import { ephemeralSigner } from "../lib/snapshots";
+import { BENCH_TOKEN, ephemeralSigner, publishRequest } from "../lib/snapshots";
+import { percentile } from "../lib/stats";
 
 const ENV = "bench";
-const TOKEN = "bench-token";
 const FAR = ["far-a1", "far-a2", "far-b1", "far-b2"];
 const PUBLISHES = 10;
 const POLL_MS = 50;
@@ -39,7 +39,7 @@ async function start(signal: boolean, jwks: string) {
     bindings: {
       EDGEFLAGS_ENV: ENV,
       EDGEFLAGS_PUBLIC_KEYS: jwks,
-      PUBLISH_TOKEN: TOKEN,
+      PUBLISH_TOKEN: BENCH_TOKEN,
       REFRESH_INTERVAL_SECONDS: "10",
       LOCATION: name === "near" ? "near" : name.slice(0, 5),
     },
@@ -74,18 +74,9 @@ async function start(signal: boolean, jwks: string) {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] as number;
-}
-
 /** Publishes through near's intake; ms until each far isolate's /healthz serves it (undefined: not in time). */
 async function propagate(loc: Location, jws: string, version: number, limitMs: number) {
-  const res = await loc.call("near", "/v1/snapshot", {
-    method: "PUT",
-    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/jose" },
-    body: jws,
-  });
+  const res = await loc.call("near", "/v1/snapshot", publishRequest(jws));
   if (res.status !== 201) throw new Error(`publish ${version}: ${res.status} ${await res.text()}`);
   const t0 = performance.now();
   const times: (number | undefined)[] = FAR.map(() => undefined);
@@ -155,7 +146,7 @@ export async function run(): Promise<void> {
     }
     const late = missed ? `; ${missed} not within 15 s` : "";
     console.log(
-      `with the signal (SIGNAL_INTERVAL_SECONDS=2): ${times.length} propagations, p50 ${Math.round(pct(times, 50))} ms, p95 ${Math.round(pct(times, 95))} ms, max ${Math.round(Math.max(...times))} ms (target <= 5000; design bound 3000 + fetch)${late}`,
+      `with the signal (SIGNAL_INTERVAL_SECONDS=2): ${times.length} propagations, p50 ${Math.round(percentile(times, 50))} ms, p95 ${Math.round(percentile(times, 95))} ms, max ${Math.round(Math.max(...times))} ms (target <= 5000; design bound 3000 + fetch)${late}`,
     );
     const { minutes, per } = await steady(loc);
     console.log(

@@ -11,13 +11,12 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateKeys } from "../../src/publisher/keys";
 import { startLocalWorker } from "../lib/local-worker";
+import { median } from "../lib/stats";
 
 const RUNS = 7;
 const TARGET_MS = 2000;
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const bin = join(root, "bin", "edgeflags.mjs");
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 function flagsFile(run: number): string {
   return `flags:

@@ -5,6 +5,7 @@
  * sub-millisecond local latencies). I/O: HTTP to 127.0.0.1 only.
  */
 import { Agent, request } from "node:http";
+import { percentileOfSorted } from "./stats";
 
 export interface LoadOptions {
   url: string;
@@ -25,11 +26,6 @@ export interface LoadResult {
   p50us: number;
   p99us: number;
   meanus: number;
-}
-
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
 
 /** Runs the load and returns throughput and latency percentiles. */
@@ -79,8 +75,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     requests: latencies.length,
     errors,
     rps: latencies.length / (elapsed / 1000),
-    p50us: percentile(sorted, 50),
-    p99us: percentile(sorted, 99),
+    p50us: percentileOfSorted(sorted, 50),
+    p99us: percentileOfSorted(sorted, 99),
     meanus: mean,
   };
 }

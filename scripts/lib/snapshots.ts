@@ -22,3 +22,21 @@ export async function ephemeralSigner(kid = "bench"): Promise<EphemeralSigner> {
     sign: (flags, input) => signSnapshot(snapshotPayload(flags, input), signer),
   };
 }
+
+/** The PUBLISH_TOKEN the benchmark workers are started with. */
+export const BENCH_TOKEN = "bench-token";
+
+/** The intake request that publishes `jws` (PUT /v1/snapshot, or under a gateway's API prefix). */
+export function publishRequest(jws: string): RequestInit {
+  return {
+    method: "PUT",
+    headers: { authorization: `Bearer ${BENCH_TOKEN}`, "content-type": "application/jose" },
+    body: jws,
+  };
+}
+
+/** Publishes `jws` at `intakeUrl`; throws unless the worker accepted it. */
+export async function publishTo(intakeUrl: string, jws: string): Promise<void> {
+  const res = await fetch(intakeUrl, publishRequest(jws));
+  if (res.status !== 201) throw new Error(`publish failed: ${res.status} ${await res.text()}`);
+}
