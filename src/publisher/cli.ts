@@ -23,7 +23,10 @@ Settings (command line > environment > .edgeflags/config.json > defaults):
   --key / EDGEFLAGS_PRIVATE_KEY(_FILE) / privateKeyFile   signing key (JWK)
   EDGEFLAGS_PUBLIC_KEYS / publicKeysFile           extra public keys to trust (JWKS)
   --target / EDGEFLAGS_TARGET / target             ${TARGETS.join(" | ")} (default worker)
-  CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID, EDGEFLAGS_KV_NAMESPACE_ID   kv-api target
+  --timeout / EDGEFLAGS_WAIT_TIMEOUT / waitTimeoutSeconds   how long publish waits for /healthz (default 60)
+  --actor / EDGEFLAGS_ACTOR                        who publishes, for the audit record (default: git user)
+  --config / EDGEFLAGS_CONFIG                      the config file (default: the nearest .edgeflags/config.json)
+  CLOUDFLARE_API_TOKEN; CLOUDFLARE_ACCOUNT_ID / accountId; EDGEFLAGS_KV_NAMESPACE_ID / namespaceId   kv-api target
 Exit codes: 0 ok, 1 problems found or refused, 2 usage error, 3 cannot reach the target or read a file.`;
 
 type Action = (ctx: CommandContext) => Promise<number>;

@@ -16,8 +16,8 @@ export interface KvApiOptions {
 function missing(options: KvApiOptions): string[] {
   const out: string[] = [];
   if (!options.apiToken) out.push("CLOUDFLARE_API_TOKEN");
-  if (!options.accountId) out.push("CLOUDFLARE_ACCOUNT_ID");
-  if (!options.namespaceId) out.push("EDGEFLAGS_KV_NAMESPACE_ID");
+  if (!options.accountId) out.push("CLOUDFLARE_ACCOUNT_ID (or accountId in the config file)");
+  if (!options.namespaceId) out.push("EDGEFLAGS_KV_NAMESPACE_ID (or namespaceId in the config file)");
   return out;
 }
 
@@ -37,7 +37,7 @@ function apiFailure(err: unknown, what: string): CliError {
 export function kvApiStore(options: KvApiOptions): KvLike {
   const lacking = missing(options);
   if (lacking.length > 0) {
-    throw new CliError(EXIT.usage, `the kv-api target needs ${lacking.join(", ")} in the environment`);
+    throw new CliError(EXIT.usage, `the kv-api target needs ${lacking.join(", ")}`);
   }
   const client = new Cloudflare({
     apiToken: options.apiToken as string,
