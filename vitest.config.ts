@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { COMPATIBILITY_DATE } from "./scripts/lib/compatibility-date";
 
 // Test-only keys (test/fixtures/keys.json): the worker under test trusts the "primary", "rotated" and
 // "ec" public keys; "untrusted" signs snapshots that must be refused.
@@ -50,7 +51,7 @@ export default defineConfig({
                   name: "gateway-origin",
                   modules: true,
                   scriptPath: "./test/worker/fixtures/origin-worker.mjs",
-                  compatibilityDate: "2026-05-01",
+                  compatibilityDate: COMPATIBILITY_DATE,
                 },
               ],
             },

@@ -42,7 +42,8 @@ class Generator {
     let name = this.byPart.get(part);
     if (name === undefined) {
       const expr = this.expr(part);
-      name = this.byExpr.get(expr);
+      // A bare name (a leaf check such as `text`, or a lazy schema's chosen shape) needs no alias.
+      name = /^[A-Za-z]\w*$/.test(expr) ? expr : this.byExpr.get(expr);
       if (name === undefined) {
         name = `c${this.byExpr.size}`;
         this.byExpr.set(expr, name);

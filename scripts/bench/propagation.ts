@@ -7,7 +7,8 @@
  * only), and the signal's background requests per isolate per minute. I/O: Miniflare on 127.0.0.1.
  */
 import { Miniflare } from "miniflare";
-import { bundleWorker, COMPATIBILITY_DATE } from "../lib/local-worker";
+import { COMPATIBILITY_DATE } from "../lib/compatibility-date";
+import { bundleWorker } from "../lib/local-worker";
 import { BENCH_TOKEN, ephemeralSigner, publishRequest } from "../lib/snapshots";
 import { percentile } from "../lib/stats";
 

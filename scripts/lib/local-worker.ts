@@ -9,9 +9,9 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
+import { COMPATIBILITY_DATE } from "./compatibility-date";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-export const COMPATIBILITY_DATE = "2026-05-01";
 
 const bundles = new Map<string, Promise<string>>();
 
