@@ -18,6 +18,7 @@ import { versionOf, writeSnapshot } from "../../snapshot/publish";
 import { verifySnapshot } from "../../snapshot/verify";
 import type { AppEnv } from "../app-env";
 import { ApiError, errorResponse } from "../errors";
+import { logEvent } from "../runtime";
 
 export const intakeRoutes = new Hono<AppEnv>();
 
@@ -64,7 +65,7 @@ intakeRoutes.put("/", async (c) => {
     // After KV: an isolate told of version N must find it (KV's versioned key or the beacon's copy).
     const signal = await announceSnapshot(rt.signal, rt.config.signalIntervalMs, verified);
     const kid = verified.kid;
-    console.log(JSON.stringify({ event: "snapshot_published", version, environment, kid, signal }));
+    logEvent({ event: "snapshot_published", version, environment, kid, signal });
     const flags = verified.compiled.keys.length;
     return c.json({ accepted: true, environment, version, flags, signal: signal.status }, 201);
   } catch (err) {
@@ -76,7 +77,7 @@ intakeRoutes.put("/", async (c) => {
             err.code === "ERR_SNAPSHOT_TOO_LARGE" ? "payload_too_large" : "invalid_snapshot",
             err.message,
           );
-    console.log(JSON.stringify({ event: "snapshot_refused", code: err.code, message: err.message }));
+    logEvent({ event: "snapshot_refused", code: err.code, message: err.message });
     return c.json({ ...body, code: err.code, liveVersion: minVersion ?? null }, status as 409 | 413 | 422);
   }
 });
@@ -100,7 +101,7 @@ intakeRoutes.post("/notify", async (c) => {
     rt.store.install(verified);
     const signal = await announceSnapshot(rt.signal, rt.config.signalIntervalMs, verified);
     const { version } = verified.payload;
-    console.log(JSON.stringify({ event: "snapshot_announced", version, signal }));
+    logEvent({ event: "snapshot_announced", version, signal });
     // 200 whatever the beacon did: the snapshot is stored either way; the body says if it was announced.
     return c.json({
       version,
