@@ -53,6 +53,8 @@ export interface LocatedFinding extends LintFinding {
 
 /** Lint findings with the file:line:column of the node each one is about. */
 export function locateFindings(source: FlagsSource, findings: LintFinding[]): LocatedFinding[] {
+  // Positions need the YAML tree again; most files have no findings to place.
+  if (findings.length === 0) return [];
   const lineCounter = new LineCounter();
   const doc = parseDocument(source.text, { lineCounter });
   return findings.map((f) => {
