@@ -1,6 +1,8 @@
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { experimental_readRawConfig } from "wrangler";
 import { COMPATIBILITY_DATE } from "./scripts/lib/compatibility-date";
 
 // Test-only keys (test/fixtures/keys.json): the worker under test trusts the "primary", "rotated" and
@@ -14,6 +16,21 @@ const trustedJwks = JSON.stringify({
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
 process.env.WRANGLER_SEND_METRICS ??= "false";
 
+// Hermetic worker tests: wrangler reads `.dev.vars` (or `.env`, and with CLOUDFLARE_INCLUDE_PROCESS_ENV
+// the shell's environment) from beside its config file, which is where `npm start` and a developer
+// put their own settings. The pool reads a copy of wrangler.toml in a folder of its own instead, so
+// only wrangler.toml and the bindings below decide what the tests see.
+process.env.CLOUDFLARE_LOAD_DEV_VARS_FROM_DOT_ENV = "false";
+delete process.env.CLOUDFLARE_INCLUDE_PROCESS_ENV;
+const { rawConfig } = experimental_readRawConfig({ config: "./wrangler.toml" });
+const testConfigDir = resolve(".wrangler/test-config");
+mkdirSync(testConfigDir, { recursive: true });
+const testConfigPath = resolve(testConfigDir, "wrangler.json");
+writeFileSync(
+  testConfigPath,
+  JSON.stringify({ ...rawConfig, main: resolve(rawConfig.main ?? "src/worker.ts") }, null, 2),
+);
+
 // Two projects: pure code (engine, flags file, publisher) runs in Node; anything that touches
 // requests, KV or the worker's crypto runs inside real workerd through vitest-pool-workers.
 export default defineConfig({
@@ -25,16 +42,16 @@ export default defineConfig({
           environment: "node",
           include: ["test/**/*.test.ts"],
           exclude: ["test/worker/**"],
+          // One line when the browser suites are skipped (no Chromium and not CI).
+          globalSetup: ["test/browser/global-setup.ts"],
         },
       },
       {
         plugins: [
           cloudflareTest({
             main: "./src/worker.ts",
-            wrangler: { configPath: "./wrangler.toml" },
+            wrangler: { configPath: testConfigPath },
             miniflare: {
-              // Explicit bindings win over a developer's .dev.vars (written by `npm start`), so the
-              // tests see the same settings on every machine.
               bindings: {
                 EDGEFLAGS_ENV: "test",
                 GEO_HEADER_FALLBACK: "false",

@@ -6,97 +6,84 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { startDemoOrigin } from "../../examples/gateway-demo/origin";
 import { type LocalWorker, startLocalWorker } from "../../scripts/lib/local-worker";
 import { parseFlagsFile } from "../../src/flags/parse";
 import { snapshotPayload } from "../../src/snapshot/format";
 import { importSigningKey, signSnapshot } from "../../src/snapshot/sign";
+import { describeBrowser, launchChromium } from "./chromium";
 
-const CHROMIUM = "/usr/bin/chromium";
 const keys = JSON.parse(readFileSync(new URL("../fixtures/keys.json", import.meta.url), "utf8"));
 const flagsFile = new URL("../../examples/gateway-demo/flags.yaml", import.meta.url);
 
 let origin: Awaited<ReturnType<typeof startDemoOrigin>>;
 let visitors: Record<"US" | "DE" | "RU", LocalWorker>;
 let browser: BrowserContext;
-let profile: string;
-const screenshots = mkdtempSync(join(tmpdir(), "edgeflags-shots-"));
+let chromium: Awaited<ReturnType<typeof launchChromium>> | undefined;
+let screenshots: string;
 
-beforeAll(async () => {
-  const { document, problems } = parseFlagsFile(readFileSync(flagsFile, "utf8"), "flags.yaml");
-  expect(problems).toEqual([]);
-  origin = await startDemoOrigin();
-  const bindings = {
-    EDGEFLAGS_ENV: "demo",
-    EDGEFLAGS_PUBLIC_KEYS: JSON.stringify({ keys: [keys.primary.public] }),
-    PUBLISH_TOKEN: "demo-token",
-    GATEWAY: "true",
-    ORIGIN_URL: origin.url,
-    INJECT_HTML: "true",
-  };
-  // Miniflare fixes request.cf per instance: one worker per visitor country.
-  const [us, de, ru] = await Promise.all([
-    startLocalWorker({ bindings, cf: { country: "US", continent: "NA", colo: "SJC" } }),
-    startLocalWorker({ bindings, cf: { country: "DE", continent: "EU", colo: "FRA" } }),
-    startLocalWorker({ bindings, cf: { country: "RU", continent: "EU", colo: "HEL" } }),
-  ]);
-  visitors = { US: us, DE: de, RU: ru };
-  const jws = await signSnapshot(
-    snapshotPayload(document!, { environment: "demo", version: 1 }),
-    await importSigningKey(keys.primary.private),
-  );
-  // Published through the API under the gateway's prefix, as the publisher would.
-  for (const w of Object.values(visitors)) {
-    const res = await fetch(`${w.url}/__edgeflags/v1/snapshot`, {
-      method: "PUT",
-      headers: { authorization: "Bearer demo-token", "content-type": "application/jose" },
-      body: jws,
-    });
-    expect(res.status).toBe(201);
-  }
-  profile = mkdtempSync(join(tmpdir(), "edgeflags-chromium-"));
-  // A fresh profile per run (playwright's way of passing --user-data-dir).
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-      "--disable-quic",
-    ],
+describeBrowser("gateway demo in chromium", () => {
+  beforeAll(async () => {
+    screenshots = mkdtempSync(join(tmpdir(), "edgeflags-shots-"));
+    const { document, problems } = parseFlagsFile(readFileSync(flagsFile, "utf8"), "flags.yaml");
+    expect(problems).toEqual([]);
+    origin = await startDemoOrigin();
+    const bindings = {
+      EDGEFLAGS_ENV: "demo",
+      EDGEFLAGS_PUBLIC_KEYS: JSON.stringify({ keys: [keys.primary.public] }),
+      PUBLISH_TOKEN: "demo-token",
+      GATEWAY: "true",
+      ORIGIN_URL: origin.url,
+      INJECT_HTML: "true",
+    };
+    // Miniflare fixes request.cf per instance: one worker per visitor country.
+    const [us, de, ru] = await Promise.all([
+      startLocalWorker({ bindings, cf: { country: "US", continent: "NA", colo: "SJC" } }),
+      startLocalWorker({ bindings, cf: { country: "DE", continent: "EU", colo: "FRA" } }),
+      startLocalWorker({ bindings, cf: { country: "RU", continent: "EU", colo: "HEL" } }),
+    ]);
+    visitors = { US: us, DE: de, RU: ru };
+    const jws = await signSnapshot(
+      snapshotPayload(document!, { environment: "demo", version: 1 }),
+      await importSigningKey(keys.primary.private),
+    );
+    // Published through the API under the gateway's prefix, as the publisher would.
+    for (const w of Object.values(visitors)) {
+      const res = await fetch(`${w.url}/__edgeflags/v1/snapshot`, {
+        method: "PUT",
+        headers: { authorization: "Bearer demo-token", "content-type": "application/jose" },
+        body: jws,
+      });
+      expect(res.status).toBe(201);
+    }
+    chromium = await launchChromium();
+    browser = chromium.browser;
+  }, 60_000);
+
+  afterAll(async () => {
+    await chromium?.close();
+    await Promise.all(Object.values(visitors ?? {}).map((w) => w.dispose()));
+    await origin?.close();
+    // KEEP_SCREENSHOTS=1 keeps them for a look; otherwise the run leaves nothing behind.
+    if (process.env.KEEP_SCREENSHOTS === "1") console.log(`screenshots: ${screenshots}`);
+    else if (screenshots) rmSync(screenshots, { recursive: true, force: true });
   });
-}, 60_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await Promise.all(Object.values(visitors ?? {}).map((w) => w.dispose()));
-  await origin?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
-  // KEEP_SCREENSHOTS=1 keeps them for a look; otherwise the run leaves nothing behind.
-  if (process.env.KEEP_SCREENSHOTS === "1") console.log(`screenshots: ${screenshots}`);
-  else rmSync(screenshots, { recursive: true, force: true });
-});
+  /** Saves a screenshot and checks it is a real PNG of some size. */
+  async function shoot(page: Page, name: string): Promise<void> {
+    const png = await page.screenshot({ path: join(screenshots, name) });
+    expect(png.subarray(1, 4).toString()).toBe("PNG");
+    expect(png.length).toBeGreaterThan(2000);
+  }
 
-/** Saves a screenshot and checks it is a real PNG of some size. */
-async function shoot(page: Page, name: string): Promise<void> {
-  const png = await page.screenshot({ path: join(screenshots, name) });
-  expect(png.subarray(1, 4).toString()).toBe("PNG");
-  expect(png.length).toBeGreaterThan(2000);
-}
+  async function visit(country: keyof typeof visitors, path: string) {
+    const page = await browser.newPage();
+    const response = await page.goto(`${visitors[country].url}${path}`);
+    return { page, response };
+  }
 
-async function visit(country: keyof typeof visitors, path: string) {
-  const page = await browser.newPage();
-  const response = await page.goto(`${visitors[country].url}${path}`);
-  return { page, response };
-}
-
-describe("gateway demo in chromium", () => {
   it("renders the home page from the flags injected at the edge", async () => {
     const { page, response } = await visit("US", "/");
     expect(response?.status()).toBe(200);

@@ -14,7 +14,7 @@ import {
   utf8Binary,
 } from "../../src/eval/bucket";
 import { hashBlocks, hashPrefix, hashResume, keyBlocks } from "../../src/eval/murmur";
-import { sharedVector } from "./vectors-path";
+import { ownVector } from "./vectors-path";
 
 interface MurmurCase {
   input: string;
@@ -31,11 +31,10 @@ interface BucketCase {
 }
 
 const murmurCases = (
-  JSON.parse(readFileSync(sharedVector("murmur3_x86_32.json"), "utf8")) as { cases: MurmurCase[] }
+  JSON.parse(readFileSync(ownVector("murmur3_x86_32.json"), "utf8")) as { cases: MurmurCase[] }
 ).cases;
-const bucketCases = (
-  JSON.parse(readFileSync(sharedVector("bucketing.json"), "utf8")) as { cases: BucketCase[] }
-).cases;
+const bucketCases = (JSON.parse(readFileSync(ownVector("bucketing.json"), "utf8")) as { cases: BucketCase[] })
+  .cases;
 
 /** Reference MurmurHash3 x86_32 over bytes, written from the algorithm, independent of the engine. */
 function referenceMurmur(bytes: Uint8Array, seed = 0): number {

@@ -451,7 +451,7 @@ describe("6-7: splits, progressive rollouts, STATIC vs DEFAULT", () => {
   it("a fallthrough split serves the bucketed variant with reason SPLIT (vectors: new-checkout)", () => {
     const doc: FlagsDocument = { flags: { "new-checkout": { fallthrough: { split: { on: 50, off: 50 } } } } };
     const c = compile(doc);
-    // From shared/vectors/bucketing.json: user-1 -> on at 50/50, user-42 -> off.
+    // From test/vectors/bucketing.json: user-1 -> on at 50/50, user-42 -> off.
     expect(pinned(evaluate(c, "new-checkout", { targetingKey: "user-1" }, NOW))).toEqual(
       bool(true, "SPLIT", "fallthrough"),
     );
