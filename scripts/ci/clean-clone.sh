@@ -41,7 +41,7 @@ env -u CI -u EDGEFLAGS_CHROMIUM -u CLOUDFLARE_INCLUDE_PROCESS_ENV \
   PATH="$bin" \
   EDGEFLAGS_URL=http://127.0.0.1:9 EDGEFLAGS_ENV=production EDGEFLAGS_TARGET=kv-api \
   EDGEFLAGS_PUBLISH_TOKEN=hostile EDGEFLAGS_PRIVATE_KEY_FILE=/nonexistent/key.jwk \
-  bash -c 'npm ci --no-audit --no-fund && npm test' 2>&1 | tee "$log" || status=$?
+  "$(command -v bash)" -c 'npm ci --no-audit --no-fund && npm test' 2>&1 | tee "$log" || status=$?
 
 if [ "$status" -ne 0 ]; then
   echo "clean clone: npm ci && npm test FAILED (exit $status)" >&2
