@@ -90,6 +90,12 @@ export interface ContextInput {
   queryKey?: string;
   /** Untrusted client attributes (OFREP context or query string). */
   attributes?: Record<string, unknown>;
+  /**
+   * Whether a visitor without any key gets a new anonymous id (default true). Only where the response's
+   * cookie will be kept (see `keepsAnonCookie`): an id the caller cannot keep changes on every call,
+   * and so would its buckets.
+   */
+  inventAnonId?: boolean;
 }
 
 export interface BuiltContext {
@@ -102,7 +108,8 @@ export interface BuiltContext {
 /**
  * The evaluation context for a request. Targeting key precedence: verified identity `sub`, the OFREP
  * context `targetingKey`, the `X-Targeting-Key` header, the `targetingKey` query parameter, the
- * anonymous-id cookie, and otherwise a new anonymous id (which the response sets as the cookie).
+ * anonymous-id cookie, and otherwise (unless `inventAnonId` is false) a new anonymous id, which the
+ * response sets as the cookie. Without a key, flags that bucket answer TARGETING_KEY_MISSING.
  */
 export function buildContext(input: ContextInput): BuiltContext {
   const { request, config, identity } = input;
@@ -120,17 +127,42 @@ export function buildContext(input: ContextInput): BuiltContext {
   if (!config.anonCookie) return { context: { geo, identity, attributes }, keySource: "none" };
   const fromCookie = readCookie(request.headers.get("cookie"), config.anonCookie.name);
   if (fromCookie && ANON_ID.test(fromCookie)) return keyed(fromCookie, "cookie");
+  if (input.inventAnonId === false) return { context: { geo, identity, attributes }, keySource: "none" };
   const fresh = crypto.randomUUID();
   return { ...keyed(fresh, "new-cookie"), newAnonId: fresh };
+}
+
+/**
+ * Whether the caller is a browser that will keep an anonymous-id cookie set on this response, so a new
+ * id is worth inventing. Browsers say where a request comes from in `Sec-Fetch-Site`. A same-origin
+ * request or a page opened directly keeps the cookie. Another origin's fetch keeps it only with
+ * `credentials: "include"`, which the browser allows only when the worker lists that origin in
+ * CORS_ORIGINS (never under "*"); from another site the cookie must also be `SameSite=None`. A request
+ * without the header is not a browser (curl, a server SDK, a back-end): it names its targeting key.
+ */
+export function keepsAnonCookie(request: Request, config: Config): boolean {
+  const site = request.headers.get("sec-fetch-site");
+  if (site === "same-origin" || site === "none") return true;
+  if (site !== "same-site" && site !== "cross-site") return false;
+  if (config.corsOrigins === "*") return false;
+  if (site === "cross-site" && config.anonCookie?.sameSite !== "None") return false;
+  const origin = request.headers.get("origin");
+  return origin !== null && config.corsOrigins.includes(origin);
 }
 
 function usableKey(value: unknown): value is string {
   return typeof value === "string" && value !== "" && value.length <= MAX_KEY_LENGTH;
 }
 
-/** The Set-Cookie value that keeps an anonymous visitor's id (and so their buckets) for a year. */
+/**
+ * The Set-Cookie value that keeps an anonymous visitor's id (and so their buckets) for a year. A
+ * cross-site cookie (`SameSite=None`) is also `Partitioned`: browsers that block third-party cookies
+ * (Chromium, Firefox, Safari) keep a partitioned one, per top-level site, which is all a front-end on
+ * that site needs.
+ */
 export function anonCookieHeader(config: Config, id: string): string | undefined {
   if (!config.anonCookie) return undefined;
   const { name, sameSite } = config.anonCookie;
-  return `${name}=${id}; Path=/; Max-Age=31536000; HttpOnly; Secure; SameSite=${sameSite}`;
+  const partitioned = sameSite === "None" ? "; Partitioned" : "";
+  return `${name}=${id}; Path=/; Max-Age=31536000; HttpOnly; Secure; SameSite=${sameSite}${partitioned}`;
 }

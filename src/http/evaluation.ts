@@ -5,7 +5,7 @@
 import type { Context } from "hono";
 import type { VerifiedSnapshot } from "../snapshot/verify";
 import type { AppEnv } from "./app-env";
-import { anonCookieHeader, type BuiltContext, buildContext } from "./context";
+import { anonCookieHeader, type BuiltContext, buildContext, keepsAnonCookie } from "./context";
 import { snapshotFor } from "./request";
 
 export interface Evaluation {
@@ -23,8 +23,10 @@ export async function prepareEvaluation(
 ): Promise<Evaluation> {
   const rt = c.get("rt");
   const identity = await rt.verifyIdentity(c.req.raw);
-  const built = buildContext({ request: c.req.raw, config: rt.config, identity, ...input });
   const serverAccess = await rt.isServerKey(c.req.header("x-api-key"));
+  // A back-end (API key) or a caller that would not keep the cookie names its own targeting key.
+  const inventAnonId = !serverAccess && keepsAnonCookie(c.req.raw, rt.config);
+  const built = buildContext({ request: c.req.raw, config: rt.config, identity, inventAnonId, ...input });
   if (built.newAnonId) {
     const cookie = anonCookieHeader(rt.config, built.newAnonId);
     if (cookie) c.header("Set-Cookie", cookie, { append: true });

@@ -9,6 +9,7 @@ import { OpenFeature as ServerOpenFeature } from "@openfeature/server-sdk";
 import { OpenFeature as WebOpenFeature } from "@openfeature/web-sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalWorker, startLocalWorker } from "../../scripts/lib/local-worker";
+import { parseFlagsFile } from "../../src/flags/parse";
 import type { FlagsDocument } from "../../src/flags/types";
 import { snapshotPayload } from "../../src/snapshot/format";
 import { importSigningKey, signSnapshot } from "../../src/snapshot/sign";
@@ -166,5 +167,64 @@ describe("@openfeature/ofrep-web-provider with @openfeature/web-sdk", () => {
     ).catch(() => {});
     const d = WebOpenFeature.getClient("web-empty").getBooleanDetails("new-checkout", true);
     expect(d).toMatchObject({ value: true, reason: "ERROR" });
+  });
+});
+
+describe("the README's OFREP snippets, with the demo flags npm start publishes", () => {
+  let demo: LocalWorker;
+  const demoBindings = { ...bindings, EDGEFLAGS_ENV: "development", SERVER_API_KEYS: "dev-server-key" };
+  const publishDemo = async (version: number, edit: (doc: FlagsDocument) => void = () => {}) => {
+    const { document } = parseFlagsFile(
+      readFileSync(new URL("../../examples/demo.flags.yaml", import.meta.url), "utf8"),
+      "demo.flags.yaml",
+    );
+    edit(document as FlagsDocument);
+    const jws = await signSnapshot(
+      snapshotPayload(document as FlagsDocument, { environment: "development", version }),
+      await importSigningKey(keys.primary.private),
+    );
+    const res = await fetch(`${demo.url}/v1/snapshot`, {
+      method: "PUT",
+      headers: { authorization: "Bearer ofrep-token", "content-type": "application/jose" },
+      body: jws,
+    });
+    expect(res.status).toBe(201);
+  };
+  beforeAll(async () => {
+    demo = await startLocalWorker({ bindings: demoBindings });
+    await publishDemo(1);
+  }, 30_000);
+  afterAll(() => demo?.dispose());
+
+  it("server: the API key unlocks the server-only search-backend-v2; without it, the code default", async () => {
+    await ServerOpenFeature.setProviderAndWait(
+      "readme-server",
+      new OFREPProvider({ baseUrl: demo.url, headers: { "X-API-Key": "dev-server-key" } }),
+    );
+    const client = ServerOpenFeature.getClient("readme-server");
+    expect(await client.getBooleanValue("search-backend-v2", false, { targetingKey: "user-1" })).toBe(true);
+    await ServerOpenFeature.setProviderAndWait("readme-nokey", new OFREPProvider({ baseUrl: demo.url }));
+    expect(
+      await ServerOpenFeature.getClient("readme-nokey").getBooleanDetails("search-backend-v2", false, {
+        targetingKey: "user-1",
+      }),
+    ).toMatchObject({ value: false, errorCode: "FLAG_NOT_FOUND" });
+  });
+
+  it("web: with pollInterval an open page sees a kill without a reload", async () => {
+    await WebOpenFeature.setContext("readme-web", { targetingKey: "user-1" });
+    await WebOpenFeature.setProviderAndWait(
+      "readme-web",
+      // As the README has it (pollInterval, change detection left at its default), only faster.
+      new OFREPWebProvider({ baseUrl: demo.url, pollInterval: 100, cacheMode: "disabled" }),
+    );
+    const client = WebOpenFeature.getClient("readme-web");
+    expect(client.getBooleanValue("demo-flag", false)).toBe(true);
+    await publishDemo(2, (doc) => {
+      (doc.flags["demo-flag"] as { enabled?: boolean }).enabled = false;
+    });
+    await expect
+      .poll(() => client.getBooleanValue("demo-flag", true), { timeout: 3_000, interval: 50 })
+      .toBe(false);
   });
 });

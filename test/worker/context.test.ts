@@ -108,9 +108,9 @@ describe("targeting key", () => {
     expect(((await queryOverCookie.json()) as { variant: string }).variant).toBe("on");
   });
 
-  it("gives an anonymous visitor a stable id cookie, and reuses it", async () => {
+  it("gives an anonymous browser visitor a stable id cookie, and reuses it", async () => {
     const h = harness({ EDGEFLAGS_ENV: ENV });
-    const first = await h.fetch("/v1/flags?details=1");
+    const first = await h.fetch("/v1/flags?details=1", { headers: { "sec-fetch-site": "same-origin" } });
     const setCookie = first.headers.get("set-cookie") as string;
     expect(setCookie).toMatch(
       /^ef_id=[0-9a-f-]{36}; Path=\/; Max-Age=31536000; HttpOnly; Secure; SameSite=Lax$/,
@@ -120,6 +120,88 @@ describe("targeting key", () => {
     expect(second.headers.get("set-cookie")).toBeNull();
     const explicit = await h.fetch(`/v1/flags?details=1&targetingKey=${id}`);
     expect(await second.json()).toEqual(await explicit.json());
+  });
+
+  // Who gets a new anonymous id: only a browser that will keep the cookie. Everyone else would get
+  // a new id (and new buckets) on every call, so a split would flip between calls.
+  const CROSS_SITE_CREDENTIALS = { CORS_ORIGINS: "https://app.example", ANON_COOKIE_SAMESITE: "None" };
+  it.each<[string, Record<string, string>, Record<string, string>, boolean]>([
+    ["a same-origin fetch", {}, { "sec-fetch-site": "same-origin" }, true],
+    [
+      "a same-site fetch under CORS_ORIGINS=*",
+      {},
+      { "sec-fetch-site": "same-site", origin: "https://app.example" },
+      false,
+    ],
+    [
+      "a same-site fetch from a listed origin",
+      { CORS_ORIGINS: "https://app.example" },
+      { "sec-fetch-site": "same-site", origin: "https://app.example" },
+      true,
+    ],
+    ["a page the visitor opened directly", {}, { "sec-fetch-site": "none" }, true],
+    [
+      "a cross-site fetch under CORS_ORIGINS=*",
+      {},
+      { "sec-fetch-site": "cross-site", origin: "https://app.example" },
+      false,
+    ],
+    [
+      "a cross-site fetch from a listed origin, SameSite=None",
+      CROSS_SITE_CREDENTIALS,
+      { "sec-fetch-site": "cross-site", origin: "https://app.example" },
+      true,
+    ],
+    [
+      "a cross-site fetch from an unlisted origin",
+      CROSS_SITE_CREDENTIALS,
+      { "sec-fetch-site": "cross-site", origin: "https://evil.example" },
+      false,
+    ],
+    [
+      "a cross-site fetch from a listed origin, SameSite=Lax",
+      { CORS_ORIGINS: "https://app.example" },
+      { "sec-fetch-site": "cross-site", origin: "https://app.example" },
+      false,
+    ],
+    ["curl or a back-end (no Sec-Fetch-Site)", {}, {}, false],
+    [
+      "a back-end with an API key, even from a browser",
+      {},
+      { "sec-fetch-site": "same-origin", "x-api-key": "test-server-key" },
+      false,
+    ],
+  ])("%s: a new anonymous id only where the cookie is kept", async (_name, settings, headers, invents) => {
+    const h = harness({ EDGEFLAGS_ENV: ENV, ...settings });
+    const res = await h.fetch("/v1/flags?details=1", { headers });
+    expect(res.headers.get("set-cookie") !== null).toBe(invents);
+    const { flags } = (await res.json()) as { flags: Record<string, { variant?: string }> };
+    // The split needs a key: with none it is left out (code default), never a random bucket.
+    expect(flags["half-rollout"] !== undefined).toBe(invents);
+    // A key-independent flag is served either way.
+    expect(flags["banner-text"]?.variant).toBeDefined();
+  });
+
+  it("makes a cross-site (SameSite=None) cookie Partitioned, so browsers that block third-party cookies keep it", async () => {
+    const h = harness({ EDGEFLAGS_ENV: ENV, ...CROSS_SITE_CREDENTIALS });
+    const res = await h.fetch("/v1/flags", {
+      headers: { "sec-fetch-site": "cross-site", origin: "https://app.example" },
+    });
+    expect(res.headers.get("set-cookie")).toMatch(
+      /^ef_id=[0-9a-f-]{36}; Path=\/; Max-Age=31536000; HttpOnly; Secure; SameSite=None; Partitioned$/,
+    );
+  });
+
+  it("answers a server caller without a key TARGETING_KEY_MISSING, the same on every call, no cookie", async () => {
+    const h = harness({ EDGEFLAGS_ENV: ENV });
+    for (const headers of [{}, { "x-api-key": "test-server-key" }]) {
+      for (let i = 0; i < 3; i++) {
+        const res = await h.fetch("/ofrep/v1/evaluate/flags/half-rollout", ofrepInit({}, { headers }));
+        expect(res.status).toBe(400);
+        expect(res.headers.get("set-cookie")).toBeNull();
+        expect(await res.json()).toMatchObject({ key: "half-rollout", errorCode: "TARGETING_KEY_MISSING" });
+      }
+    }
   });
 
   it("sets no cookie when ANON_COOKIE is off", async () => {
