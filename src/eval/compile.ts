@@ -10,6 +10,7 @@ import {
   offVariantOf,
   ruleIdOf,
   splitByOf,
+  splitEntries,
   splitSaltOf,
   variantsOf,
 } from "../flags/defaults";
@@ -24,6 +25,7 @@ import type {
   ProgressiveSplit,
   SegmentDefinition,
   Serve,
+  SplitWeights,
 } from "../flags/types";
 import { resolveAttribute, SRC_KEY } from "./attributes";
 import { cumulativeWeights, hashBounds, utf8Binary } from "./bucket";
@@ -112,10 +114,13 @@ function deepFreeze(value: JsonValue): JsonValue {
 function frozenVariants(flag: FlagDefinition): Readonly<Record<string, JsonValue>> {
   // A flag without variants gets the shared boolean pair, already frozen.
   if (flag.variants === undefined) return variantsOf(flag);
-  const out: Record<string, JsonValue> = {};
-  for (const [name, value] of Object.entries(variantsOf(flag))) {
-    out[name] = value !== null && typeof value === "object" ? deepFreeze(structuredClone(value)) : value;
-  }
+  // fromEntries defines own properties, so even a variant named "__proto__" stays a variant.
+  const out = Object.fromEntries(
+    Object.entries(variantsOf(flag)).map(([name, value]) => [
+      name,
+      value !== null && typeof value === "object" ? deepFreeze(structuredClone(value)) : value,
+    ]),
+  );
   return Object.freeze(out);
 }
 
@@ -362,14 +367,25 @@ class Compiler {
     path: string,
   ): CompiledServe {
     if (typeof serve === "string") return { result: result(serve, fixedReason, ruleId, path), split: null };
-    const weights = (table: Record<string, number>, at: string): Weights => {
-      const names = Object.keys(table);
-      const cumulative = cumulativeWeights(names.map((n) => table[n]!));
+    const weights = (table: SplitWeights, at: string): Weights => {
+      // Bucketing order is the order written (splitEntries), never a JS object's key order.
+      const entries = splitEntries(table);
+      const cumulative = cumulativeWeights(entries.map((e) => e.weight));
       const total = cumulative.length === 0 ? 0 : cumulative[cumulative.length - 1]!;
-      if (!(total > 0) || !Number.isSafeInteger(total) || names.some((n) => !Number.isInteger(table[n]))) {
+      if (!(total > 0) || !Number.isSafeInteger(total) || entries.some((e) => !Number.isInteger(e.weight))) {
         throw new CompileError("INVALID_SPLIT", at, "split weights must be integers with a positive total");
       }
-      return { bounds: hashBounds(cumulative), results: names.map((n) => result(n, "SPLIT", ruleId, at)) };
+      const names = new Set<string>();
+      for (const { variant } of entries) {
+        if (names.has(variant)) {
+          throw new CompileError("INVALID_SPLIT", at, `split lists variant "${variant}" more than once`);
+        }
+        names.add(variant);
+      }
+      return {
+        bounds: hashBounds(cumulative),
+        results: entries.map((e) => result(e.variant, "SPLIT", ruleId, at)),
+      };
     };
     const steps = ((serve as ProgressiveSplit).steps ?? []).map((s, i) => {
       const at = parseInstant(s.at, `${path}.steps[${i}].at`);

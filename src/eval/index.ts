@@ -9,6 +9,8 @@
  * - a null attribute counts as missing; an empty targeting key cannot be bucketed (TARGETING_KEY_MISSING);
  * - not_in / not_equals need a scalar attribute: an object or array matches neither;
  * - date-times without an offset (attribute side) are read as UTC; schedule instants must carry one;
+ * - a date or time that does not exist ("2026-02-30", "T25:00") is not a date: before/after are false;
+ * - a split buckets in the order written, whatever the names (a list keeps what a map cannot);
  * - a key listed under two variants in `targets` gets the first one listed;
  * - a weekly window whose end is before its start runs overnight into the next day.
  */

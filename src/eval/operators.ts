@@ -7,6 +7,7 @@ import { MAX_PATTERN_LENGTH } from "../flags/defaults";
 import type { AttributeCondition, Operator, ScalarValue } from "../flags/types";
 import { resolveAttribute } from "./attributes";
 import type { CompiledSegment } from "./compiled";
+import { isoDateMillis } from "./dates";
 import { CompileError } from "./errors";
 import { compareSemver, parseSemver, type SemVer } from "./semver";
 
@@ -91,7 +92,6 @@ export interface CompiledTest {
 }
 
 const NUMERIC_RE = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
-const ISO_RE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
 const DIGITS_RE = /^\d+$/;
 
 /** A finite number from a number or a numeric string (query parameters are strings); else NaN. */
@@ -105,17 +105,15 @@ export function toNumber(v: unknown): number {
 }
 
 /**
- * Epoch ms from an ISO 8601 string, an epoch-ms number or a string of digits; else NaN.
- * A date-time without an offset is read as UTC, so the result never depends on the host's zone.
+ * Epoch ms from an ISO 8601 string, an epoch-ms number or a string of digits; else NaN. A string
+ * naming no real moment ("2026-02-30", "T25:00") is NaN, not the day it would roll over to. A
+ * date-time without an offset is read as UTC, so the result never depends on the host's zone.
  */
 export function toEpochMs(v: unknown): number {
   if (typeof v === "number") return Number.isFinite(v) ? v : Number.NaN;
   if (typeof v !== "string" || v.length > 64) return Number.NaN;
   if (DIGITS_RE.test(v)) return Number(v);
-  const m = ISO_RE.exec(v);
-  if (m === null) return Number.NaN;
-  const s = v.length > 10 && m[1] === undefined ? v + "Z" : v;
-  return Date.parse(s);
+  return isoDateMillis(v);
 }
 
 function isScalar(v: unknown): boolean {

@@ -5,6 +5,7 @@
  */
 import { DEFAULT_TIMEZONE } from "../flags/defaults";
 import type { Schedule, WeeklyWindow } from "../flags/types";
+import { isoDateMillis } from "./dates";
 import { CompileError } from "./errors";
 
 const DAY_INDEX: Readonly<Record<string, number>> = {
@@ -102,10 +103,12 @@ export interface CompiledSchedule {
   readonly windows: readonly CompiledWindow[];
 }
 
-/** Epoch ms of an ISO 8601 instant; a date-time must carry its offset. Throws CompileError. */
+/**
+ * Epoch ms of an ISO 8601 instant that exists (no 30 February); a date-time must carry its offset,
+ * as the validator requires. Throws CompileError.
+ */
 export function parseInstant(value: string, path: string): number {
-  const ms = Date.parse(value);
-  // Without an offset, Date.parse reads local time: the host's zone must never change the answer.
+  const ms = isoDateMillis(value);
   if (Number.isNaN(ms) || (value.length > 10 && !/(?:Z|[+-]\d{2}:?\d{2})$/i.test(value))) {
     throw new CompileError("INVALID_DATE", path, `invalid ISO 8601 instant ${JSON.stringify(value)}`);
   }

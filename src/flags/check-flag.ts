@@ -223,18 +223,40 @@ class FlagChecker {
     }
   }
 
-  /** Checks the split weights at child `key` of `parent`. */
+  /** Checks the split weights (a map, or a list of entries) at child `key` of `parent`. */
   private weights(raw: unknown, parent: Loc, key: string): void {
-    const weights = obj(raw);
-    if (!weights) return;
     const loc = at(parent, key);
     let total = 0;
     let allValid = true;
-    for (const variant of Object.keys(weights)) {
-      this.variantRef(variant, loc, variant, "split name", true);
-      const weight = weights[variant];
+    const add = (weight: unknown) => {
       if (typeof weight === "number" && Number.isInteger(weight) && weight >= 0) total += weight;
       else allValid = false;
+    };
+    if (Array.isArray(raw)) {
+      const seen = new Set<string>();
+      for (let i = 0; i < raw.length; i++) {
+        const entry = obj(raw[i]);
+        if (!entry) {
+          allValid = false;
+          continue;
+        }
+        const variant = str(entry.variant);
+        const entryLoc = at(loc, i);
+        if (variant !== undefined && seen.has(variant)) {
+          this.report(at(entryLoc, "variant"), `split lists variant ${describe(variant)} more than once`);
+        } else if (variant !== undefined) {
+          seen.add(variant);
+          this.variantRef(variant, entryLoc, "variant", "split name");
+        }
+        add(entry.weight);
+      }
+    } else {
+      const weights = obj(raw);
+      if (!weights) return;
+      for (const variant of Object.keys(weights)) {
+        this.variantRef(variant, loc, variant, "split name", true);
+        add(weights[variant]);
+      }
     }
     if (!allValid) return;
     if (total === 0)

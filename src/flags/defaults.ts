@@ -3,7 +3,7 @@
  * same rules. Pure, no I/O.
  */
 import type { GeoFacts } from "../eval/types";
-import type { FlagDefinition, FlagType, JsonValue, Rule, Split } from "./types";
+import type { FlagDefinition, FlagType, JsonValue, Rule, Split, SplitEntry, SplitWeights } from "./types";
 
 /** Variants of a flag that declares none: a boolean flag. */
 const BOOLEAN_VARIANTS: Readonly<Record<string, JsonValue>> = Object.freeze({ on: true, off: false });
@@ -119,4 +119,14 @@ export function splitByOf(split: Split): string {
 /** The hash salt of a split: its `salt`, else the flag key (flagd `fractional` compatible). */
 export function splitSaltOf(split: Split, flagKey: string): string {
   return split.salt ?? flagKey;
+}
+
+/**
+ * A split's weights in bucketing order: a list as given, a map in its key order. A map read back from
+ * JSON keeps its written order unless a name looks like an integer, which the parser never leaves in
+ * a map (src/flags/split-order.ts); an older snapshot's map is read in the order it was served in.
+ */
+export function splitEntries(weights: SplitWeights): readonly SplitEntry[] {
+  if (Array.isArray(weights)) return weights;
+  return Object.keys(weights).map((variant) => ({ variant, weight: weights[variant]! }));
 }

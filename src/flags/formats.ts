@@ -3,20 +3,15 @@
  * "HH:MM" times, IANA time zones, bounded regular expressions. Pure, no I/O. Each returns a reason
  * the value is wrong, or undefined when it is fine.
  */
+import { isoDateMillis } from "../eval/dates";
 import { parseSemver } from "../eval/semver";
 import { MAX_PATTERN_LENGTH } from "./defaults";
 
-const INSTANT =
-  /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?(Z|[+-](\d{2}):(\d{2})))?$/;
+// The syntax a flags file may use; whether the date or time exists is the engine's own check
+// (isoDateMillis), so the validator and evaluation never disagree on what is a real date.
+const INSTANT = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(?:Z|[+-]\d{2}:\d{2}))?$/;
 const TIME_WITHOUT_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/;
-
-function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
-}
-
-function badCalendarDate(y: number, m: number, d: number): boolean {
-  return m < 1 || m > 12 || d < 1 || d > daysInMonth(y, m);
-}
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /**
  * An ISO 8601 date ("2025-06-01", midnight UTC) or instant with an explicit offset
@@ -24,32 +19,24 @@ function badCalendarDate(y: number, m: number, d: number): boolean {
  * depend on the machine's local time zone.
  */
 export function instantProblem(text: string): string | undefined {
-  const m = INSTANT.exec(text);
-  if (!m) {
+  if (!INSTANT.test(text)) {
     if (TIME_WITHOUT_ZONE.test(text))
       return `${JSON.stringify(text)} has no time zone: add "Z" or an offset like "+02:00"`;
     return `${JSON.stringify(text)} is not an ISO 8601 date or time (like "2025-06-01" or "2025-06-01T09:00:00Z")`;
   }
-  const [, y, mo, d, h, mi, s, , oh, om] = m.map(Number) as number[];
-  const bad =
-    badCalendarDate(y!, mo!, d!) ||
-    (m[4] !== undefined && (h! > 23 || mi! > 59 || (m[6] !== undefined && s! > 59))) ||
-    (m[8] !== undefined && (oh! > 23 || om! > 59));
-  if (bad || Number.isNaN(Date.parse(text))) return `${JSON.stringify(text)} is not a real date or time`;
+  if (Number.isNaN(isoDateMillis(text))) return `${JSON.stringify(text)} is not a real date or time`;
   return undefined;
 }
 
 /** Epoch milliseconds of a valid instant (see instantProblem). */
 export function instantMillis(text: string): number {
-  return Date.parse(text);
+  return isoDateMillis(text);
 }
 
 /** A calendar date "YYYY-MM-DD". */
 export function dateProblem(text: string): string | undefined {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
-  if (!m) return `${JSON.stringify(text)} is not a date like "2025-12-31"`;
-  if (badCalendarDate(Number(m[1]), Number(m[2]), Number(m[3])))
-    return `${JSON.stringify(text)} is not a real date`;
+  if (!DATE.test(text)) return `${JSON.stringify(text)} is not a date like "2025-12-31"`;
+  if (Number.isNaN(isoDateMillis(text))) return `${JSON.stringify(text)} is not a real date`;
   return undefined;
 }
 

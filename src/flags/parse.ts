@@ -9,6 +9,7 @@ import "urlpattern-polyfill";
 import { isScalar, LineCounter, parseDocument, visit } from "yaml";
 import { keyName, locate } from "./locate";
 import type { Problem } from "./problem";
+import { keepSplitOrder } from "./split-order";
 import type { FlagsDocument } from "./types";
 import { validateDocument } from "./validate";
 
@@ -92,7 +93,8 @@ export function parseFlagsFile(text: string, file: string): ParseResult {
       intact = false;
     }
     const result = intact ? validateDocument(data) : undefined;
-    if (result?.ok) document = result.document;
+    // Only now, so every problem above was found and placed in the document as written.
+    if (result?.ok) document = keepSplitOrder(doc, result.document);
     else for (const p of result?.problems ?? []) at(locate(doc, p.path, p.onKey), p);
   }
   problems.sort((a, b) => a.line - b.line || a.column - b.column);

@@ -81,7 +81,8 @@ export const SCHEMA_DOCS: Record<string, ObjectDocs> = {
     description:
       "Weighted, sticky assignment to variants by hashing an attribute (flagd fractional compatible).",
     fields: {
-      split: "Variant name -> integer weight >= 0; at least one above 0; total at most 1,000,000.",
+      split:
+        "Variant name -> integer weight >= 0; at least one above 0; total at most 1,000,000. Bucketing follows the order written; a list of { variant, weight } entries says the same.",
       by: "Attribute whose value is hashed. Default key (the targeting key).",
       salt: "Hash salt. Default the flag key.",
     },
@@ -90,7 +91,8 @@ export const SCHEMA_DOCS: Record<string, ObjectDocs> = {
     title: "Progressive split",
     description: "A split whose weights change over time (progressive rollout).",
     fields: {
-      split: "Weights before the first step. Variant name -> integer weight >= 0.",
+      split:
+        "Weights before the first step. Variant name -> integer weight >= 0, in bucketing order (or a list of { variant, weight } entries).",
       by: "Attribute whose value is hashed. Default key (the targeting key).",
       salt: "Hash salt. Default the flag key.",
       steps: "Later weights: the last step whose `at` has passed wins. Times must increase.",
@@ -101,7 +103,8 @@ export const SCHEMA_DOCS: Record<string, ObjectDocs> = {
     description: "Weights in force from an instant on.",
     fields: {
       at: 'ISO 8601 instant with offset, e.g. "2025-06-01T09:00:00Z".',
-      split: "Variant name -> integer weight >= 0.",
+      split:
+        "Variant name -> integer weight >= 0, in bucketing order (or a list of { variant, weight } entries).",
     },
   },
   Schedule: {

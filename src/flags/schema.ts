@@ -102,6 +102,26 @@ function map<K extends v.GenericSchema<string>, V extends AnySchema>(key: K, val
   );
 }
 
+/**
+ * A union of a map schema and a list schema that, for a map or a list, answers with that option alone,
+ * so a problem inside reads as that option's own message rather than the union's.
+ */
+function byKind<M extends AnySchema, L extends AnySchema>(
+  mapOption: M,
+  listOption: L,
+  message: v.ErrorMessage<v.UnionIssue<v.BaseIssue<unknown>>>,
+) {
+  const schema = v.union([mapOption, listOption], message);
+  const run = schema["~run"];
+  const pick: AnySchema["~run"] = (dataset: Dataset, config) => {
+    const input = dataset.value;
+    if (Array.isArray(input)) return listOption["~run"](dataset, config);
+    if (isMap(input)) return mapOption["~run"](dataset, config);
+    return run.call(schema, dataset, config) as ReturnType<AnySchema["~run"]>;
+  };
+  return Object.assign(schema, { "~run": pick });
+}
+
 function list<I extends AnySchema>(item: I, what: string) {
   return v.array(item, (i) => `${what} must be a list, got ${describe(i.input)}`);
 }
@@ -159,7 +179,14 @@ const Weight = v.pipe(
   v.integer((i) => `split weight must be a whole number >= 0, got ${describe(i.input)}`),
   v.minValue(0, (i) => `split weight must be a whole number >= 0, got ${describe(i.input)}`),
 );
-const Weights = map(name("variant"), Weight, "split");
+const SplitEntrySchema = strict({ variant: name("variant"), weight: Weight }, "split entry");
+/** A map in written order, or a list of entries: the form whose order survives JSON (see SplitWeights). */
+const Weights = byKind(
+  map(name("variant"), Weight, "split"),
+  list(SplitEntrySchema, "split"),
+  (i) =>
+    `split must map variant names to weights (like { on: 25, off: 75 }) or list { variant, weight } entries, got ${describe(i.input)}`,
+);
 const Attribute = v.pipe(text("attribute"), v.nonEmpty("attribute must not be empty"));
 
 export const AttributeConditionSchema = strict(

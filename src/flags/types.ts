@@ -76,9 +76,23 @@ export interface SegmentCondition {
 /** One condition of a rule. */
 export type Condition = AttributeCondition | SegmentCondition;
 
-/** A weighted split: variant name -> integer weight (>= 0, at least one > 0). */
+/** One variant's weight in a split written as a list. */
+export interface SplitEntry {
+  variant: string;
+  weight: number;
+}
+
+/**
+ * Integer weights (>= 0, at least one > 0) in bucketing order: a map variant name -> weight, in the
+ * order its keys are written, or a list of entries. A list keeps its order through every JSON parser;
+ * a JavaScript object does not when names look like integers (it puts "2" before "10" whatever was
+ * written), so the parser turns such a map into a list (src/flags/split-order.ts).
+ */
+export type SplitWeights = Record<string, number> | SplitEntry[];
+
+/** A weighted split; the served variant is the first whose cumulative weight exceeds the bucket. */
 export interface Split {
-  split: Record<string, number>;
+  split: SplitWeights;
   /** Attribute whose value is hashed; default the targeting key (`key`). */
   by?: AttributeRef;
   /** Hash salt; default the flag key (flagd `fractional` compatible). */
@@ -87,7 +101,7 @@ export interface Split {
 
 /** A split whose weights change over time: the last step with `at <= now` wins, else `split`. */
 export interface ProgressiveSplit extends Split {
-  steps?: { at: string; split: Record<string, number> }[];
+  steps?: { at: string; split: SplitWeights }[];
 }
 
 /** What a rule or the fallthrough serves: a variant name, or a split. */

@@ -2,7 +2,9 @@
  * What changed between two flags documents: flags added, removed and changed (with the fields that
  * differ), and segments. The summary is signed into each snapshot's audit block. Pure, no I/O.
  */
-import type { FlagsDocument } from "../flags/types";
+import { splitEntries } from "../flags/defaults";
+import { isMap } from "../flags/json-value";
+import type { FlagDefinition, FlagsDocument, SplitWeights } from "../flags/types";
 import type { ChangeSummary } from "../snapshot/format";
 
 /** JSON with object keys sorted, so key order in the flags file never counts as a change. */
@@ -27,18 +29,43 @@ export function changedFields(before: object, after: object): string[] {
   return sorted(new Set([...Object.keys(b), ...Object.keys(a)])).filter((f) => !same(b[f], a[f]));
 }
 
-function compareMaps<T extends object>(before: Record<string, T>, after: Record<string, T>) {
+/** A split (or progressive split) with its weights as ordered entries; anything else as it is. */
+function orderedSplit(serve: unknown): unknown {
+  if (!isMap(serve) || !(isMap(serve.split) || Array.isArray(serve.split))) return serve;
+  const out: Record<string, unknown> = { ...serve, split: splitEntries(serve.split as SplitWeights) };
+  if (Array.isArray(serve.steps)) out.steps = serve.steps.map(orderedSplit);
+  return out;
+}
+
+/**
+ * A flag as diff compares it: the order of a split's variants decides who gets which, so every split
+ * becomes a list of entries, which canonicalJson (sorting map keys) keeps in order. A map and a list
+ * in the same order are the same split.
+ */
+function comparable(flag: FlagDefinition): object {
+  if (!isMap(flag)) return flag;
+  const rules = Array.isArray(flag.rules)
+    ? flag.rules.map((r) => (isMap(r) ? { ...r, serve: orderedSplit(r.serve) } : r))
+    : flag.rules;
+  return { ...flag, rules, fallthrough: orderedSplit(flag.fallthrough) };
+}
+
+function compareMaps<T extends object>(
+  before: Record<string, T>,
+  after: Record<string, T>,
+  view: (value: T) => object = (value) => value,
+) {
   const added = sorted(Object.keys(after).filter((k) => !(k in before)));
   const removed = sorted(Object.keys(before).filter((k) => !(k in after)));
   const changed = sorted(Object.keys(after).filter((k) => k in before))
-    .map((k) => ({ key: k, fields: changedFields(before[k] as T, after[k] as T) }))
+    .map((k) => ({ key: k, fields: changedFields(view(before[k] as T), view(after[k] as T)) }))
     .filter((c) => c.fields.length > 0);
   return { added, removed, changed };
 }
 
 /** The change summary from `before` (nothing live: undefined) to `after`. */
 export function diffDocuments(before: FlagsDocument | undefined, after: FlagsDocument): ChangeSummary {
-  const flags = compareMaps(before?.flags ?? {}, after.flags);
+  const flags = compareMaps(before?.flags ?? {}, after.flags, comparable);
   const segs = compareMaps(before?.segments ?? {}, after.segments ?? {});
   const summary: ChangeSummary = {
     added: flags.added,

@@ -72,10 +72,17 @@ const split = (variants: string[]): fc.Arbitrary<Split> =>
     .tuple(
       fc.array(fc.nat(1000), { minLength: variants.length, maxLength: variants.length }),
       fc.nat(variants.length - 1),
+      fc.boolean(),
     )
-    .map(([weights, bump]) => ({
-      split: Object.fromEntries(variants.map((v, i) => [v, weights[i]! + (i === bump ? 1 : 0)])),
-    }));
+    .map(([weights, bump, asList]) => {
+      const entries = variants.map((variant, i) => ({ variant, weight: weights[i]! + (i === bump ? 1 : 0) }));
+      // Both forms: a map of weights, or a list of entries (the form that keeps any order).
+      return {
+        split: asList
+          ? entries.reverse()
+          : Object.fromEntries(entries.map(({ variant, weight }) => [variant, weight])),
+      };
+    });
 
 function flag(segments: string[]): fc.Arbitrary<FlagDefinition> {
   return fc.constantFrom("default", "boolean", "string", "number", "json").chain((type) => {

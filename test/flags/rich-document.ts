@@ -49,11 +49,23 @@ export const RICH = {
           when: [{ attribute: "geo.country", op: "equals", values: ["DE"] }],
           serve: { split: { red: 1, blue: 3 }, by: "identity.sub", salt: "s1" },
         },
+        {
+          when: [{ attribute: "geo.country", op: "equals", values: ["FR"] }],
+          serve: {
+            split: [
+              { variant: "blue", weight: 1 },
+              { variant: "red", weight: 2 },
+            ],
+          },
+        },
       ],
       fallthrough: {
         split: { red: 0, blue: 100 },
         by: "key",
-        steps: [{ at: "2030-01-01T00:00:00Z", split: { red: 50, blue: 50 } }],
+        steps: [
+          { at: "2030-01-01T00:00:00Z", split: { red: 50, blue: 50 } },
+          { at: "2030-02-01T00:00:00Z", split: [{ variant: "blue", weight: 1 }] },
+        ],
       },
     },
     base: { fallthrough: "on" },

@@ -194,7 +194,7 @@ describe("targeting key", () => {
 
   it("answers a server caller without a key TARGETING_KEY_MISSING, the same on every call, no cookie", async () => {
     const h = harness({ EDGEFLAGS_ENV: ENV });
-    for (const headers of [{}, { "x-api-key": "test-server-key" }]) {
+    for (const headers of [{}, { "x-api-key": "test-server-key" }] as Record<string, string>[]) {
       for (let i = 0; i < 3; i++) {
         const res = await h.fetch("/ofrep/v1/evaluate/flags/half-rollout", ofrepInit({}, { headers }));
         expect(res.status).toBe(400);
