@@ -1,19 +1,36 @@
 /**
- * `npm start`: the worker on http://127.0.0.1:8787 in workerd (wrangler dev, local KV, no account,
- * no network) with the demo flags published. Creates development keys and settings on first run,
- * forwards Ctrl-C/SIGTERM to wrangler. I/O: files under the project, a child process, loopback HTTP.
+ * `npm start`: the worker on http://127.0.0.1:8787 (or `--port` / EDGEFLAGS_PORT) in workerd (wrangler
+ * dev, local KV, no account, no network) with the demo flags published. Creates development keys and
+ * settings on first run, forwards Ctrl-C/SIGTERM to wrangler. I/O: files under the project, a child
+ * process, loopback HTTP.
  */
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { styleText } from "node:util";
 import { main } from "../src/publisher/cli";
-import { DEV_PORT, DEV_URL, prepareDevFiles } from "./lib/dev-setup";
+import { devUrl, prepareDevFiles } from "./lib/dev-setup";
+import { PORT_ENV, parseStartArgs, START_USAGE, StartUsageError } from "./lib/start-args";
+import { tryItText } from "./lib/try-it";
+import { isFirstStartNoise } from "./lib/wrangler-lines";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const DEMO = "examples/demo.flags.yaml";
 const bold = (t: string) => (process.stdout.isTTY ? styleText("bold", t) : t);
+
+/** Settings in the shell that win over .edgeflags/config.json (src/publisher/config.ts). */
+const SHELL_SETTINGS = [
+  "EDGEFLAGS_URL",
+  "EDGEFLAGS_ENV",
+  "EDGEFLAGS_PUBLISH_TOKEN",
+  "EDGEFLAGS_PRIVATE_KEY",
+  "EDGEFLAGS_PRIVATE_KEY_FILE",
+  "EDGEFLAGS_TARGET",
+  "EDGEFLAGS_CONFIG",
+];
 
 /** Whether 127.0.0.1:port can be bound (wrangler would otherwise fail with a less helpful message). */
 function portFree(port: number): Promise<boolean> {
@@ -24,9 +41,9 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-async function whoIsOnPort(): Promise<string> {
+async function whoIsOnPort(url: string): Promise<string> {
   try {
-    const res = await fetch(`${DEV_URL}/healthz`, { signal: AbortSignal.timeout(1000) });
+    const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
     const body = (await res.json()) as { environment?: string };
     if (body.environment !== undefined)
       return "an edgeflags worker already runs there (another `npm start`?)";
@@ -34,34 +51,64 @@ async function whoIsOnPort(): Promise<string> {
   return "another program is listening there";
 }
 
-/** Waits until the worker answers /healthz at all (503 before the first publish is fine). */
-async function waitForWorker(exited: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
+/**
+ * Waits until the worker answers /healthz at all (503 before the first publish is fine). wrangler
+ * prints its own start-up lines; a slow start (first bundle, a busy machine) gets a line every 10 s.
+ */
+async function waitForWorker(url: string, exited: () => boolean, timeoutMs = 60_000): Promise<void> {
+  const started = Date.now();
+  let nextNote = started + 10_000;
+  while (Date.now() - started < timeoutMs) {
     if (exited()) throw new Error("wrangler exited before the worker came up (see its output above)");
     try {
-      await fetch(`${DEV_URL}/healthz`, { signal: AbortSignal.timeout(1000) });
+      await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
       return;
     } catch {
+      if (Date.now() >= nextNote) {
+        console.log(
+          `still waiting for the worker to answer on ${url}... ${Math.round((Date.now() - started) / 1000)} s`,
+        );
+        nextNote += 10_000;
+      }
       await new Promise((r) => setTimeout(r, 150));
     }
   }
-  throw new Error(`the worker did not answer ${DEV_URL}/healthz within ${timeoutMs / 1000} s`);
+  throw new Error(`the worker did not answer ${url}/healthz within ${timeoutMs / 1000} s`);
 }
 
-async function start(): Promise<number> {
-  if (!(await portFree(DEV_PORT))) {
+async function start(argv: string[]): Promise<number> {
+  let port: number;
+  let portFrom: string;
+  try {
+    const options = parseStartArgs(argv, process.env);
+    if (options.help) {
+      console.log(START_USAGE);
+      return 0;
+    }
+    ({ port, portFrom } = options);
+  } catch (err) {
+    if (!(err instanceof StartUsageError)) throw err;
+    console.error(`error: ${err.message}\n\n${START_USAGE}`);
+    return 2;
+  }
+  const url = devUrl(port);
+  if (!(await portFree(port))) {
+    let other = port + 1;
+    while (other < port + 20 && other <= 65_535 && !(await portFree(other))) other++;
+    const from = portFrom === "default" ? "" : ` (from ${portFrom})`;
     console.error(
-      `error: port ${DEV_PORT} on 127.0.0.1 is taken: ${await whoIsOnPort()}. Stop it and run npm start again.`,
+      `error: port ${port}${from} on 127.0.0.1 is taken: ${await whoIsOnPort(url)}. Stop it, or choose another port: npm start -- --port ${other} (or ${PORT_ENV}=${other} npm start).`,
     );
     return 1;
   }
-  const setup = await prepareDevFiles(root);
+  const setup = await prepareDevFiles(root, url);
   console.log(
     setup.createdKey
       ? `created development key ${setup.kid} in .edgeflags/dev-key.json (its public key is in .dev.vars)`
       : `using development key ${setup.kid} from .edgeflags/dev-key.json`,
   );
+  if (setup.createdServerApiKey)
+    console.log("created a development server API key (SERVER_API_KEYS in .dev.vars)");
 
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -71,12 +118,23 @@ async function start(): Promise<number> {
   };
   // The cf file must win over "no cf at all", which would give workerd's placeholder with a country.
   delete env.CLOUDFLARE_CF_FETCH_ENABLED;
+  // wrangler's output comes through a pipe (see `forward`): keep its colours on a terminal.
+  if (process.stdout.isTTY && !process.env.NO_COLOR) env.FORCE_COLOR ??= "1";
   const wrangler = spawn(
     join(root, "node_modules", ".bin", "wrangler"),
-    ["dev", "--ip", "127.0.0.1", "--port", String(DEV_PORT), "--show-interactive-dev-session=false"],
+    ["dev", "--ip", "127.0.0.1", "--port", String(port), "--show-interactive-dev-session=false"],
     // Its own process group: a terminal's Ctrl-C reaches wrangler once, through the handler below.
-    { cwd: root, env, stdio: ["ignore", "inherit", "inherit"], detached: true },
+    { cwd: root, env, stdio: ["ignore", "pipe", "pipe"], detached: true },
   );
+  // Until the demo is published, the request-log lines of answers that only mean "nothing published
+  // yet" are left out (scripts/lib/wrangler-lines.ts); everything else passes line by line.
+  let firstStart = true;
+  const forward = (from: Readable, to: NodeJS.WriteStream) =>
+    createInterface({ input: from, crlfDelay: Number.POSITIVE_INFINITY }).on("line", (line) => {
+      if (!(firstStart && isFirstStartNoise(line))) to.write(`${line}\n`);
+    });
+  forward(wrangler.stdout, process.stdout);
+  forward(wrangler.stderr, process.stderr);
   let exitCode: number | null = null;
   const exited = new Promise<number>((done) =>
     wrangler.on("exit", (code, signal) => {
@@ -95,7 +153,7 @@ async function start(): Promise<number> {
   }
 
   try {
-    await waitForWorker(() => exitCode !== null);
+    await waitForWorker(url, () => exitCode !== null);
   } catch (err) {
     console.error(`error: ${(err as Error).message}`);
     if (exitCode === null) wrangler.kill("SIGTERM");
@@ -111,6 +169,7 @@ async function start(): Promise<number> {
       env: { EDGEFLAGS_ACTOR: process.env.EDGEFLAGS_ACTOR },
       cwd: root,
       color: process.stdout.isTTY === true,
+      stderrColumns: process.stderr.isTTY ? process.stderr.columns || 80 : undefined,
     };
     const demoArgs = [
       "--config",
@@ -121,21 +180,14 @@ async function start(): Promise<number> {
     const code = await main(["publish", DEMO, ...demoArgs], io);
     if (code !== 0)
       console.error(`the demo flags were not published (exit ${code}); the worker keeps running`);
-    console.log(`
-${bold("edgeflags is running on")} ${DEV_URL}
-  flags for a visitor:  curl '${DEV_URL}/v1/flags?targetingKey=user-1'
-  as if from Germany:   curl -H 'CF-IPCountry: DE' -H 'CF-IPContinent: EU' '${DEV_URL}/v1/flags?targetingKey=user-1'
-  health:               curl ${DEV_URL}/healthz
-  OFREP:                curl -X POST -H 'content-type: application/json' \\
-                          -d '{"context":{"targetingKey":"user-1"}}' ${DEV_URL}/ofrep/v1/evaluate/flags
-  after editing ${DEMO}:
-                        npx edgeflags publish ${DEMO}
-  kill switch:          npx edgeflags kill demo-flag --reason test
-  history:              npx edgeflags history
-Settings: .edgeflags/config.json (CLI), .dev.vars (worker). Ctrl-C stops.`);
+    const shellSettings = SHELL_SETTINGS.filter((name) => (process.env[name] ?? "") !== "");
+    console.log(
+      `\n${tryItText({ baseUrl: url, serverApiKey: setup.serverApiKey, demoFile: DEMO, shellSettings, bold })}`,
+    );
   }
+  firstStart = false;
   const code = await exited;
   return stopping ? 0 : code;
 }
 
-process.exitCode = await start();
+process.exitCode = await start(process.argv.slice(2));

@@ -1,7 +1,8 @@
 /**
  * The files `npm start` needs on a fresh clone, created once and reused afterwards: the development
- * signing key and its public JWKS, `.dev.vars` for wrangler, `.edgeflags/config.json` for the CLI and
- * the local `request.cf` stand-in. I/O: reads and writes those files under the project root.
+ * signing key and its public JWKS, `.dev.vars` for wrangler (with a publish token and a server API
+ * key), `.edgeflags/config.json` for the CLI and the local `request.cf` stand-in. I/O: reads and
+ * writes those files under the project root.
  */
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -10,15 +11,27 @@ import type { JWK } from "jose";
 import { writeSecretFile } from "../../src/publisher/commands/keygen";
 import { generateKeys, publicPart } from "../../src/publisher/keys";
 
-export const DEV_PORT = 8787;
-export const DEV_URL = `http://127.0.0.1:${DEV_PORT}`;
 export const DEV_ENVIRONMENT = "development";
+
+/** The local worker's base URL on `port` (loopback only). */
+export function devUrl(port: number): string {
+  return `http://127.0.0.1:${port}`;
+}
 
 export interface DevSetup {
   kid: string;
   createdKey: boolean;
   publishToken: string;
+  /** The first SERVER_API_KEYS entry: an `X-API-Key` that reads server-only flags. */
+  serverApiKey: string;
+  /** Whether this run created the server API key (a developer's own SERVER_API_KEYS are kept). */
+  createdServerApiKey: boolean;
   cfPath: string;
+}
+
+/** A random secret for the local worker's settings (URL- and header-safe). */
+function devSecret(): string {
+  return randomBytes(24).toString("base64url");
 }
 
 /** KEY=VALUE lines of a dotenv file, quotes removed (enough for the values written here). */
@@ -49,8 +62,11 @@ export function mergeDotenv(text: string, updates: Record<string, string>): stri
   return `${out.join("\n")}\n`;
 }
 
-/** Creates what is missing and refreshes what `npm start` owns; returns what the start needs. */
-export async function prepareDevFiles(root: string): Promise<DevSetup> {
+/**
+ * Creates what is missing and refreshes what `npm start` owns, for a worker at `url`; returns what
+ * the start needs.
+ */
+export async function prepareDevFiles(root: string, url: string): Promise<DevSetup> {
   const dir = join(root, ".edgeflags");
   mkdirSync(dir, { recursive: true });
 
@@ -66,11 +82,19 @@ export async function prepareDevFiles(root: string): Promise<DevSetup> {
 
   const varsFile = join(root, ".dev.vars");
   const varsText = existsSync(varsFile) ? readFileSync(varsFile, "utf8") : "";
-  // Keep the token across runs, so a CLI session opened earlier keeps working.
-  const publishToken = readDotenv(varsText).get("PUBLISH_TOKEN") || randomBytes(24).toString("base64url");
+  const existingVars = readDotenv(varsText);
+  // Keep the secrets across runs, so a CLI session or a back-end configured earlier keeps working.
+  const publishToken = existingVars.get("PUBLISH_TOKEN") || devSecret();
+  // SERVER_API_KEYS is a comma-separated list (src/http/config.ts); a developer's own list is kept.
+  const ownKeys = (existingVars.get("SERVER_API_KEYS") ?? "")
+    .split(",")
+    .map((k) => k.trim())
+    .filter((k) => k !== "");
+  const serverApiKey = ownKeys[0] ?? devSecret();
   const vars = mergeDotenv(varsText, {
     EDGEFLAGS_PUBLIC_KEYS: jwks,
     PUBLISH_TOKEN: publishToken,
+    ...(ownKeys.length === 0 ? { SERVER_API_KEYS: serverApiKey } : {}),
     GEO_HEADER_FALLBACK: "true",
     EDGEFLAGS_ENV: DEV_ENVIRONMENT,
   });
@@ -80,7 +104,7 @@ export async function prepareDevFiles(root: string): Promise<DevSetup> {
   const existing = existsSync(configFile) ? (JSON.parse(readFileSync(configFile, "utf8")) as object) : {};
   const config = {
     ...existing,
-    url: DEV_URL,
+    url,
     environment: DEV_ENVIRONMENT,
     publishToken,
     privateKeyFile: "dev-key.json",
@@ -91,5 +115,12 @@ export async function prepareDevFiles(root: string): Promise<DevSetup> {
   // No country here, so `CF-IPCountry: DE` style headers decide geo locally (GEO_HEADER_FALLBACK).
   const cfPath = join(dir, "cf.json");
   writeFileSync(cfPath, `${JSON.stringify({ colo: "LCL" })}\n`);
-  return { kid: privateJwk.kid as string, createdKey, publishToken, cfPath };
+  return {
+    kid: privateJwk.kid as string,
+    createdKey,
+    publishToken,
+    serverApiKey,
+    createdServerApiKey: ownKeys.length === 0,
+    cfPath,
+  };
 }

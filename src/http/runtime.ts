@@ -54,9 +54,16 @@ export interface RuntimeOptions {
   log?: (event: Record<string, unknown>) => void;
 }
 
-/** Structured log line (JSON), for Workers Logs / `wrangler tail`. */
+/**
+ * Structured log line (JSON), for Workers Logs / `wrangler tail`. An event's `level` (`info`, `warn`,
+ * `error`) picks the console method, which is the level Workers Logs files it under.
+ */
 export function logEvent(event: Record<string, unknown>): void {
-  console.log(JSON.stringify(event));
+  const line = JSON.stringify(event);
+  if (event.level === "error") console.error(line);
+  else if (event.level === "warn") console.warn(line);
+  else if (event.level === "info") console.info(line);
+  else console.log(line);
 }
 
 async function buildRuntime(env: Env, options: RuntimeOptions): Promise<Runtime> {

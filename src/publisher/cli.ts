@@ -3,6 +3,7 @@
  * `main` never calls process.exit, so tests run it in-process; I/O through the injected Io.
  */
 import { Command, CommanderError, Option } from "commander";
+import pkg from "../../package.json" with { type: "json" };
 import type { CommandContext } from "./commands/context";
 import { diffCommand } from "./commands/diff";
 import { historyCommand } from "./commands/history";
@@ -55,6 +56,8 @@ function program(io: Io, run: (json: boolean, action: Action) => Promise<void>):
       "Validate, lint, sign and publish edgeflags snapshots; roll back, kill a flag, read the history.",
     )
     .addHelpText("after", SETTINGS_HELP)
+    // commander's own convention: -V (capital; -v is left free), printed to stdout, exit 0.
+    .version(pkg.version, "-V, --version", "print the edgeflags version")
     .exitOverride()
     .showHelpAfterError("(run with --help for usage)")
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });

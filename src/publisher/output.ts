@@ -3,6 +3,7 @@
  * or one JSON document for scripts, and the exit codes. Writes only through the injected sinks.
  */
 import { styleText } from "node:util";
+import { type Progress, startProgress } from "./progress";
 
 /** 0 ok, 1 problems found or refused, 2 usage error, 3 cannot reach the target or read a file. */
 export const EXIT = { ok: 0, problems: 1, usage: 2, io: 3 } as const;
@@ -28,6 +29,8 @@ export interface Io {
   cwd: string;
   /** Colour human output (a TTY without NO_COLOR). */
   color?: boolean;
+  /** stderr is a terminal this many columns wide: progress redraws one status line there. */
+  stderrColumns?: number;
 }
 
 type Style = Parameters<typeof styleText>[0];
@@ -61,6 +64,15 @@ export class Output {
 
   warning(text: string): void {
     this.io.stderr(`${this.paint(["bold", "yellow"], "warning")}: ${text}\n`);
+  }
+
+  /**
+   * Progress of a wait, on stderr in every mode (stdout stays the report or the one JSON document):
+   * a redrawn line on a terminal, else a plain line every few seconds.
+   */
+  progress(label: string): Progress {
+    const columns = this.io.stderrColumns;
+    return startProgress(this.io.stderr, label, columns ? { terminal: { columns } } : {});
   }
 
   ok(text: string): void {

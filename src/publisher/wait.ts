@@ -1,8 +1,10 @@
 /**
  * Confirms a publish: polls the worker's GET /healthz until it serves the new version (or a newer
- * one), or the timeout passes. I/O: fetch.
+ * one), or the timeout passes, reporting what it sees to a progress line (the version served, or that
+ * the worker does not answer and is being retried). I/O: fetch.
  */
 import { CliError, EXIT } from "./output";
+import { type ProgressFactory, silentProgress } from "./progress";
 
 interface Health {
   version?: number | null;
@@ -17,6 +19,19 @@ export interface LiveHealth {
   signalIntervalSeconds: number | null;
 }
 
+export interface WaitOptions {
+  /** Pause between polls, ms (default 100). */
+  intervalMs?: number;
+  /** Where the wait shows its progress (default: nowhere). */
+  progress?: ProgressFactory;
+}
+
+/** Why a fetch failed, in a word when there is one: ECONNREFUSED, TimeoutError... */
+function failureCause(err: unknown): string {
+  const e = err as { cause?: { code?: string }; name?: string; message?: string };
+  return e.cause?.code ?? (e.name === "TimeoutError" ? "no answer within 5 s" : (e.message ?? String(err)));
+}
+
 /**
  * Resolves once `url`/healthz reports `version` or later for `environment`; throws CliError (exit 3)
  * on timeout, and at once (exit 1) when the worker serves another environment: its versions say
@@ -27,34 +42,43 @@ export async function waitUntilLive(
   environment: string,
   version: number,
   timeoutMs: number,
-  intervalMs = 100,
+  options: WaitOptions = {},
 ): Promise<LiveHealth> {
+  const intervalMs = options.intervalMs ?? 100;
+  const progress = (options.progress ?? silentProgress)(`waiting for the worker to serve version ${version}`);
   const started = performance.now();
   let seen: string = "no answer yet";
-  while (true) {
-    try {
-      const res = await fetch(`${url}/healthz`, {
-        headers: { "cache-control": "no-cache" },
-        signal: AbortSignal.timeout(Math.min(5000, timeoutMs)),
-      });
-      const body = (await res.json()) as Health;
-      if (typeof body.environment === "string" && body.environment !== environment) {
-        throw new CliError(
-          EXIT.problems,
-          `version ${version} is stored for ${environment}, but ${url} serves the environment ${body.environment}: check EDGEFLAGS_URL (or --url) and EDGEFLAGS_ENV`,
-        );
+  try {
+    while (true) {
+      try {
+        const res = await fetch(`${url}/healthz`, {
+          headers: { "cache-control": "no-cache" },
+          signal: AbortSignal.timeout(Math.min(5000, timeoutMs)),
+        });
+        const body = (await res.json()) as Health;
+        if (typeof body.environment === "string" && body.environment !== environment) {
+          throw new CliError(
+            EXIT.problems,
+            `version ${version} is stored for ${environment}, but ${url} serves the environment ${body.environment}: check EDGEFLAGS_URL (or --url) and EDGEFLAGS_ENV`,
+          );
+        }
+        if (typeof body.version === "number" && body.version >= version) {
+          const signal = body.signal?.enabled ? (body.signal.intervalSeconds ?? null) : null;
+          return { version: body.version, signalIntervalSeconds: signal };
+        }
+        seen = `version ${body.version ?? "none"}`;
+        progress.update(typeof body.version === "number" ? `serving ${body.version}` : "serving none yet");
+      } catch (err) {
+        if (err instanceof CliError) throw err;
+        const cause = failureCause(err);
+        seen = `no answer (${cause})`;
+        progress.update(`no answer from ${url}: ${cause}; retrying`);
       }
-      if (typeof body.version === "number" && body.version >= version) {
-        const signal = body.signal?.enabled ? (body.signal.intervalSeconds ?? null) : null;
-        return { version: body.version, signalIntervalSeconds: signal };
-      }
-      seen = `version ${body.version ?? "none"}`;
-    } catch (err) {
-      if (err instanceof CliError) throw err;
-      seen = `no answer (${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message})`;
+      if (performance.now() - started + intervalMs > timeoutMs) break;
+      await new Promise((r) => setTimeout(r, intervalMs));
     }
-    if (performance.now() - started + intervalMs > timeoutMs) break;
-    await new Promise((r) => setTimeout(r, intervalMs));
+  } finally {
+    progress.done();
   }
   throw new CliError(
     EXIT.io,

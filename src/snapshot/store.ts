@@ -2,7 +2,8 @@
  * The per-isolate snapshot cache. Serves the verified, compiled snapshot from memory; refreshes it
  * from KV in the background (never blocking a request that can be served); loads it once on a cold
  * start however many requests arrive together; keeps the last good snapshot through KV errors,
- * missing keys and snapshots that fail verification. I/O only through the injected `SnapshotSource`.
+ * missing keys and snapshots that fail verification. Nothing published yet is a normal state, not a
+ * failure: it is logged once, at info level. I/O only through the injected `SnapshotSource`.
  */
 import { SnapshotError } from "./errors";
 import type { KeyRing } from "./keys";
@@ -26,7 +27,10 @@ export interface StoreOptions {
   maxBytes?: number;
   /** Clock, injectable for tests. */
   now?: () => number;
-  /** Where failures are reported (structured). */
+  /**
+   * Where loads and failures are reported (structured, with a `level`: `info` for a load and for
+   * "nothing published yet", `warn` for a failed refresh).
+   */
   log?: (event: Record<string, unknown>) => void;
   /** Called on every `get` with its `waitUntil` (the version signal's check hangs off it). */
   onServe?: (waitUntil: (p: Promise<unknown>) => void) => void;
@@ -60,6 +64,8 @@ export class SnapshotStore {
   #lastCheckAt: number | undefined;
   #lastError: StoreFailure | undefined;
   #inflight: Promise<void> | undefined;
+  /** Whether "nothing published yet" was logged (once per isolate: a cold store re-reads every second). */
+  #saidNothingYet = false;
   readonly #now: () => number;
 
   constructor(readonly options: StoreOptions) {
@@ -135,6 +141,8 @@ export class SnapshotStore {
     const started = this.#now();
     try {
       const jws = await source.get(key, { type: "text", cacheTtl: cacheTtlSeconds });
+      if (jws === null && this.#current === undefined) return this.#nothingYet(key);
+      // A key that disappears under a served snapshot is a real failure (someone deleted it).
       if (jws === null) throw new StoreMiss(`no snapshot at KV key ${key}`);
       await this.#accept(jws, "kv", started);
     } catch (err) {
@@ -166,6 +174,7 @@ export class SnapshotStore {
       this.#lastError = undefined;
       this.options.log?.({
         event: "snapshot_loaded",
+        level: "info",
         version: verified.payload.version,
         environment: verified.payload.environment,
         via,
@@ -175,6 +184,25 @@ export class SnapshotStore {
     } catch (err) {
       return this.#fail(err, via);
     }
+  }
+
+  /**
+   * Nothing was ever published in this environment: /healthz still says `no_snapshot` (its
+   * `lastError` names the key), but the log says it once, as information rather than a failure.
+   */
+  #nothingYet(key: string): void {
+    this.#lastError = {
+      code: "ERR_SNAPSHOT_MISSING",
+      message: `no snapshot at KV key ${key}`,
+      at: new Date(this.#now()).toISOString(),
+    };
+    if (this.#saidNothingYet) return;
+    this.#saidNothingYet = true;
+    this.options.log?.({
+      event: "snapshot_not_published",
+      level: "info",
+      message: `no snapshot published yet (KV key ${key}): answering 503 no_snapshot until the first publish`,
+    });
   }
 
   #fail(err: unknown, via = "kv"): StoreFailure {
@@ -188,6 +216,7 @@ export class SnapshotStore {
     this.#lastError = { code, message, at: new Date(this.#now()).toISOString() };
     this.options.log?.({
       event: "snapshot_refresh_failed",
+      level: "warn",
       via,
       code,
       message,

@@ -71,6 +71,69 @@ describe("cold start", () => {
   });
 });
 
+describe("nothing published yet", () => {
+  it("is logged once, at info level, not as a failed refresh; /healthz still says no_snapshot", async () => {
+    const c = clock();
+    const events: Record<string, unknown>[] = [];
+    const h = harness({ EDGEFLAGS_ENV: "none-yet" }, { now: c.now, log: (e) => events.push(e) });
+    for (let i = 0; i < 3; i++) {
+      expect((await h.fetch("/v1/flags")).status).toBe(503);
+      c.advance(1500); // past the cold retry back-off: every request re-reads KV
+    }
+    const { status, body } = await health(h);
+    expect(status).toBe(503);
+    expect(body).toMatchObject({
+      status: "no_snapshot",
+      version: null,
+      source: "none",
+      lastError: { code: "ERR_SNAPSHOT_MISSING" },
+    });
+    const store = events.filter((e) => String(e.event).startsWith("snapshot_"));
+    expect(store).toEqual([
+      {
+        event: "snapshot_not_published",
+        level: "info",
+        message: expect.stringContaining("no snapshot published yet"),
+      },
+    ]);
+  });
+
+  it("a real failure before the first load stays a warning (KV unreachable)", async () => {
+    const src = controllableSource();
+    src.state.fail = true;
+    const events: Record<string, unknown>[] = [];
+    const h = harness({ EDGEFLAGS_ENV: "none-kv-down" }, { source: src.wrap, log: (e) => events.push(e) });
+    expect((await h.fetch("/v1/flags")).status).toBe(503);
+    expect(events).toContainEqual(
+      expect.objectContaining({
+        event: "snapshot_refresh_failed",
+        level: "warn",
+        code: "ERR_SNAPSHOT_SOURCE",
+      }),
+    );
+    expect(events.map((e) => e.event)).not.toContain("snapshot_not_published");
+  });
+
+  it("a key deleted under a served snapshot is a failed refresh, not 'nothing published'", async () => {
+    await publishToKv(await snapshot({ environment: "none-deleted", version: 2 }), "none-deleted");
+    const c = clock();
+    const events: Record<string, unknown>[] = [];
+    const h = harness({ EDGEFLAGS_ENV: "none-deleted" }, { now: c.now, log: (e) => events.push(e) });
+    expect((await h.fetch("/v1/flags")).status).toBe(200);
+    await testEnv.FLAGS.delete("snapshot/none-deleted/current");
+    c.advance(15_000);
+    await h.fetch("/v1/flags");
+    expect(events).toContainEqual(
+      expect.objectContaining({
+        event: "snapshot_refresh_failed",
+        level: "warn",
+        code: "ERR_SNAPSHOT_MISSING",
+      }),
+    );
+    expect(events.map((e) => e.event)).not.toContain("snapshot_not_published");
+  });
+});
+
 describe("last known good", () => {
   it("keeps serving through KV errors and reports them in /healthz", async () => {
     await publishToKv(await snapshot({ environment: "lkg-err", version: 4 }), "lkg-err");

@@ -34,5 +34,6 @@ export async function openSession(
   const settings = resolveSettings(options, ctx.io.env, ctx.io.cwd);
   const key = needKey ? await loadPrivateKey(settings) : undefined;
   const keys = await trustedKeys(settings.publicKeys, key?.jwk);
-  return { settings, key, keys, target: await openTarget(settings, keys) };
+  const target = await openTarget(settings, keys, (label) => ctx.out.progress(label));
+  return { settings, key, keys, target };
 }

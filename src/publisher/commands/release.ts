@@ -100,7 +100,9 @@ export async function release(
     out.note("no worker URL configured (--url / EDGEFLAGS_URL): cannot confirm it is served");
   } else {
     const pushedAt = performance.now();
-    const live = await waitUntilLive(settings.url, settings.environment, version, settings.waitTimeoutMs);
+    const live = await waitUntilLive(settings.url, settings.environment, version, settings.waitTimeoutMs, {
+      progress: (label) => out.progress(label),
+    });
     result.servedAfterMs = performance.now() - pushedAt;
     result.signalIntervalSeconds = live.signalIntervalSeconds;
     timer.mark("live");

@@ -6,6 +6,7 @@
 import type { KeyRing } from "../../snapshot/keys";
 import type { Settings } from "../config";
 import { CliError, EXIT } from "../output";
+import type { ProgressFactory } from "../progress";
 import { kvTarget } from "./kv-store";
 import { withNotify } from "./notify";
 import type { Target } from "./target";
@@ -13,8 +14,15 @@ import { workerTarget } from "./worker";
 
 export type { PushOutcome, Target } from "./target";
 
-/** The target for these settings. `keys` are what the direct-KV targets verify pushes with. */
-export async function openTarget(settings: Settings, keys: KeyRing): Promise<Target> {
+/**
+ * The target for these settings. `keys` are what the direct-KV targets verify pushes with; `progress`
+ * shows the worker target's slow requests.
+ */
+export async function openTarget(
+  settings: Settings,
+  keys: KeyRing,
+  progress?: ProgressFactory,
+): Promise<Target> {
   switch (settings.target) {
     case "worker": {
       if (!settings.url) {
@@ -29,7 +37,7 @@ export async function openTarget(settings: Settings, keys: KeyRing): Promise<Tar
           "no publish token: set EDGEFLAGS_PUBLISH_TOKEN to the worker's PUBLISH_TOKEN",
         );
       }
-      return workerTarget({ url: settings.url, token: settings.publishToken });
+      return workerTarget({ url: settings.url, token: settings.publishToken, progress });
     }
     case "kv-api": {
       const { kvApiStore } = await import("./kv-api");

@@ -4,6 +4,7 @@
  */
 import type { AuditRecord } from "../../snapshot/format";
 import { CliError, EXIT } from "../output";
+import { type ProgressFactory, silentProgress } from "../progress";
 import type { PushOutcome, Target } from "./target";
 
 export interface WorkerTargetOptions {
@@ -11,6 +12,8 @@ export interface WorkerTargetOptions {
   token: string;
   /** Per-request timeout, ms. */
   timeoutMs?: number;
+  /** Shows a request that takes a while (a slow or unreachable worker); quick ones print nothing. */
+  progress?: ProgressFactory;
 }
 
 interface ErrorBody {
@@ -26,18 +29,27 @@ export function workerTarget(options: WorkerTargetOptions): Target {
   const where = `worker ${base}`;
 
   async function call(path: string, init: RequestInit = {}): Promise<Response> {
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    const request = `${init.method ?? "GET"} ${path.split("?")[0]}`;
+    const progress = (options.progress ?? silentProgress)(`waiting for ${base} to answer ${request}`);
+    progress.update(`gives up at ${Math.round(timeoutMs / 1000)} s`);
     try {
       return await fetch(`${base}${path}`, {
         ...init,
         headers: { authorization: `Bearer ${options.token}`, ...(init.headers as Record<string, string>) },
-        signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
+        signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
-      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+      const e = err as { cause?: { code?: string }; name?: string; message?: string };
+      const cause =
+        e.cause?.code ??
+        (e.name === "TimeoutError" ? `no answer within ${Math.round(timeoutMs / 1000)} s` : e.message);
       throw new CliError(
         EXIT.io,
         `cannot reach the ${where} (${cause}): is it running, and is the URL right?`,
       );
+    } finally {
+      progress.done();
     }
   }
 
