@@ -124,7 +124,9 @@ async function start(argv: string[]): Promise<number> {
     join(root, "node_modules", ".bin", "wrangler"),
     ["dev", "--ip", "127.0.0.1", "--port", String(port), "--show-interactive-dev-session=false"],
     // Its own process group: a terminal's Ctrl-C reaches wrangler once, through the handler below.
-    { cwd: root, env, stdio: ["ignore", "pipe", "pipe"], detached: true },
+    // Only stdout is piped (its request-log lines are filtered below); stderr stays the terminal's, as
+    // a piped stderr left wrangler's esbuild child to die noisily on Ctrl-C.
+    { cwd: root, env, stdio: ["ignore", "pipe", "inherit"], detached: true },
   );
   // Until the demo is published, the request-log lines of answers that only mean "nothing published
   // yet" are left out (scripts/lib/wrangler-lines.ts); everything else passes line by line.
@@ -134,7 +136,6 @@ async function start(argv: string[]): Promise<number> {
       if (!(firstStart && isFirstStartNoise(line))) to.write(`${line}\n`);
     });
   forward(wrangler.stdout, process.stdout);
-  forward(wrangler.stderr, process.stderr);
   let exitCode: number | null = null;
   const exited = new Promise<number>((done) =>
     wrangler.on("exit", (code, signal) => {
