@@ -3,9 +3,28 @@
  * values that cannot be used. Gateway settings are read apart (src/gateway/settings.ts), because
  * routing needs them before the runtime exists. No I/O.
  */
+import type { JSONWebKeySet } from "jose";
 import { DEFAULT_MAX_SNAPSHOT_BYTES } from "../snapshot/verify";
 import type { Env } from "./env";
 import { SettingsReader } from "./settings";
+
+/** Identity settings that make a usable whole: one source of keys, and a bound on token lifetime. */
+export interface IdentitySettings {
+  issuer: string;
+  audience: string;
+  /** The inline JWKS, parsed; or `jwksUrl`, never both. */
+  jwks?: JSONWebKeySet;
+  jwksUrl?: URL;
+  /** Longest accepted token lifetime: `exp - iat`, or `exp - now` for a token without `iat`. */
+  maxLifetimeSeconds: number;
+}
+
+/**
+ * Default IDENTITY_MAX_LIFETIME_SECONDS: 24 h, the longest default of the common identity providers
+ * (Auth0 access tokens, Cloudflare Access; most issue 1 h), so a token that lives longer is a choice
+ * to make explicitly.
+ */
+export const DEFAULT_IDENTITY_MAX_LIFETIME_SECONDS = 24 * 60 * 60;
 
 export interface Config {
   environment: string;
@@ -18,7 +37,13 @@ export interface Config {
   geoHeaderFallback: boolean;
   publishToken: string | undefined;
   serverApiKeys: string[];
-  identity: { issuer: string; audience: string; jwks?: string; jwksUrl?: string } | undefined;
+  /** Complete, usable identity settings; undefined when identity is off or `identityError` is set. */
+  identity: IdentitySettings | undefined;
+  /**
+   * Why the identity settings that are set cannot be used: names the settings, never their values.
+   * Requests with a bearer token are then refused rather than evaluated without identity.
+   */
+  identityError: string | undefined;
   anonCookie: { name: string; sameSite: "Lax" | "Strict" | "None" } | undefined;
   maxBodyBytes: number;
   maxSnapshotBytes: number;
@@ -33,13 +58,16 @@ function list(value: string | undefined): string[] {
     .filter((s) => s !== "");
 }
 
-/** Settings from bindings; a value that cannot be used falls back to its default with a warning. */
+/**
+ * Settings from bindings; a value that cannot be used falls back to its default with a warning.
+ * Identity settings have no safe default: unusable ones are `identityError` (and a warning).
+ */
 export function readConfig(env: Env): Config {
   const r = new SettingsReader(env as unknown as Record<string, unknown>);
   const origins = list(env.CORS_ORIGINS);
   const cookie = r.text("ANON_COOKIE") ?? "ef_id";
-  const issuer = r.text("IDENTITY_ISSUER");
-  const audience = r.text("IDENTITY_AUDIENCE");
+  const identity = readIdentity(r);
+  if (identity.error) r.warnings.push(`${identity.error}; requests with a bearer token are refused`);
   return {
     environment: r.text("EDGEFLAGS_ENV") ?? "development",
     publicKeys: r.text("EDGEFLAGS_PUBLIC_KEYS"),
@@ -50,10 +78,8 @@ export function readConfig(env: Env): Config {
     geoHeaderFallback: r.bool("GEO_HEADER_FALLBACK", false),
     publishToken: r.text("PUBLISH_TOKEN"),
     serverApiKeys: list(env.SERVER_API_KEYS),
-    identity:
-      issuer && audience && (env.IDENTITY_JWKS || env.IDENTITY_JWKS_URL)
-        ? { issuer, audience, jwks: env.IDENTITY_JWKS, jwksUrl: env.IDENTITY_JWKS_URL }
-        : undefined,
+    identity: identity.settings,
+    identityError: identity.error,
     anonCookie:
       cookie.toLowerCase() === "off"
         ? undefined
@@ -62,4 +88,66 @@ export function readConfig(env: Env): Config {
     maxSnapshotBytes: r.int("MAX_SNAPSHOT_BYTES", DEFAULT_MAX_SNAPSHOT_BYTES, 1),
     warnings: r.warnings,
   };
+}
+
+const LOCAL_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/** An https URL, or http on this machine (a local identity provider); anything else is undefined. */
+function secureUrl(text: string): URL | undefined {
+  try {
+    const url = new URL(text);
+    if (url.protocol === "https:" || (url.protocol === "http:" && LOCAL_HOSTS.has(url.hostname))) return url;
+  } catch {}
+  return undefined;
+}
+
+/**
+ * The identity settings: none set is identity off; any set must make a complete, usable whole, else
+ * `error` lists every problem. Checked here, once, so nothing fails later at a request.
+ */
+function readIdentity(r: SettingsReader): { settings?: IdentitySettings; error?: string } {
+  const issuer = r.text("IDENTITY_ISSUER");
+  const audience = r.text("IDENTITY_AUDIENCE");
+  const rawJwks = r.text("IDENTITY_JWKS");
+  const rawUrl = r.text("IDENTITY_JWKS_URL");
+  const rawLifetime = r.text("IDENTITY_MAX_LIFETIME_SECONDS");
+  if (!issuer && !audience && !rawJwks && !rawUrl && !rawLifetime) return {};
+  const problems: string[] = [];
+  if (!issuer) problems.push("IDENTITY_ISSUER is missing");
+  if (!audience) problems.push("IDENTITY_AUDIENCE is missing");
+  let jwks: JSONWebKeySet | undefined;
+  let jwksUrl: URL | undefined;
+  if (rawJwks && rawUrl) problems.push("IDENTITY_JWKS and IDENTITY_JWKS_URL are both set; set one");
+  else if (!rawJwks && !rawUrl) problems.push("IDENTITY_JWKS or IDENTITY_JWKS_URL is missing");
+  else if (rawJwks) {
+    const parsed = parseJwks(rawJwks);
+    if (typeof parsed === "string") problems.push(parsed);
+    else jwks = parsed;
+  } else {
+    jwksUrl = secureUrl(rawUrl as string);
+    if (!jwksUrl) problems.push("IDENTITY_JWKS_URL must be an https URL (http only for localhost)");
+  }
+  const maxLifetimeSeconds =
+    rawLifetime === undefined ? DEFAULT_IDENTITY_MAX_LIFETIME_SECONDS : Number(rawLifetime);
+  if (!Number.isInteger(maxLifetimeSeconds) || maxLifetimeSeconds < 1)
+    problems.push("IDENTITY_MAX_LIFETIME_SECONDS is not a whole number >= 1");
+  if (problems.length > 0) return { error: `identity settings: ${problems.join("; ")}` };
+  return {
+    settings: { issuer: issuer as string, audience: audience as string, jwks, jwksUrl, maxLifetimeSeconds },
+  };
+}
+
+/** The inline JWKS (an object whose `keys` lists at least one JWK), or what is wrong with it. */
+function parseJwks(text: string): JSONWebKeySet | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return "IDENTITY_JWKS is not JSON";
+  }
+  const keys = (value as { keys?: unknown } | null)?.keys;
+  const isKey = (k: unknown) =>
+    typeof k === "object" && k !== null && typeof (k as { kty?: unknown }).kty === "string";
+  if (Array.isArray(keys) && keys.length > 0 && keys.every(isKey)) return value as JSONWebKeySet;
+  return 'IDENTITY_JWKS is not a JWKS ({"keys": [...]} with at least one key)';
 }

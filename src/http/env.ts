@@ -23,11 +23,16 @@ export interface Env {
   PUBLISH_TOKEN?: string;
   /** Comma-separated API keys (X-API-Key) that may read server-only flags. */
   SERVER_API_KEYS?: string;
-  /** Identity tokens: issuer, audience, and a static JWKS or a JWKS URL. */
+  /**
+   * Identity tokens: issuer, audience, and a static JWKS or an https JWKS URL (one of the two). Any
+   * of them set makes all required; an incomplete set refuses requests with a bearer token.
+   */
   IDENTITY_ISSUER?: string;
   IDENTITY_AUDIENCE?: string;
   IDENTITY_JWKS?: string;
   IDENTITY_JWKS_URL?: string;
+  /** Longest accepted identity-token lifetime (exp - iat, or exp - now), seconds. Default 86400. */
+  IDENTITY_MAX_LIFETIME_SECONDS?: string;
   /** Name of the anonymous-id cookie, or "off". Default "ef_id". */
   ANON_COOKIE?: string;
   /** SameSite of that cookie: Lax (default), Strict or None (cross-site front-ends). */

@@ -7,34 +7,65 @@ import type { Config } from "./config";
 import { ApiError } from "./errors";
 
 const IDENTITY_ALGORITHMS = ["RS256", "PS256", "ES256", "EdDSA"];
+const CLOCK_TOLERANCE_SECONDS = 30;
 
 export type IdentityVerifier = (request: Request) => Promise<Record<string, unknown> | undefined>;
 
 /**
+ * A bearer token arrived while the identity settings are unusable (`Config.identityError`): it can be
+ * neither verified nor ignored. A 500 (`internal`) naming the settings: the token is not at fault.
+ */
+export class IdentityUnavailable extends ApiError {
+  constructor(detail: string) {
+    super("internal", detail);
+  }
+}
+
+/** The bearer token of a request; undefined without an Authorization header. */
+function bearerToken(request: Request): string | undefined {
+  const header = request.headers.get("authorization");
+  if (!header) return undefined;
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  if (!match) throw new ApiError("invalid_token", "Authorization must be 'Bearer <token>'");
+  return match[1];
+}
+
+/**
  * A verifier for the configured identity settings. Without identity settings the Authorization header
- * is not read (it may be meant for someone else); with them, a present but invalid token is a 401.
+ * is not read (it may be meant for someone else); with them, a present but invalid token is a 401,
+ * and one without `exp` or living longer than the maximum lifetime is invalid. With unusable settings
+ * a bearer token throws IdentityUnavailable: evaluating without the claims would fail open on any rule
+ * that denies by a claim. Requests without a token are evaluated as always.
  */
 export function identityVerifier(config: Config): IdentityVerifier {
+  const problem = config.identityError;
+  if (problem) {
+    return async (request) => {
+      if (bearerToken(request) !== undefined) throw new IdentityUnavailable(problem);
+      return undefined;
+    };
+  }
   const settings = config.identity;
   if (!settings) return async () => undefined;
-  let keys: JWTVerifyGetKey;
-  if (settings.jwks) {
-    keys = createLocalJWKSet(JSON.parse(settings.jwks));
-  } else {
-    keys = createRemoteJWKSet(new URL(settings.jwksUrl as string));
-  }
+  const keys: JWTVerifyGetKey = settings.jwks
+    ? createLocalJWKSet(settings.jwks)
+    : createRemoteJWKSet(settings.jwksUrl as URL);
   return async (request) => {
-    const header = request.headers.get("authorization");
-    if (!header) return undefined;
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match) throw new ApiError("invalid_token", "Authorization must be 'Bearer <token>'");
+    const token = bearerToken(request);
+    if (token === undefined) return undefined;
     try {
-      const { payload } = await jwtVerify(match[1] as string, keys, {
+      const { payload } = await jwtVerify(token, keys, {
         issuer: settings.issuer,
         audience: settings.audience,
         algorithms: IDENTITY_ALGORITHMS,
-        clockTolerance: 30,
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        requiredClaims: ["exp"],
       });
+      // jose has checked that exp (and iat, if present) are numbers.
+      const from = payload.iat ?? Math.floor(Date.now() / 1000);
+      if ((payload.exp as number) - from > settings.maxLifetimeSeconds + CLOCK_TOLERANCE_SECONDS) {
+        throw new Error("the token lives longer than IDENTITY_MAX_LIFETIME_SECONDS");
+      }
       return payload as Record<string, unknown>;
     } catch (cause) {
       throw new ApiError("invalid_token", undefined, { cause });

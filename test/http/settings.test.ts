@@ -84,6 +84,97 @@ describe("readConfig", () => {
   });
 });
 
+describe("readConfig identity", () => {
+  const JWKS = '{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}';
+  const complete = { IDENTITY_ISSUER: "https://id.example", IDENTITY_AUDIENCE: "shop", IDENTITY_JWKS: JWKS };
+
+  it("is off, without a warning, when no identity setting is set", () => {
+    const c = config({});
+    expect(c.identity).toBeUndefined();
+    expect(c.identityError).toBeUndefined();
+  });
+
+  it("parses a complete set once, with the default maximum lifetime of 24 h", () => {
+    const c = config(complete);
+    expect(c.identity).toEqual({
+      issuer: "https://id.example",
+      audience: "shop",
+      jwks: JSON.parse(JWKS),
+      jwksUrl: undefined,
+      maxLifetimeSeconds: 86_400,
+    });
+    expect(c.identityError).toBeUndefined();
+    expect(c.warnings).toEqual([]);
+  });
+
+  it.each<[string, Record<string, string>, string]>([
+    ["no issuer", { ...complete, IDENTITY_ISSUER: "" }, "IDENTITY_ISSUER is missing"],
+    ["no audience", { ...complete, IDENTITY_AUDIENCE: "" }, "IDENTITY_AUDIENCE is missing"],
+    ["no keys", { ...complete, IDENTITY_JWKS: "" }, "IDENTITY_JWKS or IDENTITY_JWKS_URL is missing"],
+    ["a JWKS that is not JSON", { ...complete, IDENTITY_JWKS: "{" }, "IDENTITY_JWKS is not JSON"],
+    ["a JWKS without keys", { ...complete, IDENTITY_JWKS: '{"keys":[]}' }, "IDENTITY_JWKS is not a JWKS"],
+    [
+      "a key without kty",
+      { ...complete, IDENTITY_JWKS: '{"keys":[{"x":"y"}]}' },
+      "IDENTITY_JWKS is not a JWKS",
+    ],
+    ["JSON null", { ...complete, IDENTITY_JWKS: "null" }, "IDENTITY_JWKS is not a JWKS"],
+    [
+      "both JWKS and URL",
+      { ...complete, IDENTITY_JWKS_URL: "https://id.example/jwks" },
+      "IDENTITY_JWKS and IDENTITY_JWKS_URL are both set",
+    ],
+    [
+      "an http URL to another host",
+      { ...complete, IDENTITY_JWKS: "", IDENTITY_JWKS_URL: "http://id.example/jwks" },
+      "IDENTITY_JWKS_URL must be an https URL",
+    ],
+    [
+      "a URL that is not one",
+      { ...complete, IDENTITY_JWKS: "", IDENTITY_JWKS_URL: "jwks.json" },
+      "IDENTITY_JWKS_URL must be an https URL",
+    ],
+    [
+      "a lifetime of 0",
+      { ...complete, IDENTITY_MAX_LIFETIME_SECONDS: "0" },
+      "IDENTITY_MAX_LIFETIME_SECONDS is not a whole number >= 1",
+    ],
+    ["a lone lifetime", { IDENTITY_MAX_LIFETIME_SECONDS: "60" }, "IDENTITY_ISSUER is missing"],
+  ])("refuses %s, naming the setting but not its value", (_what, vars, problem) => {
+    const c = config(vars);
+    expect(c.identity).toBeUndefined();
+    expect(c.identityError).toMatch(/^identity settings: /);
+    expect(c.identityError).toContain(problem);
+    expect(c.warnings).toEqual([`${c.identityError}; requests with a bearer token are refused`]);
+    for (const value of [vars.IDENTITY_JWKS, vars.IDENTITY_JWKS_URL]) {
+      if (value && value.length > 4) expect(c.identityError).not.toContain(value);
+    }
+  });
+
+  it("lists every problem at once", () => {
+    expect(config({ IDENTITY_JWKS: "{" }).identityError).toBe(
+      "identity settings: IDENTITY_ISSUER is missing; IDENTITY_AUDIENCE is missing; IDENTITY_JWKS is not JSON",
+    );
+  });
+
+  it.each([
+    "http://localhost:8788/jwks",
+    "http://127.0.0.1/jwks",
+    "http://[::1]:9/jwks",
+    "https://id.example/jwks",
+  ])("accepts the JWKS URL %s", (url) => {
+    const c = config({
+      ...complete,
+      IDENTITY_JWKS: "",
+      IDENTITY_JWKS_URL: url,
+      IDENTITY_MAX_LIFETIME_SECONDS: "600",
+    });
+    expect(c.identityError).toBeUndefined();
+    expect(c.identity?.jwksUrl?.href).toBe(new URL(url).href);
+    expect(c.identity?.maxLifetimeSeconds).toBe(600);
+  });
+});
+
 describe("readGatewaySettings", () => {
   it("falls back to deny, not pass, for a GATEWAY_NO_SNAPSHOT it does not know", () => {
     const s = readGatewaySettings({ GATEWAY: "true", GATEWAY_NO_SNAPSHOT: "block" });

@@ -1,7 +1,7 @@
 /**
  * GET /healthz: which snapshot this isolate serves, how old it is, where it came from (fresh, or the
  * last good one after a failed refresh), the last error, the last version-signal check, and whether
- * gateway mode is on. 200 while a snapshot serves, else 503.
+ * gateway mode is on. 200 while a snapshot serves and the settings are usable, else 503.
  */
 import { Hono } from "hono/tiny";
 import { gatewaySettings } from "../../gateway/settings";
@@ -18,7 +18,7 @@ healthRoutes.get("/", async (c) => {
         status: "misconfigured",
         environment: rt.config.environment,
         version: null,
-        error: rt.configError,
+        error: rt.configError ?? rt.config.identityError,
         warnings: rt.warnings,
       },
       503,
@@ -28,8 +28,17 @@ healthRoutes.get("/", async (c) => {
   const s = rt.store.status();
   const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
   const now = Date.now();
+  // Unusable identity settings refuse every request with a token: as loud as no snapshot at all.
+  const identityError = rt.config.identityError;
   const body = {
-    status: !snapshot ? "no_snapshot" : s.source === "fresh" ? "ok" : "degraded",
+    status: identityError
+      ? "misconfigured"
+      : !snapshot
+        ? "no_snapshot"
+        : s.source === "fresh"
+          ? "ok"
+          : "degraded",
+    ...(identityError ? { error: identityError } : {}),
     environment: rt.config.environment,
     version: snapshot?.payload.version ?? null,
     issuedAt: snapshot?.payload.issuedAt ?? null,
@@ -51,7 +60,7 @@ healthRoutes.get("/", async (c) => {
     gateway: gatewayStatus(c.env, snapshot?.payload.flags.gates?.length ?? 0),
     warnings: rt.warnings,
   };
-  return c.json(body, snapshot ? 200 : 503);
+  return c.json(body, snapshot && !identityError ? 200 : 503);
 });
 
 /** Gateway mode as this isolate runs it: where the API lives, how many gates, which origin. */
