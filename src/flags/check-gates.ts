@@ -1,6 +1,7 @@
 /**
- * Semantic checks of the `gates` list: patterns compile, flags and variants exist, ids are unique,
- * actions are usable, and no gate is unreachable or unable to deny. Pure, no I/O.
+ * Semantic checks of the `gates` list: patterns compile (and can match a path the worker accepts),
+ * flags and variants exist, ids are unique, actions are usable, and no gate is unreachable or unable
+ * to deny. Pure, no I/O.
  */
 import { arr, at, type Loc, type Obj, obj, type Report, str } from "./access";
 import { variantNames } from "./check-flag";
@@ -27,7 +28,9 @@ export function checkGates(root: Obj, report: Report): void {
   if (gates.length === 0) return;
   const flags = obj(root.flags) ?? {};
   const ids = new Map<string, number>();
-  const seen = new Map<string, number>();
+  // Per match key, the first gate of each case mode: a case-insensitive gate matches everything its
+  // case-sensitive twin does, so it hides later twins of both modes.
+  const seen = new Map<string, { sensitive?: number; insensitive?: number }>();
   const gatesLoc = at(undefined, "gates");
   gates.forEach((raw, i) => {
     const gate = obj(raw);
@@ -46,13 +49,19 @@ export function checkGates(root: Obj, report: Report): void {
     checkDeny(obj(gate.deny), at(loc, "deny"), report);
     if (compiled) {
       const key = sameMatchKey(gate);
-      const earlier = seen.get(key);
+      const twins = seen.get(key) ?? {};
+      const insensitive = gate.caseSensitive === false;
+      const earlier = insensitive ? twins.insensitive : (twins.insensitive ?? twins.sensitive);
       if (earlier !== undefined) {
         report(
           at(loc, "pattern"),
           `gate "${id}" is unreachable: gates[${earlier}] has the same pattern, host and methods and comes first`,
         );
-      } else seen.set(key, i);
+      } else {
+        if (insensitive) twins.insensitive = i;
+        else twins.sensitive = i;
+        seen.set(key, twins);
+      }
     }
     const allow = arr(gate.allow).filter((a): a is string => typeof a === "string");
     if (names && allow.length > 0 && names.every((n) => allow.includes(n))) {
@@ -71,6 +80,13 @@ function checkPattern(gate: Obj, loc: Loc, report: Report): boolean {
   if (pattern === undefined || pattern === "") return false;
   if (!pattern.startsWith("/") && pattern !== "*") {
     report(at(loc, "pattern"), `pattern ${describe(pattern)} must start with "/" (URL paths always do)`);
+    return false;
+  }
+  if (/%(2f|5c)/i.test(pattern)) {
+    report(
+      at(loc, "pattern"),
+      `pattern ${describe(pattern)} can never match: the worker refuses paths with an encoded "/" or "\\" (400)`,
+    );
     return false;
   }
   const URLPatternCtor = patternCtor();

@@ -180,6 +180,8 @@ export const SCHEMA_DOCS: Record<string, ObjectDocs> = {
       onUnavailable:
         "With no trustworthy snapshot (none loaded, or expired): deny (default, fail closed) or allow (fail open).",
       inject: "Inject the visitor's client-visible flags into HTML answers of this gate's paths.",
+      caseSensitive:
+        "false: the pattern ignores case, for origins that do (so /CHECKOUT is gated like /checkout). Default true.",
     },
   },
   GateDenyStatus: {

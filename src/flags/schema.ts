@@ -399,6 +399,7 @@ export const GateSchema = strict(
     deny: GateDenySchema,
     onUnavailable: v.optional(oneOf(["deny", "allow"], "onUnavailable")),
     inject: v.optional(v.boolean("inject must be true or false")),
+    caseSensitive: v.optional(v.boolean("caseSensitive must be true or false")),
   },
   "gate",
 );

@@ -246,6 +246,8 @@ export interface GateDefinition {
   onUnavailable?: "deny" | "allow";
   /** Inject the visitor's client-visible flags into HTML answers of this gate's paths. */
   inject?: boolean;
+  /** false: the pattern ignores case (for origins that do, so `/CHECKOUT` is gated too). Default true. */
+  caseSensitive?: boolean;
 }
 
 /** The whole flags file. */

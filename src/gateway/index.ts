@@ -11,13 +11,21 @@ import type { GateDenyRedirect, GateDenyRewrite, GateDenyStatus } from "../flags
 import type { AppEnv } from "../http/app-env";
 import { anonCookieHeader, type BuiltContext, buildContext } from "../http/context";
 import type { Env } from "../http/env";
+import { IdentityUnavailable } from "../http/identity";
 import { logEvent } from "../http/runtime";
 import type { VerifiedSnapshot } from "../snapshot/verify";
 import { type Decision, decide, describeDecision } from "./decide";
 import { injectFlags, isInjectable } from "./inject";
-import { gatesOf, matchGate, normalizePath } from "./match";
+import { gatesOf, matchGate } from "./match";
 import { fetchOrigin, flagsHeaderValue, type OriginTarget, originRequest } from "./origin";
-import { badGatewayResponse, noSnapshotResponse, redirectResponse, statusResponse } from "./respond";
+import { gatePath } from "./path";
+import {
+  ambiguousPathResponse,
+  badGatewayResponse,
+  noSnapshotResponse,
+  redirectResponse,
+  statusResponse,
+} from "./respond";
 import { type GatewaySettings, gatewaySettings, underPrefix } from "./settings";
 
 /** Response header naming the gate decision, when DECISION_HEADER=true (debugging, staging). */
@@ -47,13 +55,22 @@ export function gateway(options: { log?: Log; now?: () => number } = {}): Middle
   };
 }
 
-/** The verified identity, if any. A bad token is not the edge's business: the origin may want it. */
-async function identityOf(c: Context<AppEnv>, log: Log): Promise<Record<string, unknown> | undefined> {
+/**
+ * The verified identity, if any. A bad token is not the edge's business: the origin may want it.
+ * null when the identity settings are unusable and a bearer token came: the gate cannot judge the
+ * visitor (evaluating without the claims would fail open on rules that deny by a claim), so the
+ * gate's `onUnavailable` policy decides, as for an expired snapshot.
+ */
+async function identityOf(c: Context<AppEnv>, log: Log): Promise<Record<string, unknown> | undefined | null> {
   try {
     return await c.get("rt").verifyIdentity(c.req.raw);
   } catch (err) {
-    log({ event: "gateway_identity_ignored", error: (err as Error).message });
-    return undefined;
+    const unavailable = err instanceof IdentityUnavailable;
+    log({
+      event: unavailable ? "gateway_identity_unavailable" : "gateway_identity_ignored",
+      error: (err as Error).message,
+    });
+    return unavailable ? null : undefined;
   }
 }
 
@@ -94,14 +111,31 @@ async function handle(
   };
   let gate: ReturnType<typeof matchGate>;
   if (compiled.gates.length > 0) {
+    // Gates decide on the path as origins read it; a path origins read in different ways is refused
+    // before any gate is consulted, whoever asks (see path.ts).
     const url = new URL(req.url);
-    gate = matchGate(compiled.gates, req.method, url.hostname, normalizePath(url.pathname));
+    const path = gatePath(url.pathname);
+    if (path.refused !== undefined) {
+      const { refused } = path;
+      log({
+        event: "gate_denied",
+        reason: "path",
+        refused,
+        status: 400,
+        method: req.method,
+        path: url.pathname,
+      });
+      return withDecision(ambiguousPathResponse(), settings, `action=deny; reason=path; refused=${refused}`);
+    }
+    gate = matchGate(compiled.gates, req.method, url.hostname, path.path);
   }
   let result: EvaluationResult | undefined;
   if (gate && trusted) {
     const identity = await identityOf(c, log);
-    const built = identity ? buildContext({ request: req, config: rt.config, identity }) : baseContext();
-    result = evaluate(snapshot.compiled, gate.flag, built.context, now);
+    if (identity !== null) {
+      const built = identity ? buildContext({ request: req, config: rt.config, identity }) : baseContext();
+      result = evaluate(snapshot.compiled, gate.flag, built.context, now);
+    }
   }
   const decision = decide({ gate, trusted, result });
   const cookie = () => (base?.newAnonId ? anonCookieHeader(rt.config, base.newAnonId) : undefined);

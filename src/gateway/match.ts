@@ -20,6 +20,8 @@ export interface CompiledGate {
   /** null: every method. */
   readonly methods: ReadonlySet<string> | null;
   readonly hasHost: boolean;
+  /** `caseSensitive: false`: the pattern ignores case (and `quickPrefix` is lower case). */
+  readonly ignoreCase: boolean;
   /** A cheap test before URLPattern: every matching path starts with it. */
   readonly quickPrefix: string;
   readonly pattern: URLPattern;
@@ -63,6 +65,8 @@ export function compileGates(defs: readonly GateDefinition[]): Omit<CompiledGate
   const gates = defs.map((def, index): CompiledGate => {
     const shape = patternShape(def.pattern);
     const methods = gateMethodsOf(def.methods);
+    const ignoreCase = def.caseSensitive === false;
+    const quickPrefix = PLAIN.exec(shape.prefix)?.[0] ?? "";
     return {
       id: gateIdOf(def.id, index),
       flag: def.flag,
@@ -75,9 +79,11 @@ export function compileGates(defs: readonly GateDefinition[]): Omit<CompiledGate
       inject: def.inject === true,
       methods,
       hasHost: def.host !== undefined,
-      quickPrefix: PLAIN.exec(shape.prefix)?.[0] ?? "",
+      ignoreCase,
+      quickPrefix: ignoreCase ? quickPrefix.toLowerCase() : quickPrefix,
       pattern: new URLPattern(
         def.host === undefined ? { pathname: def.pattern } : { pathname: def.pattern, hostname: def.host },
+        { ignoreCase },
       ),
       rank: { host: hostRank(def.host), shape, methods: methods !== null, index },
     };
@@ -86,44 +92,22 @@ export function compileGates(defs: readonly GateDefinition[]): Omit<CompiledGate
   return { gates };
 }
 
-/** The most specific gate matching the request, if any. `path` should be `normalizePath`'s output. */
+/** The most specific gate matching the request, if any. `path` should be `gatePath`'s output (path.ts). */
 export function matchGate(
   gates: readonly CompiledGate[],
   method: string,
   hostname: string,
   path: string,
 ): CompiledGate | undefined {
+  let lower: string | undefined;
   for (const gate of gates) {
     if (gate.methods !== null && !gate.methods.has(method)) continue;
-    if (!path.startsWith(gate.quickPrefix)) continue;
+    if (gate.ignoreCase) {
+      lower ??= path.toLowerCase();
+      if (!lower.startsWith(gate.quickPrefix)) continue;
+    } else if (!path.startsWith(gate.quickPrefix)) continue;
     const input = gate.hasHost ? { pathname: path, hostname } : { pathname: path };
     if (gate.pattern.test(input)) return gate;
   }
   return undefined;
-}
-
-/**
- * The path gates are matched against. Origins commonly treat `%63` as `c` and `//` as `/`; matching the
- * raw path would let `/%63heckout` or `//checkout` slip past a `/checkout/*` gate. So unreserved
- * characters are decoded and runs of slashes collapsed (dot segments are already resolved by URL
- * parsing). The origin still receives the path exactly as sent.
- */
-export function normalizePath(path: string): string {
-  let out = path;
-  if (out.includes("%")) {
-    out = out.replace(/%([0-9A-Fa-f]{2})/g, (m, hex: string) => {
-      const c = Number.parseInt(hex, 16);
-      const unreserved =
-        (c >= 0x30 && c <= 0x39) ||
-        (c >= 0x41 && c <= 0x5a) ||
-        (c >= 0x61 && c <= 0x7a) ||
-        c === 0x2d ||
-        c === 0x2e ||
-        c === 0x5f ||
-        c === 0x7e;
-      return unreserved ? String.fromCharCode(c) : m.toUpperCase();
-    });
-  }
-  if (out.includes("//")) out = out.replace(/\/{2,}/g, "/");
-  return out;
 }

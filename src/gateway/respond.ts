@@ -1,6 +1,6 @@
 /**
  * The answers the edge gives instead of the origin: a gate's status (with its text or JSON body) or
- * redirect, the no-snapshot 503, and the bad-gateway 502. None may be kept by a shared cache: they
+ * redirect, the ambiguous-path 400, the no-snapshot 503, and the bad-gateway 502. None may be kept by a shared cache: they
  * depend on who asks. No I/O.
  */
 import type { GateDenyRedirect, GateDenyStatus } from "../flags/types";
@@ -35,6 +35,14 @@ export function redirectResponse(deny: GateDenyRedirect): Response {
   return new Response(null, {
     status: deny.status ?? 302,
     headers: { location: deny.redirect, "cache-control": NO_STORE },
+  });
+}
+
+/** A path origins would read in different ways (an encoded slash, a hidden dot segment...): see path.ts. */
+export function ambiguousPathResponse(): Response {
+  return new Response("Bad Request: ambiguous URL path.\n", {
+    status: 400,
+    headers: { "content-type": "text/plain; charset=utf-8", "cache-control": NO_STORE },
   });
 }
 

@@ -54,10 +54,15 @@ describe("gates: valid files", () => {
   flag: checkout
   allow: [on]
   deny: { redirect: /cart }
+- pattern: /Account{/*}?
+  flag: checkout
+  allow: [on]
+  deny: { status: 404 }
+  caseSensitive: false
 `);
     const { document, problems } = parseFlagsFile(text, "flags.yaml");
     expect(problems).toEqual([]);
-    expect(document?.gates).toHaveLength(5);
+    expect(document?.gates).toHaveLength(6);
     expect(document?.gates?.[0]).toEqual({
       id: "geo-block",
       pattern: "/checkout/*",
@@ -79,6 +84,16 @@ const CASES: [string, string, string][] = [
     "pattern that URLPattern refuses",
     `- pattern: ‸/orders/:id(\\d+\n  flag: checkout\n  allow: [on]\n  deny: { status: 404 }`,
     'invalid pattern "/orders/:id(\\\\d+"',
+  ],
+  [
+    "pattern with an encoded slash, which the worker refuses",
+    `- pattern: ‸/files/a%2Fb\n  flag: checkout\n  allow: [on]\n  deny: { status: 404 }`,
+    'pattern "/files/a%2Fb" can never match',
+  ],
+  [
+    "caseSensitive that is not a boolean",
+    `- pattern: /x\n  flag: checkout\n  allow: [on]\n  deny: { status: 404 }\n  caseSensitive: ‸"no"`,
+    "caseSensitive must be true or false",
   ],
   [
     "pattern that is not a path",
@@ -201,5 +216,18 @@ describe("gates: each mistake is reported where it is", () => {
     const twin = { ...doc, gates: [...doc.gates!, { ...doc.gates![0]!, id: "again" }] };
     const r = validateDocument(twin);
     expect(r.ok ? [] : r.problems.map((p) => p.path.join("."))).toEqual(["gates.3.pattern"]);
+  });
+
+  it("lets a case-insensitive twin follow a case-sensitive gate, but not the other way round", () => {
+    const base = { pattern: "/a/*", flag: "f", allow: ["on"], deny: { status: 451 } };
+    const paths = (gates: FlagsDocument["gates"]) => {
+      const r = validateDocument({ flags: { f: { fallthrough: "on" } }, gates });
+      return r.ok ? [] : r.problems.map((p) => p.path.join("."));
+    };
+    const insensitive = { ...base, caseSensitive: false };
+    expect(paths([base, insensitive])).toEqual([]);
+    expect(paths([insensitive, base])).toEqual(["gates.1.pattern"]);
+    expect(paths([base, insensitive, { ...insensitive }])).toEqual(["gates.2.pattern"]);
+    expect(paths([base, insensitive, { ...base }])).toEqual(["gates.2.pattern"]);
   });
 });

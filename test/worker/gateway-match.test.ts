@@ -1,9 +1,10 @@
-/** Gate matching and the decision, as tables: specificity order, host and method matching, path normalisation. */
+/** Gate matching and the decision, as tables: specificity order, host and method matching, path normalisation and refusal. */
 import { describe, expect, it } from "vitest";
 import type { EvaluationResult } from "../../src/eval/types";
 import type { GateDefinition } from "../../src/flags/types";
 import { decide, describeDecision } from "../../src/gateway/decide";
-import { compileGates, gatesOf, matchGate, normalizePath } from "../../src/gateway/match";
+import { compileGates, gatesOf, matchGate } from "../../src/gateway/match";
+import { gatePath, type PathRefusal } from "../../src/gateway/path";
 import { patternShape } from "../../src/gateway/specificity";
 
 const gate = (id: string, pattern: string, extra: Partial<GateDefinition> = {}): GateDefinition => ({
@@ -74,15 +75,66 @@ describe("most specific pattern wins", () => {
   });
 });
 
-describe("normalizePath", () => {
+describe("gatePath", () => {
   it.each([
+    ["/plain/style.css", "/plain/style.css"],
     ["/%63heckout/%41", "/checkout/A"],
-    ["/a%2Fb", "/a%2Fb"],
-    ["/a%2fb%7e", "/a%2Fb~"],
+    ["/a%7e%2D%5f", "/a~-_"],
     ["//a///b/", "/a/b/"],
-    ["/plain", "/plain"],
+    ["/a./b..", "/a/b"],
+    ["/a%20/b%20.%20", "/a/b"],
+    ["/a;x=1/b;y", "/a/b"],
+    ["/;x/a", "/a"],
+    ["/a%3Bx/b", "/a/b"],
+    ["/caf%C3%A9", "/café"],
+    ["/%EF%BD%83heckout", "/checkout"],
+    ["/a%EF%BC%8Fb", "/a/b"],
+    ["/a%3Fb%23c", "/a?b#c"],
+    ["/100%25off", "/100%off"],
+    ["/a/%20/b", "/a/b"],
   ])("%s -> %s", (input, output) => {
-    expect(normalizePath(input)).toBe(output);
+    expect(gatePath(input)).toEqual({ path: output });
+  });
+
+  it.each<[string, PathRefusal]>([
+    ["/a%2Fb", "encoded-slash"],
+    ["/a%2fb", "encoded-slash"],
+    ["/a%5Cb", "encoded-slash"],
+    ["/a%5cb", "encoded-slash"],
+    ["/a\\b", "backslash"],
+    ["/a%EF%BC%BCb", "backslash"],
+    ["/a%252Fb", "double-encoding"],
+    ["/a%2563", "double-encoding"],
+    ["/a%25u002f", "double-encoding"],
+    ["/a%EF%BC%85%EF%BC%92%EF%BC%A6", "double-encoding"],
+    ["/a%00", "control-character"],
+    ["/a%1f", "control-character"],
+    ["/a%7F", "control-character"],
+    ["/a%u002f", "bad-escape"],
+    ["/a%2", "bad-escape"],
+    ["/a%zz", "bad-escape"],
+    ["/a%C0%AF", "bad-escape"],
+    ["/a%FF", "bad-escape"],
+    ["/x/..;/a", "dot-segment"],
+    ["/x/.;a", "dot-segment"],
+    ["/x/%2E%2E;/a", "dot-segment"],
+    ["/x/.../a", "dot-segment"],
+    ["/x/. ./a", "dot-segment"],
+    ["/x/%EF%BC%8E%EF%BC%8E/a", "dot-segment"],
+  ])("%s is refused: %s", (input, refused) => {
+    expect(gatePath(input)).toEqual({ refused });
+  });
+
+  it("matches case-insensitively only for caseSensitive: false gates", () => {
+    const gates = compileGates([
+      gate("exact", "/Checkout/*"),
+      gate("any-case", "/Account/*", { caseSensitive: false }),
+    ]).gates;
+    expect(matchGate(gates, "GET", "h", "/Checkout/x")?.id).toBe("exact");
+    expect(matchGate(gates, "GET", "h", "/checkout/x")).toBeUndefined();
+    for (const path of ["/Account/x", "/account/x", "/ACCOUNT/X"]) {
+      expect(matchGate(gates, "GET", "h", path)?.id, path).toBe("any-case");
+    }
   });
 });
 
