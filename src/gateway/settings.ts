@@ -22,7 +22,11 @@ export interface GatewaySettings {
   enabled: boolean;
   /** Where the worker's own endpoints live in gateway mode, e.g. "/__edgeflags" (no trailing slash). */
   apiPrefix: string;
-  /** With no snapshot at all (gates unknown): pass everything to the origin, or answer 503. */
+  /**
+   * With no snapshot to serve (gates unknown): answer 503 (default), or pass everything to the
+   * origin. Deny by default: gates carry legal and security blocks, and a storage fault (or a KV
+   * writer's garbage, when the beacon cannot supply a valid copy) must not switch them off.
+   */
   noSnapshot: "pass" | "deny";
   /** ORIGIN_URL, parsed; undefined when unset, invalid (see `originError`) or overridden by ORIGIN. */
   originUrl: URL | undefined;
@@ -48,9 +52,9 @@ function originUrl(value: string | undefined): { url?: URL; error?: string } {
 }
 
 /**
- * Parses the settings. A value that cannot be used falls back to its default with a warning, except
- * GATEWAY_NO_SNAPSHOT, which falls back to "deny" (a typo must not open the gates), and a bad
- * ORIGIN_URL, which is an error: with no ORIGIN binding there is then nowhere to send a request.
+ * Parses the settings. A value that cannot be used falls back to its default with a warning (for
+ * GATEWAY_NO_SNAPSHOT, "deny": a typo must not open the gates), except a bad ORIGIN_URL, which is an
+ * error: with no ORIGIN binding there is then nowhere to send a request.
  */
 export function readGatewaySettings(env: GatewayBindings): GatewaySettings {
   const r = new SettingsReader(env as Record<string, unknown>);
@@ -65,10 +69,10 @@ export function readGatewaySettings(env: GatewayBindings): GatewaySettings {
     enabled: r.bool("GATEWAY", false),
     apiPrefix,
     noSnapshot:
-      noSnapshot === undefined || noSnapshot === "pass"
-        ? "pass"
-        : noSnapshot === "deny"
-          ? "deny"
+      noSnapshot === undefined || noSnapshot === "deny"
+        ? "deny"
+        : noSnapshot === "pass"
+          ? "pass"
           : r.fallback("GATEWAY_NO_SNAPSHOT", '"pass" or "deny"', "deny"),
     originUrl: origin.url,
     originError: origin.error,

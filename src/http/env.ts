@@ -49,7 +49,7 @@ export interface Env {
   ORIGIN?: Fetcher;
   /** Gateway origin's scheme://host:port. Unset: the request goes on to the zone's own origin. */
   ORIGIN_URL?: string;
-  /** No snapshot loaded at all: "pass" every request to the origin (default) or "deny" with a 503. */
+  /** No snapshot to serve (none, expired, none valid): "deny" with a 503 (default) or "pass" to the origin. */
   GATEWAY_NO_SNAPSHOT?: string;
   /** "true": inject the visitor's flags into every HTML page (else only where a gate says inject). */
   INJECT_HTML?: string;

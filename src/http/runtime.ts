@@ -90,6 +90,21 @@ async function buildRuntime(env: Env, options: RuntimeOptions): Promise<Runtime>
   const warnings = [...config.warnings, ...gatewaySettings(env).warnings];
   if (warnings.length > 0) log({ event: "config_warning", warnings });
   const source = options.source ? options.source(env) : env.FLAGS;
+  const beacon = options.beacon ? options.beacon(env) : beaconStub(env, config.environment);
+  const cache =
+    options.cache === null
+      ? undefined
+      : (options.cache ?? (typeof caches === "undefined" ? undefined : caches.default));
+  const canStore = keys !== undefined && env.FLAGS !== undefined;
+  const off = !beacon
+    ? "no BEACON binding"
+    : config.signalIntervalMs === 0
+      ? "SIGNAL_INTERVAL_SECONDS is 0"
+      : !canStore
+        ? "no snapshot store"
+        : undefined;
+  // The store and the watcher need each other: the watcher hands the store the version floor and
+  // newer snapshots; the store pokes the watcher on every request.
   let watcher: SignalWatcher | undefined;
   const store =
     keys && env.FLAGS
@@ -101,24 +116,19 @@ async function buildRuntime(env: Env, options: RuntimeOptions): Promise<Runtime>
           refreshMs: config.refreshMs,
           cacheTtlSeconds: config.kvCacheTtlSeconds,
           maxBytes: config.maxSnapshotBytes,
+          floor: off
+            ? undefined
+            : {
+                read: (timeoutMs) => (watcher as SignalWatcher).readFloor(timeoutMs),
+                fetch: (floor) => (watcher as SignalWatcher).fetchFloor(floor),
+              },
+          floorOff: off,
           now: options.now,
           log,
           onServe: (waitUntil) => watcher?.poke(waitUntil),
         })
       : undefined;
   if (keys && !env.FLAGS) configError ??= "the FLAGS KV binding is missing";
-  const beacon = options.beacon ? options.beacon(env) : beaconStub(env, config.environment);
-  const cache =
-    options.cache === null
-      ? undefined
-      : (options.cache ?? (typeof caches === "undefined" ? undefined : caches.default));
-  const off = !beacon
-    ? "no BEACON binding"
-    : config.signalIntervalMs === 0
-      ? "SIGNAL_INTERVAL_SECONDS is 0"
-      : !store
-        ? "no snapshot store"
-        : undefined;
   if (beacon && store && !off) {
     watcher = new SignalWatcher({
       beacon,

@@ -1,13 +1,15 @@
 /**
  * The per-isolate side of the version signal. Piggybacks on requests: when a check is due (every
  * interval, with jitter) it runs one in `waitUntil`, never in front of the response. A check reads the
- * announced version (coalesced per location), and when it is newer than what this isolate serves,
- * fetches that version strongly consistently - KV's versioned key, which no location has cached
- * before the publish, else the JWS the beacon holds - and hands it to the store, which verifies it
- * exactly like a KV read. I/O only through the injected beacon, cache and snapshot source.
+ * announced version (coalesced per location), hands it to the store as the version floor, and when it
+ * is newer than what this isolate serves, fetches that version strongly consistently - the JWS the
+ * beacon holds, which a KV writer cannot touch, else KV's versioned key, which no location has cached
+ * before the publish - and hands it to the store, which verifies it exactly like a KV read and
+ * refuses anything below the floor. The same reads serve a cold store's floor (`FloorSource`).
+ * I/O only through the injected beacon, cache and snapshot source.
  */
 import { kvKeys } from "../snapshot/format";
-import type { SnapshotSource, SnapshotStore } from "../snapshot/store";
+import type { Floor, SnapshotSource, SnapshotStore } from "../snapshot/store";
 import { coalesced, type LocationCache, SignalFailure, signalKeys, stateTtlMs } from "./coalesce";
 import type { Beacon, BeaconState, SignalCheck, SignalStatus } from "./types";
 
@@ -89,7 +91,7 @@ export class SignalWatcher {
 
   async #check(): Promise<void> {
     const started = this.#now();
-    const { cache, environment, intervalMs } = this.options;
+    const { store } = this.options;
     const timeoutMs = this.options.timeoutMs ?? 5000;
     let seen: BeaconState | null = null;
     let via: SignalCheck["via"] = null;
@@ -112,24 +114,25 @@ export class SignalWatcher {
       }
     };
     try {
-      const read = await coalesced(
-        cache,
-        signalKeys.state(environment),
-        stateTtlMs(intervalMs),
-        this.#now,
-        () => withTimeout(this.options.beacon.read(), timeoutMs, "reading the beacon"),
-      );
-      seen = read.value;
-      via = read.from === "cache" ? "cache" : "beacon";
-      const serving = this.options.store.peek()?.payload.version ?? 0;
+      try {
+        const read = await this.#read(timeoutMs);
+        seen = read.value;
+        via = read.from === "cache" ? "cache" : "beacon";
+      } catch (err) {
+        store.floorUnavailable(err);
+        throw err;
+      }
+      store.learnFloor(seen && floorOf(seen));
+      const serving = store.peek()?.payload.version ?? 0;
       if (!seen || seen.version <= serving) return done("unchanged");
 
       const failed = this.#failed;
       if (failed && failed.version === seen.version && started - failed.at < this.options.retryMs) {
         return done("error", { error: failed.error });
       }
-      const fetched = await this.#fetch(seen, timeoutMs);
-      const outcome = await this.options.store.offer(fetched.jws, `signal:${fetched.from}`);
+      const fetched = await this.#fetch(seen.version, seen.hasSnapshot, timeoutMs);
+      // Verified against the floor just learned: an older snapshot under this version is a rollback.
+      const outcome = await store.offer(fetched.jws, `signal:${fetched.from}`);
       if (!outcome.ok) {
         const error = { code: outcome.failure.code, message: outcome.failure.message };
         this.#failed = { version: seen.version, at: started, error };
@@ -148,13 +151,55 @@ export class SignalWatcher {
     }
   }
 
-  /** The announced version's JWS: KV's versioned key first, then the beacon's own copy. */
-  async #fetch(seen: BeaconState, timeoutMs: number): Promise<{ jws: string; from: "kv" | "beacon" }> {
+  /** `FloorSource.read` for a cold store: the same coalesced read as a check, with its own timeout. */
+  async readFloor(timeoutMs: number): Promise<Floor | null> {
+    const { value } = await this.#read(timeoutMs);
+    return value && floorOf(value);
+  }
+
+  /** `FloorSource.fetch`: the floor version's JWS, as a check fetches an announced version. */
+  fetchFloor(floor: Floor): Promise<{ jws: string; from: "kv" | "beacon" }> {
+    return this.#fetch(floor.version, floor.held, this.options.timeoutMs ?? 5000);
+  }
+
+  /** The announced version, from this location's cache when another isolate read it recently. */
+  #read(timeoutMs: number) {
+    const { cache, environment, intervalMs, beacon } = this.options;
+    return coalesced(cache, signalKeys.state(environment), stateTtlMs(intervalMs), this.#now, () =>
+      withTimeout(beacon.read(), timeoutMs, "reading the beacon"),
+    );
+  }
+
+  /**
+   * The announced version's JWS: the beacon's own copy first (a KV writer cannot replace it), then
+   * KV's versioned key (snapshots too big for the beacon, or its copy unreadable).
+   */
+  async #fetch(
+    version: number,
+    held: boolean,
+    timeoutMs: number,
+  ): Promise<{ jws: string; from: "kv" | "beacon" }> {
     const { source, environment, cache, beacon } = this.options;
-    let kvProblem = "not in KV yet";
+    let beaconProblem = "the beacon does not hold it";
+    if (held) {
+      try {
+        const { value } = await coalesced(
+          cache,
+          signalKeys.snapshot(environment, version),
+          SNAPSHOT_TTL_MS,
+          this.#now,
+          () => withTimeout(beacon.snapshot(version), timeoutMs, "reading the beacon's snapshot"),
+        );
+        if (value !== null) return { jws: value, from: "beacon" };
+        beaconProblem = "the beacon has moved past it";
+      } catch (err) {
+        beaconProblem = `the beacon failed: ${(err as Error).message}`;
+      }
+    }
+    let kvProblem = "it is not in KV yet";
     try {
       const jws = await withTimeout(
-        source.get(kvKeys.version(environment, seen.version), { type: "text" }),
+        source.get(kvKeys.version(environment, version), { type: "text" }),
         timeoutMs,
         "reading KV",
       );
@@ -162,25 +207,20 @@ export class SignalWatcher {
     } catch (err) {
       kvProblem = `KV failed: ${(err as Error).message}`;
     }
-    if (!seen.hasSnapshot) {
-      throw new SignalFailure(
-        "ERR_SIGNAL_SNAPSHOT_MISSING",
-        `version ${seen.version} is announced but ${kvProblem} and the beacon does not hold it`,
-      );
-    }
-    const { value } = await coalesced(
-      cache,
-      signalKeys.snapshot(environment, seen.version),
-      SNAPSHOT_TTL_MS,
-      this.#now,
-      () => withTimeout(beacon.snapshot(seen.version), timeoutMs, "reading the beacon's snapshot"),
+    throw new SignalFailure(
+      "ERR_SIGNAL_SNAPSHOT_MISSING",
+      `version ${version} is announced but ${beaconProblem} and ${kvProblem}`,
     );
-    if (value === null) {
-      throw new SignalFailure(
-        "ERR_SIGNAL_SNAPSHOT_MISSING",
-        `version ${seen.version} is announced but ${kvProblem} and the beacon has moved past it`,
-      );
-    }
-    return { jws: value, from: "beacon" };
   }
+}
+
+/** The beacon's state as the store's version floor. */
+function floorOf(state: BeaconState): Floor {
+  const announcedAt = Date.parse(state.updatedAt);
+  return {
+    version: state.version,
+    // An unreadable instant counts as long ago: an older snapshot in KV is then never excused as lag.
+    announcedAt: Number.isNaN(announcedAt) ? 0 : announcedAt,
+    held: state.hasSnapshot,
+  };
 }

@@ -3,7 +3,18 @@
  * from KV in the background (never blocking a request that can be served); loads it once on a cold
  * start however many requests arrive together; keeps the last good snapshot through KV errors,
  * missing keys and snapshots that fail verification. Nothing published yet is a normal state, not a
- * failure: it is logged once, at info level. I/O only through the injected `SnapshotSource`.
+ * failure: it is logged once, at info level. I/O only through the injected `SnapshotSource` and
+ * `FloorSource`.
+ *
+ * Two rules hold for every snapshot, however it arrives and whether the isolate is warm or cold:
+ * - Nothing older than the version floor is accepted. The floor is the newer of the version served
+ *   and the version announced where a KV writer cannot write (the beacon). A cold store asks for the
+ *   announced version once, in parallel with its KV read, and when KV holds something older (or
+ *   garbage) it loads the announced version itself. An older snapshot in KV is an alarm
+ *   (ERR_SNAPSHOT_ROLLBACK, logged at error level) unless the announcement is recent enough for KV's
+ *   propagation to explain it.
+ * - Nothing past its `expiresAt` is served: a warm store stops serving at that instant (one number
+ *   compare per request) exactly as a cold one refuses the snapshot, and then loads like a cold one.
  */
 import { SnapshotError } from "./errors";
 import type { KeyRing } from "./keys";
@@ -12,6 +23,23 @@ import { type VerifiedSnapshot, verifySnapshot } from "./verify";
 /** Where snapshots are read from. A KV namespace satisfies it by shape. */
 export interface SnapshotSource {
   get(key: string, options: { type: "text"; cacheTtl?: number }): Promise<string | null>;
+}
+
+/** The newest version announced where a KV writer cannot write (the version signal's beacon). */
+export interface Floor {
+  version: number;
+  /** Epoch ms of the announcement (the announcer's clock). */
+  announcedAt: number;
+  /** Whether the announcer holds that version's JWS itself. */
+  held: boolean;
+}
+
+/** Where the floor comes from. The version signal's watcher implements it. */
+export interface FloorSource {
+  /** The floor, or null when nothing was announced yet. Throws (an error with a `code`) when unavailable. */
+  read(timeoutMs: number): Promise<Floor | null>;
+  /** The floor version's JWS, unverified (the announcer's copy first). Throws when it cannot be had. */
+  fetch(floor: Floor): Promise<{ jws: string; from: string }>;
 }
 
 export interface StoreOptions {
@@ -25,11 +53,22 @@ export interface StoreOptions {
   /** KV edge cache TTL for reads, in seconds (KV's minimum is 30). */
   cacheTtlSeconds?: number;
   maxBytes?: number;
+  /** The version floor; undefined: none is known (KV-only), and `floorOff` says why. */
+  floor?: FloorSource;
+  floorOff?: string;
+  /** Longest a cold load waits for the floor before going on without it, ms. Default 1000. */
+  floorTimeoutMs?: number;
+  /**
+   * How long after an announcement KV may still return an older live snapshot before that counts as
+   * a rollback rather than KV's propagation, ms. Default 60 s (KV's documented propagation) plus
+   * the KV cache TTL.
+   */
+  kvLagMs?: number;
   /** Clock, injectable for tests. */
   now?: () => number;
   /**
    * Where loads and failures are reported (structured, with a `level`: `info` for a load and for
-   * "nothing published yet", `warn` for a failed refresh).
+   * "nothing published yet", `warn` for a failed refresh, `error` for a refused rollback).
    */
   log?: (event: Record<string, unknown>) => void;
   /** Called on every `get` with its `waitUntil` (the version signal's check hangs off it). */
@@ -47,43 +86,68 @@ export type OfferOutcome =
   | { ok: true; version: number; changed: boolean }
   | { ok: false; failure: StoreFailure };
 
+/** The floor as /healthz shows it. `version` null: no floor known (see `reason` or `error`). */
+export interface FloorStatus {
+  version: number | null;
+  announcedAt?: number;
+  /** When the floor was last read (by a cold load or a signal check). */
+  checkedAt?: number;
+  /** Why there is no floor at all (no beacon). */
+  reason?: string;
+  /** Why the last read failed. */
+  error?: { code: string; message: string };
+}
+
 export interface StoreStatus {
   /** `fresh`: the last check succeeded; `last-known-good`: it failed and an older good one serves. */
   source: "fresh" | "last-known-good" | "none";
   loadedAt?: number;
   lastCheckAt?: number;
   lastError?: StoreFailure;
+  floor: FloorStatus;
 }
 
 /** While nothing is loaded, a failing source is retried at most this often (ms). */
 const COLD_RETRY_MS = 1000;
+/** How long a cold load waits for the floor by default (ms); see `floorTimeoutMs`. */
+const FLOOR_TIMEOUT_MS = 1000;
+/** KV's documented propagation time (ms); see `kvLagMs`. */
+const KV_PROPAGATION_MS = 60_000;
 
 export class SnapshotStore {
   #current: VerifiedSnapshot | undefined;
+  /** `#current`'s expiry in epoch ms (Infinity without one): the per-request check is one compare. */
+  #expiresAt = Number.POSITIVE_INFINITY;
   #loadedAt: number | undefined;
   #lastCheckAt: number | undefined;
   #lastError: StoreFailure | undefined;
   #inflight: Promise<void> | undefined;
+  #floor: Floor | undefined;
+  #floorCheckedAt: number | undefined;
+  #floorError: { code: string; message: string } | undefined;
   /** Whether "nothing published yet" was logged (once per isolate: a cold store re-reads every second). */
   #saidNothingYet = false;
   readonly #now: () => number;
+  readonly #kvLagMs: number;
 
   constructor(readonly options: StoreOptions) {
     this.#now = options.now ?? Date.now;
+    this.#kvLagMs = options.kvLagMs ?? KV_PROPAGATION_MS + (options.cacheTtlSeconds ?? 30) * 1000;
   }
 
   /**
-   * The snapshot to serve, or undefined if none was ever loaded. Waits only on a cold start; a warm
-   * store schedules a background refresh through `waitUntil` when its copy is due a re-check.
+   * The snapshot to serve, or undefined if none is loaded or the one loaded has expired. Waits only
+   * when there is nothing to serve (a cold start, or past `expiresAt`); otherwise schedules a
+   * background refresh through `waitUntil` when its copy is due a re-check.
    */
   async get(waitUntil: (p: Promise<unknown>) => void): Promise<VerifiedSnapshot | undefined> {
     const now = this.#now();
-    if (this.#current === undefined) {
+    if (this.#current === undefined || now >= this.#expiresAt) {
       if (this.#inflight) await this.#inflight;
       else if (this.#lastCheckAt === undefined || now - this.#lastCheckAt >= COLD_RETRY_MS)
         await this.refresh();
       this.options.onServe?.(waitUntil);
-      return this.#current;
+      return this.#servable(this.#now());
     }
     if (!this.#inflight && now - (this.#lastCheckAt ?? 0) >= this.options.refreshMs) {
       waitUntil(this.refresh());
@@ -92,17 +156,28 @@ export class SnapshotStore {
     return this.#current;
   }
 
-  /** The snapshot in memory, without loading anything. */
+  /**
+   * The snapshot in memory, without loading anything, even past its expiry: its version still counts
+   * as the floor (for the intake and the signal), although `get` no longer serves it.
+   */
   peek(): VerifiedSnapshot | undefined {
     return this.#current;
   }
 
   status(): StoreStatus {
+    const serving = this.#servable(this.#now());
     return {
-      source: this.#current === undefined ? "none" : this.#lastError ? "last-known-good" : "fresh",
+      source: serving === undefined ? "none" : this.#lastError ? "last-known-good" : "fresh",
       loadedAt: this.#loadedAt,
       lastCheckAt: this.#lastCheckAt,
       lastError: this.#lastError,
+      floor: {
+        version: this.#floor?.version ?? null,
+        announcedAt: this.#floor?.announcedAt,
+        checkedAt: this.#floorCheckedAt,
+        ...(this.options.floor ? {} : { reason: this.options.floorOff ?? "no version signal" }),
+        ...(this.#floorError ? { error: this.#floorError } : {}),
+      },
     };
   }
 
@@ -114,116 +189,243 @@ export class SnapshotStore {
     return this.#inflight;
   }
 
-  /** Installs a snapshot verified elsewhere (the intake), if it is newer than the one in memory. */
-  install(snapshot: VerifiedSnapshot): void {
-    if (this.#current && snapshot.payload.version < this.#current.payload.version) return;
-    this.#current = snapshot;
-    this.#loadedAt = this.#now();
+  /**
+   * Installs a snapshot verified elsewhere (the intake), unless it is older than the one in memory
+   * or the floor. Returns whether it now serves.
+   */
+  install(snapshot: VerifiedSnapshot): boolean {
+    if (snapshot.payload.version < this.#minVersion()) return false;
+    this.#serve(snapshot);
     this.#lastCheckAt = this.#loadedAt;
     this.#lastError = undefined;
+    return true;
   }
 
   /**
    * Verifies a snapshot fetched by another path (the version signal) exactly as a KV read is verified
-   * (same checks, same version floor, same error codes, same last-known-good), and serves it if newer.
+   * (same checks, same floor, same error codes, same last-known-good), and serves it if newer.
    * Never throws.
    */
   async offer(jws: string, via: string): Promise<OfferOutcome> {
     const before = this.#current?.payload.version;
-    const failure = await this.#accept(jws, via, this.#now());
-    if (failure) return { ok: false, failure };
+    try {
+      await this.#take(jws, via, this.#now());
+      this.#lastError = undefined;
+    } catch (err) {
+      this.#lastError = this.#fail(err, via);
+      return { ok: false, failure: this.#lastError };
+    }
     const version = this.#current?.payload.version ?? 0;
     return { ok: true, version, changed: version !== before };
+  }
+
+  /** Records the announced version (the signal's checks and cold loads). The floor only rises. */
+  learnFloor(floor: Floor | null): void {
+    this.#floorCheckedAt = this.#now();
+    this.#floorError = undefined;
+    if (floor && (this.#floor === undefined || floor.version > this.#floor.version)) this.#floor = floor;
+  }
+
+  /** Records that the announced version could not be read; a floor already known stays. */
+  floorUnavailable(err: unknown): void {
+    this.#floorCheckedAt = this.#now();
+    this.#floorError = { code: codeOf(err, "ERR_SIGNAL_UNAVAILABLE"), message: messageOf(err) };
+  }
+
+  #servable(now: number): VerifiedSnapshot | undefined {
+    return now < this.#expiresAt ? this.#current : undefined;
+  }
+
+  /** Nothing older than this may be accepted: the served version or the announced one. */
+  #minVersion(): number {
+    return Math.max(this.#current?.payload.version ?? 0, this.#floor?.version ?? 0);
   }
 
   async #load(): Promise<void> {
     const { source, key, cacheTtlSeconds } = this.options;
     const started = this.#now();
+    // With nothing to serve, nothing below the floor may serve either: learn it alongside the KV
+    // read, so a cold start waits for the slower of the two, not for both in turn.
+    const cold = this.#servable(started) === undefined;
+    const [read] = await Promise.all([
+      Promise.resolve()
+        .then(() => source.get(key, { type: "text", cacheTtl: cacheTtlSeconds }))
+        .then(
+          (jws) => ({ jws }),
+          (err: unknown) => ({ err }),
+        ),
+      cold ? this.#readFloor() : undefined,
+    ]);
+    let failure: StoreFailure | undefined;
     try {
-      const jws = await source.get(key, { type: "text", cacheTtl: cacheTtlSeconds });
-      if (jws === null && this.#current === undefined) return this.#nothingYet(key);
-      // A key that disappears under a served snapshot is a real failure (someone deleted it).
-      if (jws === null) throw new StoreMiss(`no snapshot at KV key ${key}`);
-      await this.#accept(jws, "kv", started);
+      if ("err" in read) throw read.err;
+      if (read.jws === null && this.#current === undefined && this.#floor === undefined) {
+        failure = this.#nothingYet(key);
+      } else if (read.jws === null) {
+        // A key that disappears under a served or announced snapshot is a real failure (someone deleted it).
+        throw new StoreMiss(`no snapshot at KV key ${key}`);
+      } else {
+        await this.#take(read.jws, "kv", started);
+      }
     } catch (err) {
-      this.#fail(err);
-    } finally {
-      this.#lastCheckAt = this.#now();
+      failure = this.#behindKv(err) && this.#kvMayLag() ? undefined : this.#fail(err, "kv");
+    }
+    // Cold, and KV had nothing at or above the floor: the announced version itself.
+    if (cold) {
+      const reached = await this.#reachFloor(started);
+      failure ??= reached;
+    }
+    this.#lastError = failure;
+    this.#lastCheckAt = this.#now();
+  }
+
+  /** The floor for a cold load. Never throws: without one, the load goes on as KV-only. */
+  async #readFloor(): Promise<void> {
+    const floor = this.options.floor;
+    if (!floor) return;
+    try {
+      this.learnFloor(await floor.read(this.options.floorTimeoutMs ?? FLOOR_TIMEOUT_MS));
+    } catch (err) {
+      this.floorUnavailable(err);
+      this.options.log?.({
+        event: "snapshot_floor_unknown",
+        level: "warn",
+        code: this.#floorError?.code,
+        message: `cold load without a version floor: ${this.#floorError?.message}`,
+      });
     }
   }
 
-  /** The one trust check for every path: verify against the served version, then serve. */
-  async #accept(jws: string, via: string, started: number): Promise<StoreFailure | undefined> {
-    // The same bytes as the snapshot in memory: nothing to verify again.
-    if (this.#current && jws === this.#current.jws) {
-      this.#lastError = undefined;
-      return undefined;
-    }
+  /** Loads the floor version when nothing at or above it is in memory. Returns what failed, if anything. */
+  async #reachFloor(started: number): Promise<StoreFailure | undefined> {
+    const floor = this.#floor;
+    const source = this.options.floor;
+    if (!floor || !source || (this.#current?.payload.version ?? 0) >= floor.version) return undefined;
     try {
-      const verified = await verifySnapshot(jws, {
-        keys: this.options.keys,
-        environment: this.options.environment,
-        minVersion: this.#current?.payload.version,
-        now: this.#now(),
-        maxBytes: this.options.maxBytes,
-      });
-      // Two paths may verify at once (KV refresh and signal): the newer one wins whatever the order.
-      if (this.#current && verified.payload.version < this.#current.payload.version) return undefined;
-      this.#current = verified;
-      this.#loadedAt = this.#now();
-      this.#lastError = undefined;
-      this.options.log?.({
-        event: "snapshot_loaded",
-        level: "info",
-        version: verified.payload.version,
-        environment: verified.payload.environment,
-        via,
-        ms: this.#loadedAt - started,
-      });
+      const { jws, from } = await source.fetch(floor);
+      await this.#take(jws, `floor:${from}`, started);
       return undefined;
     } catch (err) {
-      return this.#fail(err, via);
+      return this.#fail(err, "floor");
     }
+  }
+
+  /**
+   * The one trust check for every path: verify against the floor, then serve if newer. Throws what
+   * refuses the snapshot.
+   */
+  async #take(jws: string, via: string, started: number): Promise<void> {
+    const now = this.#now();
+    const current = this.#current;
+    // The same bytes as the snapshot in memory: no signature to check again, but the same rules.
+    if (current && jws === current.jws) {
+      if (now >= this.#expiresAt) {
+        throw new SnapshotError("ERR_SNAPSHOT_EXPIRED", `snapshot expired at ${current.payload.expiresAt}`);
+      }
+      const floor = this.#floor?.version ?? 0;
+      if (current.payload.version < floor) {
+        throw new SnapshotError(
+          "ERR_SNAPSHOT_ROLLBACK",
+          `snapshot version ${current.payload.version} is older than the announced version ${floor}`,
+        );
+      }
+      return;
+    }
+    const minVersion = this.#minVersion();
+    const verified = await verifySnapshot(jws, {
+      keys: this.options.keys,
+      environment: this.options.environment,
+      minVersion: minVersion > 0 ? minVersion : undefined,
+      now,
+      maxBytes: this.options.maxBytes,
+    });
+    // Two paths may verify at once (KV refresh and signal): the newer one wins whatever the order.
+    if (this.#current && verified.payload.version < this.#current.payload.version) return;
+    this.#serve(verified);
+    this.options.log?.({
+      event: "snapshot_loaded",
+      level: "info",
+      version: verified.payload.version,
+      environment: verified.payload.environment,
+      via,
+      ms: (this.#loadedAt as number) - started,
+    });
+  }
+
+  #serve(snapshot: VerifiedSnapshot): void {
+    this.#current = snapshot;
+    const expiry = snapshot.payload.expiresAt;
+    this.#expiresAt = expiry === undefined ? Number.POSITIVE_INFINITY : Date.parse(expiry);
+    this.#loadedAt = this.#now();
+  }
+
+  /** Whether a KV read was refused for being older than the floor (or missing below an announced version). */
+  #behindKv(err: unknown): boolean {
+    if (err instanceof StoreMiss) return this.#floor !== undefined;
+    return err instanceof SnapshotError && err.code === "ERR_SNAPSHOT_ROLLBACK";
+  }
+
+  /**
+   * Whether KV's propagation explains an older live snapshot: the announced version is the newest we
+   * know of and was announced within KV's lag. Past that, it is a rollback.
+   */
+  #kvMayLag(): boolean {
+    const floor = this.#floor;
+    if (!floor || floor.version < (this.#current?.payload.version ?? 0)) return false;
+    return this.#now() - floor.announcedAt < this.#kvLagMs;
   }
 
   /**
    * Nothing was ever published in this environment: /healthz still says `no_snapshot` (its
    * `lastError` names the key), but the log says it once, as information rather than a failure.
    */
-  #nothingYet(key: string): void {
-    this.#lastError = {
+  #nothingYet(key: string): StoreFailure {
+    const failure = {
       code: "ERR_SNAPSHOT_MISSING",
       message: `no snapshot at KV key ${key}`,
       at: new Date(this.#now()).toISOString(),
     };
-    if (this.#saidNothingYet) return;
+    if (this.#saidNothingYet) return failure;
     this.#saidNothingYet = true;
     this.options.log?.({
       event: "snapshot_not_published",
       level: "info",
       message: `no snapshot published yet (KV key ${key}): answering 503 no_snapshot until the first publish`,
     });
+    return failure;
   }
 
-  #fail(err: unknown, via = "kv"): StoreFailure {
+  /** Logs a refusal and returns it as a failure; a rollback is an alarm, logged at error level. */
+  #fail(err: unknown, via: string): StoreFailure {
     const code =
       err instanceof SnapshotError
         ? err.code
         : err instanceof StoreMiss
           ? "ERR_SNAPSHOT_MISSING"
-          : "ERR_SNAPSHOT_SOURCE";
-    const message = err instanceof Error ? err.message : String(err);
-    this.#lastError = { code, message, at: new Date(this.#now()).toISOString() };
+          : codeOf(err, "ERR_SNAPSHOT_SOURCE");
+    const message = messageOf(err);
+    const rollback = code === "ERR_SNAPSHOT_ROLLBACK";
     this.options.log?.({
-      event: "snapshot_refresh_failed",
-      level: "warn",
+      event: rollback ? "snapshot_rollback_refused" : "snapshot_refresh_failed",
+      level: rollback ? "error" : "warn",
       via,
       code,
       message,
-      servingVersion: this.#current?.payload.version ?? null,
+      servingVersion: this.#servable(this.#now())?.payload.version ?? null,
+      ...(rollback ? { floorVersion: this.#floor?.version ?? null } : {}),
     });
-    return this.#lastError;
+    return { code, message, at: new Date(this.#now()).toISOString() };
   }
 }
 
 class StoreMiss extends Error {}
+
+/** A stable code carried by an error from another layer (the signal's failures have one). */
+function codeOf(err: unknown, fallback: string): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" && code.startsWith("ERR_") ? code : fallback;
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

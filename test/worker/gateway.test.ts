@@ -151,47 +151,39 @@ describe("fail policy", () => {
     return h;
   }
 
-  it("fails closed by default once the snapshot has expired, whatever the country", async () => {
+  it("treats an expired snapshot like none at all: by default every page gets a 503, gated or not", async () => {
     const h = await expired();
-    const res = await h.fetch("/release/notes", { cf: US });
-    expect(res.status).toBe(403);
-    expect(res.headers.get("x-edgeflags-decision")).toBe(
-      "gate=release; flag=checkout-geo; action=deny; reason=unavailable",
-    );
-    expect((await h.fetch("/checkout/cart", { cf: US })).status).toBe(451);
+    for (const path of ["/release/notes", "/checkout/cart", "/ops/panel", "/about"]) {
+      const res = await h.fetch(path, { cf: US });
+      expect(res.status).toBe(503);
+      expect(res.headers.get("x-edgeflags-decision")).toBe("action=deny; reason=no-snapshot");
+    }
   });
 
-  it("fails open for a gate that says onUnavailable: allow", async () => {
-    const h = await expired();
-    const res = await h.fetch("/ops/panel", { cf: US });
-    expect(res.status).toBe(200);
-    expect(res.headers.get("x-edgeflags-decision")).toBe(
-      "gate=ops; flag=ops-switch; action=pass; reason=fail-open",
-    );
-  });
-
-  it("sends no flags from an expired snapshot to the origin", async () => {
-    const h = await expired();
-    const echo = (await (await h.fetch("/about", { cf: US })).json()) as Echo;
-    expect(echo.headers["x-edgeflags-flags"]).toBeUndefined();
-  });
-
-  it("with no snapshot at all passes everything by default, and strips a client-sent flags header", async () => {
-    const h = gatewayHarness("gateway-none", { DECISION_HEADER: "true" });
-    const res = await h.fetch("/checkout/cart", { cf: RU, headers: { "x-edgeflags-flags": '{"spoof":1}' } });
+  it("with GATEWAY_NO_SNAPSHOT=pass, passes an expired snapshot's pages ungated and sends no flags", async () => {
+    const h = await expired({ GATEWAY_NO_SNAPSHOT: "pass" });
+    const res = await h.fetch("/checkout/cart", { cf: RU });
     expect(res.status).toBe(200);
     expect(res.headers.get("x-edgeflags-decision")).toBe("action=pass; reason=no-snapshot");
     expect(((await res.json()) as Echo).headers["x-edgeflags-flags"]).toBeUndefined();
   });
 
-  it("with no snapshot and GATEWAY_NO_SNAPSHOT=deny answers 503 for pages, and the API still answers", async () => {
-    const h = gatewayHarness("gateway-none", { GATEWAY_NO_SNAPSHOT: "deny" });
-    const res = await h.fetch("/about", { cf: US });
+  it("with no snapshot at all denies by default (503), and the API still answers", async () => {
+    const h = gatewayHarness("gateway-none", { DECISION_HEADER: "true" });
+    const res = await h.fetch("/checkout/cart", { cf: RU });
     expect(res.status).toBe(503);
     expect(res.headers.get("retry-after")).toBe("5");
-    expect(await res.text()).toMatch(/not loaded/);
+    expect(res.headers.get("x-edgeflags-decision")).toBe("action=deny; reason=no-snapshot");
     const health = await h.fetch("/__edgeflags/healthz");
     expect(health.headers.get("content-type")).toMatch(/^application\/json/);
+  });
+
+  it("with no snapshot and GATEWAY_NO_SNAPSHOT=pass passes everything, and strips a client-sent flags header", async () => {
+    const h = gatewayHarness("gateway-none", { DECISION_HEADER: "true", GATEWAY_NO_SNAPSHOT: "pass" });
+    const res = await h.fetch("/checkout/cart", { cf: RU, headers: { "x-edgeflags-flags": '{"spoof":1}' } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-edgeflags-decision")).toBe("action=pass; reason=no-snapshot");
+    expect(((await res.json()) as Echo).headers["x-edgeflags-flags"]).toBeUndefined();
   });
 });
 

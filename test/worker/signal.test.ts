@@ -114,6 +114,8 @@ describe("propagation under 60 s of KV lag", () => {
     expect(await testEnv.FLAGS.get(kvKeys.current(environment))).not.toBeNull();
     const h = await health(far);
     expect(h.signal).toMatchObject({ enabled: true, intervalSeconds: 2, lastUpdate: { version: 13 } });
+    // From the beacon's own copy, which a KV writer cannot replace (KV's versioned key is the fallback).
+    expect(h.signal.lastCheck).toMatchObject({ result: "updated", seenVersion: 13, fetchedFrom: "beacon" });
   });
 
   it("fetches the announced version from KV's versioned key when the beacon does not hold the JWS", async () => {
@@ -185,7 +187,7 @@ describe("propagation under 60 s of KV lag", () => {
     expect(await served(h)).toBe(1);
   });
 
-  it("a stalled beacon never delays a response", async () => {
+  it("a stalled beacon delays a cold start by the floor timeout at most (then KV serves, no floor known), and never a warm response", async () => {
     const environment = "sig-stall";
     await publishToKv(await snapshot({ environment, version: 1 }), environment);
     let release!: () => void;
@@ -193,17 +195,38 @@ describe("propagation under 60 s of KV lag", () => {
       release = () => r(null);
     });
     const beacon: Beacon = { ...brokenBeacon, read: () => stalled };
-    const app = createApp({ beacon: () => beacon, cache: null, log: () => {} });
+    const c = clock();
+    const app = createApp({ beacon: () => beacon, cache: null, log: () => {}, now: c.now });
     const bindings = { ...testEnv, EDGEFLAGS_ENV: environment } as Env;
-    const ctx = createExecutionContext();
-    const res = await app.fetch(
-      new Request("https://flags.example.test/v1/flags?targetingKey=u"),
-      bindings,
-      ctx,
-    );
-    expect(res.status).toBe(200); // resolved although the check it started is still waiting
+    const call = async () => {
+      const ctx = createExecutionContext();
+      const t0 = Date.now();
+      const res = await app.fetch(
+        new Request("https://flags.example.test/v1/flags?targetingKey=u"),
+        bindings,
+        ctx,
+      );
+      return { res, ctx, ms: Date.now() - t0 };
+    };
+    const cold = await call();
+    expect(cold.res.status).toBe(200);
+    expect(cold.ms).toBeGreaterThanOrEqual(900); // waited for the floor, up to its 1 s timeout
+    expect(cold.ms).toBeLessThan(3000);
+    c.advance(INTERVAL_MS * 2); // a KV refresh and a check are due; the check is still stalled
+    const warm = await call();
+    expect(warm.res.status).toBe(200); // resolved although the check it started is still waiting
+    expect(warm.ms).toBeLessThan(500);
+    const h = await (
+      await app.fetch(new Request("https://flags.example.test/healthz"), bindings, warm.ctx)
+    ).json();
+    expect(h).toMatchObject({
+      status: "ok",
+      version: 1,
+      floor: { version: null, error: { code: "ERR_SIGNAL_TIMEOUT" } },
+    });
     release();
-    await waitOnExecutionContext(ctx);
+    await waitOnExecutionContext(cold.ctx);
+    await waitOnExecutionContext(warm.ctx);
   });
 });
 

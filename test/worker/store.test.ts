@@ -1,13 +1,15 @@
 /**
  * Loading, inside workerd against a real local KV: single flight on a cold start, background refresh,
- * and last-known-good through KV errors, missing keys and bad writes.
+ * last-known-good through KV errors, missing keys and bad writes, and the version floor a cold load
+ * reads alongside KV.
  */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/http/app";
 import type { Env } from "../../src/http/env";
-import type { SnapshotSource } from "../../src/snapshot/store";
-import { harness, publishToKv, snapshot, testEnv } from "./helpers";
+import { loadKeyRing } from "../../src/snapshot/keys";
+import { type Floor, type SnapshotSource, SnapshotStore } from "../../src/snapshot/store";
+import { fixtureKeys, harness, publishToKv, snapshot, testEnv } from "./helpers";
 
 /** A KV wrapper that counts reads and can be told to fail or to stall. */
 function controllableSource() {
@@ -241,5 +243,75 @@ describe("warm requests", () => {
     expect(src.state.reads).toBe(2);
     release();
     await waitOnExecutionContext(ctx);
+  });
+});
+
+describe("the version floor on a cold load", () => {
+  const keys = loadKeyRing({ keys: [fixtureKeys.primary.public] });
+  const waitUntil = () => {};
+
+  /** A store over `kv`, whose floor comes from `floor` (both test doubles). */
+  async function store(kv: SnapshotSource, floor: { read: () => Promise<Floor | null> }, now = Date.now) {
+    return new SnapshotStore({
+      source: kv,
+      key: "current",
+      environment: "test",
+      keys: await keys,
+      refreshMs: 10_000,
+      now,
+      floor: { read: floor.read, fetch: () => Promise.reject(new Error("no copy")) },
+    });
+  }
+
+  it("reads the floor in parallel with KV, not after it", async () => {
+    // Each read waits until the other has started: run one after the other, they would never finish.
+    let kvStarted!: () => void;
+    let floorStarted!: () => void;
+    const kvGo = new Promise<void>((r) => {
+      kvStarted = r;
+    });
+    const floorGo = new Promise<void>((r) => {
+      floorStarted = r;
+    });
+    const jws = await snapshot({ version: 2 });
+    const s = await store(
+      {
+        async get() {
+          kvStarted();
+          await floorGo;
+          return jws;
+        },
+      },
+      {
+        async read() {
+          floorStarted();
+          await kvGo;
+          return { version: 2, announcedAt: Date.now(), held: false };
+        },
+      },
+    );
+    expect((await s.get(waitUntil))?.payload.version).toBe(2);
+    expect(s.status().floor).toMatchObject({ version: 2 });
+  });
+
+  it("a warm store reads no floor itself (the signal's checks keep it)", async () => {
+    let floorReads = 0;
+    const jws = await snapshot({ version: 2 });
+    let t = Date.now();
+    const s = await store(
+      { get: async () => jws },
+      {
+        async read() {
+          floorReads++;
+          return null;
+        },
+      },
+      () => t,
+    );
+    await s.get(waitUntil);
+    t += 20_000;
+    await s.get(waitUntil);
+    await s.refresh();
+    expect(floorReads).toBe(1);
   });
 });

@@ -1,7 +1,8 @@
 /**
- * GET /healthz: which snapshot this isolate serves, how old it is, where it came from (fresh, or the
- * last good one after a failed refresh), the last error, the last version-signal check, and whether
- * gateway mode is on. 200 while a snapshot serves and the settings are usable, else 503.
+ * GET /healthz: which snapshot this isolate serves, how old it is and when it expires, where it came
+ * from (fresh, or the last good one after a failed refresh or a refused rollback), the last error,
+ * the version floor, the last version-signal check, and whether gateway mode is on. 200 while a
+ * snapshot serves and the settings are usable, else 503.
  */
 import { Hono } from "hono/tiny";
 import { gatewaySettings } from "../../gateway/settings";
@@ -42,6 +43,7 @@ healthRoutes.get("/", async (c) => {
     environment: rt.config.environment,
     version: snapshot?.payload.version ?? null,
     issuedAt: snapshot?.payload.issuedAt ?? null,
+    expiresAt: snapshot?.payload.expiresAt ?? null,
     ageSeconds: snapshot
       ? Math.max(0, Math.round((now - Date.parse(snapshot.payload.issuedAt)) / 1000))
       : null,
@@ -50,6 +52,14 @@ healthRoutes.get("/", async (c) => {
     loadedAt: iso(s.loadedAt),
     lastCheckAt: iso(s.lastCheckAt),
     lastError: s.lastError ?? null,
+    // The newest version announced where a KV writer cannot write: nothing older is loaded.
+    floor: {
+      version: s.floor.version,
+      announcedAt: iso(s.floor.announcedAt),
+      checkedAt: iso(s.floor.checkedAt),
+      ...(s.floor.reason ? { reason: s.floor.reason } : {}),
+      ...(s.floor.error ? { error: s.floor.error } : {}),
+    },
     signal: rt.signal.watcher?.status() ?? {
       enabled: false,
       reason: rt.signal.off,

@@ -5,6 +5,7 @@
  */
 import { resolveActor } from "../actor";
 import type { CliOptions } from "../config";
+import { expiryWarning } from "../expiry-warning";
 import { CliError, EXIT } from "../output";
 import { readFlagsSource } from "../source";
 import { Timer } from "../timing";
@@ -38,6 +39,8 @@ export async function publishCommand(
   const { out } = ctx;
   const timer = new Timer(ctx.processStart);
   const expiresMs = options.expiresIn === undefined ? undefined : parseDuration(options.expiresIn);
+  const expiryNote = expiresMs === undefined ? undefined : expiryWarning(expiresMs);
+  if (expiryNote) out.warning(expiryNote);
   const source = readFlagsSource(file, ctx.io.cwd);
   if (!source.document) {
     out.result({ ok: false, file, problems: source.problems.map(problemJson) });
