@@ -98,17 +98,25 @@ describe("publish -> served, against the worker intake", () => {
     expect(await served()).toMatchObject({ version: 3, flags: { banner: "Bonjour" } });
   });
 
-  it("refuses a publish computed on a stale live version (exit 1) and keeps serving the newer one", async () => {
+  it("builds on the newest version that verifies when `current` in KV is behind, and still refuses a stale push", async () => {
     // KV lagging behind the isolate: `current` goes back to version 1 while version 3 is in memory.
     const kv = await worker.mf.getKVNamespace("FLAGS");
     const v3 = (await kv.get(kvKeys.current(ENV), "text")) as string;
     await kv.put(kvKeys.current(ENV), (await kv.get(kvKeys.version(ENV, 1), "text")) as string);
-    const file = p.write("stale.yaml", flagsYaml("Stale"));
-    const r = await cli(["publish", file, "--no-wait"], p.dir);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(
-      /error: the snapshot was refused: snapshot version 2 is not newer than version 3 \[ERR_SNAPSHOT_ROLLBACK\] \(live version: 3\)/,
+    const d = await cli(["diff", join(p.dir, "flags3.yaml")], p.dir);
+    expect(d.code, d.stderr).toBe(0);
+    expect(d.stderr).toMatch(
+      /warning: current in KV is an older version \(ERR_SNAPSHOT_ROLLBACK\): using version 3, the newest that verifies/,
     );
+    expect(d.stdout).toMatch(/against version 3 live on worker .*:\nno changes/);
+    const target = workerTarget({ url: worker.url, token: TOKEN });
+    const err = await target.push((await target.version(2)) as string).catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      exitCode: 1,
+      message: expect.stringMatching(
+        /not newer than version 3 \[ERR_SNAPSHOT_ROLLBACK\] \(live version: 3\)/,
+      ),
+    });
     expect(await served()).toMatchObject({ version: 3, flags: { banner: "Bonjour" } });
     await kv.put(kvKeys.current(ENV), v3);
   });
@@ -123,7 +131,7 @@ describe("publish -> served, against the worker intake", () => {
 
   it("refuses a tampered snapshot and one signed with an untrusted key; the old one keeps serving", async () => {
     const target = workerTarget({ url: worker.url, token: TOKEN });
-    const [head, body, sig] = ((await target.live()) as string).split(".");
+    const [head, body, sig] = ((await target.live()).jws as string).split(".");
     const payload = JSON.parse(Buffer.from(body as string, "base64url").toString());
     payload.version = 99;
     payload.flags.flags.banner.fallthrough = "hidden";
@@ -223,6 +231,8 @@ describe("diff, kill, rollback and history", () => {
       [3, "spawned-actor", "from a process"],
     ]);
     expect(records[1]?.changes).toMatchObject({ changed: [{ flag: "checkout", fields: ["enabled"] }] });
+    // Each record checked against the signed snapshot of its version.
+    expect(records.map((x) => x.verified)).toEqual([true, true, true]);
     expect(records[0]).toMatchObject({
       environment: ENV,
       kid: "e2e-key",

@@ -142,14 +142,17 @@ describe("kv-api target", () => {
 
     expect(requests.every((q) => q.auth === `Bearer ${TOKEN}`)).toBe(true);
     const current = enc(kvKeys.current(ENV));
-    // Read live (for the version), read it again inside push (the monotonic check), check the version
-    // was never published (history is never overwritten), then 3 writes.
-    expect(requests.slice(0, 3).map(summary)).toEqual([
+    // Read live (for the version; nothing there, so the versioned keys are listed for one that
+    // verifies), again inside push (the monotonic check), check the version was never published
+    // (history is never overwritten), then 3 writes.
+    expect(requests.slice(0, 5).map(summary)).toEqual([
       `GET ${current}`,
+      `GET ${BASE}/keys`,
       `GET ${current}`,
+      `GET ${BASE}/keys`,
       `GET ${enc(kvKeys.version(ENV, 1))}`,
     ]);
-    const writes = requests.slice(3);
+    const writes = requests.slice(5);
     expect(writes.slice(0, 2).map(summary).sort()).toEqual(
       [`PUT ${enc(kvKeys.audit(ENV, 1))}`, `PUT ${enc(kvKeys.version(ENV, 1))}`].sort(),
     );
@@ -181,11 +184,14 @@ describe("kv-api target", () => {
     const r = await cli(["history", "--limit", "2", "--json"], p.dir, apiEnv());
     expect(r.code, r.stderr).toBe(0);
     expect(r.json<{ records: { version: number }[] }>().records.map((x) => x.version)).toEqual([3, 2]);
-    const lists = requests.filter((q) => q.path === `${BASE}/keys`);
-    expect(lists.map((q) => q.query)).toEqual([
-      { prefix: `audit/${ENV}/`, limit: "1000" },
-      { prefix: `audit/${ENV}/`, limit: "1000", cursor: "2" },
-    ]);
+    // Audit records and snapshots are both listed (each record is checked against its snapshot).
+    const lists = requests.filter((q) => q.path === `${BASE}/keys`).map((q) => q.query);
+    for (const prefix of [`audit/${ENV}/`, `snapshot/${ENV}/v/`]) {
+      expect(lists.filter((q) => q.prefix === prefix)).toEqual([
+        { prefix, limit: "1000" },
+        { prefix, limit: "1000", cursor: "2" },
+      ]);
+    }
   });
 
   it("rollback and kill read from and write to the API", async () => {

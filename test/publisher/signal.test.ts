@@ -84,7 +84,7 @@ describe("publish through the worker intake", () => {
 
 describe("notify (the kv-api target's announcement)", () => {
   it("announces a snapshot the worker verifies; refuses a tampered one and a wrong token without throwing", async () => {
-    const jws = (await workerTarget({ url: withBeacon.url, token: TOKEN }).live()) as string;
+    const jws = (await workerTarget({ url: withBeacon.url, token: TOKEN }).live()).jws as string;
     expect(await notifyWorker(jws, { url: withBeacon.url, token: TOKEN })).toEqual({ status: "announced" });
 
     const [head, body, sig] = jws.split(".");
@@ -102,7 +102,7 @@ describe("notify (the kv-api target's announcement)", () => {
   });
 
   it("follows every successful push of a wrapped target, and not a refused one", async () => {
-    const jws = (await workerTarget({ url: withBeacon.url, token: TOKEN }).live()) as string;
+    const jws = (await workerTarget({ url: withBeacon.url, token: TOKEN }).live()).jws as string;
     let refuse = false;
     const inner = {
       push: async () => {

@@ -1,4 +1,5 @@
 /** The publisher's snapshot intake, inside workerd: auth, media type, size, trust and monotonic versions. */
+import { base64url } from "jose";
 import { describe, expect, it } from "vitest";
 import { fixtureKeys, harness, snapshot, testEnv } from "./helpers";
 
@@ -9,7 +10,7 @@ const put = (body: string, token = "test-publish-token", type = "application/jos
 });
 
 describe("PUT /v1/snapshot", () => {
-  it("keeps versions going up when the live snapshot no longer verifies, and never overwrites a published version", async () => {
+  it("keeps versions going up when the live snapshot has expired, and never overwrites a published version", async () => {
     const environment = "in-floor";
     // Live is version 5, expired (so this cold isolate serves nothing); version 3 is in the history.
     const expired = await snapshot({
@@ -25,7 +26,7 @@ describe("PUT /v1/snapshot", () => {
     expect(lower.status).toBe(409);
     expect(await lower.json()).toMatchObject({ code: "ERR_SNAPSHOT_ROLLBACK", liveVersion: 5 });
 
-    // With `current` gone, the history itself still refuses a version it already has.
+    // With `current` gone, the versioned keys still refuse a version already published.
     await testEnv.FLAGS.delete(`snapshot/${environment}/current`);
     const again = await h.fetch(
       "/v1/snapshot",
@@ -34,7 +35,8 @@ describe("PUT /v1/snapshot", () => {
     expect(again.status).toBe(409);
     expect(await again.json()).toMatchObject({
       code: "ERR_SNAPSHOT_ROLLBACK",
-      message: "version 3 was already published",
+      message: "snapshot version 3 is not newer than version 3",
+      liveVersion: 3,
     });
     expect(await testEnv.FLAGS.get(`snapshot/${environment}/v/0000000003`)).toBe(v3);
 
@@ -263,5 +265,175 @@ describe("audit trail: GET /v1/snapshot/history and /v1/snapshot/versions/:versi
     expect((await h.fetch("/v1/snapshot/versions/3", auth)).status).toBe(404);
     expect((await h.fetch("/v1/snapshot/versions/0", auth)).status).toBe(400);
     expect((await h.fetch("/v1/snapshot/versions/x", auth)).status).toBe(400);
+  });
+});
+
+/** A JWS whose payload is replaced (here: a huge version) while header and signature stay: forged. */
+function forgeVersion(jws: string, version: number): string {
+  const [head, body, sig] = jws.split(".") as [string, string, string];
+  const payload = JSON.parse(new TextDecoder().decode(base64url.decode(body)));
+  return `${head}.${base64url.encode(JSON.stringify({ ...payload, version }))}.${sig}`;
+}
+
+const authGet = { headers: { authorization: "Bearer test-publish-token" } };
+
+describe("a KV writer cannot block the operator (writing KV directly, bypassing the intake)", () => {
+  it("ignores a `current` that does not verify: publishes above the newest version that verifies, and says so", async () => {
+    const environment = "in-poison";
+    const h = harness({ EDGEFLAGS_ENV: environment });
+    for (const version of [1, 2]) {
+      expect((await h.fetch("/v1/snapshot", put(await snapshot({ environment, version })))).status).toBe(201);
+    }
+    const v2 = (await testEnv.FLAGS.get(`snapshot/${environment}/current`)) as string;
+    // A forged `current` claiming the largest version there is.
+    await testEnv.FLAGS.put(`snapshot/${environment}/current`, forgeVersion(v2, Number.MAX_SAFE_INTEGER));
+    // A cold isolate without the beacon: the floor can only come from KV's versioned keys.
+    const cold = () => harness({ EDGEFLAGS_ENV: environment }, { beacon: () => undefined });
+    const v3 = await snapshot({ environment, version: 3 });
+    const res = await cold().fetch("/v1/snapshot", put(v3));
+    expect(res.status).toBe(201);
+    const body = (await res.json()) as { version: number; warnings: string[] };
+    expect(body.version).toBe(3);
+    expect(body.warnings).toEqual([
+      expect.stringMatching(/current .*does not verify \(ERR_SNAPSHOT_SIGNATURE\)/),
+    ]);
+    expect(await testEnv.FLAGS.get(`snapshot/${environment}/current`)).toBe(v3);
+
+    // Garbage in `current` does not lower the floor either: the versioned keys still hold version 3.
+    await testEnv.FLAGS.put(`snapshot/${environment}/current`, "not a snapshot");
+    const replay = await cold().fetch(
+      "/v1/snapshot",
+      put(await snapshot({ environment, version: 3, sourceDigest: "sha256:other" })),
+    );
+    expect(replay.status).toBe(409);
+    expect(await replay.json()).toMatchObject({ code: "ERR_SNAPSHOT_ROLLBACK", liveVersion: 3 });
+    expect(
+      (await cold().fetch("/v1/snapshot", put(await snapshot({ environment, version: 4 })))).status,
+    ).toBe(201);
+  });
+
+  it("GET /v1/snapshot answers the newest snapshot that verifies and names what was wrong with `current`", async () => {
+    const environment = "in-poison-get";
+    const h = harness({ EDGEFLAGS_ENV: environment });
+    const v1 = await snapshot({ environment, version: 1 });
+    expect((await h.fetch("/v1/snapshot", put(v1))).status).toBe(201);
+    await testEnv.FLAGS.put(`snapshot/${environment}/current`, forgeVersion(v1, 99));
+    const res = await harness({ EDGEFLAGS_ENV: environment }, { beacon: () => undefined }).fetch(
+      "/v1/snapshot",
+      authGet,
+    );
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe(v1);
+    expect(res.headers.get("edgeflags-current-refused")).toBe("ERR_SNAPSHOT_SIGNATURE");
+
+    // Nothing that verifies at all: 404 with the reason, never the garbage.
+    const other = "in-poison-none";
+    await testEnv.FLAGS.put(`snapshot/${other}/current`, "not a snapshot");
+    await testEnv.FLAGS.put(`snapshot/${other}/v/0000000001`, "not a snapshot either");
+    const none = await harness({ EDGEFLAGS_ENV: other }).fetch("/v1/snapshot", authGet);
+    expect(none.status).toBe(404);
+    expect(none.headers.get("edgeflags-current-refused")).toBe("ERR_SNAPSHOT_MALFORMED");
+    expect(await none.json()).toMatchObject({ error: "not_found", code: "ERR_SNAPSHOT_MALFORMED" });
+  });
+
+  it("overwrites a pre-written versioned key that does not verify; a real signed snapshot of that version wins", async () => {
+    const environment = "in-prewrite";
+    const h = harness({ EDGEFLAGS_ENV: environment });
+    expect((await h.fetch("/v1/snapshot", put(await snapshot({ environment, version: 1 })))).status).toBe(
+      201,
+    );
+    const key = (v: number) => `snapshot/${environment}/v/${String(v).padStart(10, "0")}`;
+
+    await testEnv.FLAGS.put(key(2), "garbage");
+    const v2 = await snapshot({ environment, version: 2 });
+    const res = await h.fetch("/v1/snapshot", put(v2));
+    expect(res.status).toBe(201);
+    expect(((await res.json()) as { warnings: string[] }).warnings).toEqual([
+      expect.stringMatching(
+        /v\/0000000002 held something that does not verify \(ERR_SNAPSHOT_MALFORMED\).*overwritten/,
+      ),
+    ]);
+    expect(await testEnv.FLAGS.get(key(2))).toBe(v2);
+
+    // A real snapshot copied under another version's key has no authority there either.
+    await testEnv.FLAGS.put(key(3), v2);
+    expect((await h.fetch("/v1/snapshot", put(await snapshot({ environment, version: 3 })))).status).toBe(
+      201,
+    );
+
+    // A real, signed version 4 that `current` does not point at yet (an interrupted publish): it is
+    // the newest that verifies, so a different version 4 is refused and 5 is next.
+    const real4 = await snapshot({ environment, version: 4, sourceDigest: "sha256:real" });
+    await testEnv.FLAGS.put(key(4), real4);
+    const cold = harness({ EDGEFLAGS_ENV: environment });
+    const other4 = await cold.fetch("/v1/snapshot", put(await snapshot({ environment, version: 4 })));
+    expect(other4.status).toBe(409);
+    expect(await other4.json()).toMatchObject({ code: "ERR_SNAPSHOT_ROLLBACK", liveVersion: 4 });
+    expect(await testEnv.FLAGS.get(key(4))).toBe(real4);
+    expect(await (await cold.fetch("/v1/snapshot", authGet)).text()).toBe(real4);
+  });
+
+  it("POST /notify refuses a snapshot of a published version with different content, like PUT", async () => {
+    const environment = "in-notify-same";
+    const h = harness({ EDGEFLAGS_ENV: environment });
+    const a = await snapshot({ environment, version: 1 });
+    expect((await h.fetch("/v1/snapshot", put(a))).status).toBe(201);
+    const before = await (await h.fetch("/v1/flags?targetingKey=u")).text();
+    const b = await snapshot({
+      environment,
+      version: 1,
+      sourceDigest: "sha256:other",
+      flags: { flags: { "new-checkout": { clientVisible: true, fallthrough: "on" } } },
+    });
+    const notify = (body: string) => ({
+      method: "POST",
+      headers: { authorization: "Bearer test-publish-token", "content-type": "application/jose" },
+      body,
+    });
+    for (const isolate of [h, harness({ EDGEFLAGS_ENV: environment })]) {
+      const res = await isolate.fetch("/v1/snapshot/notify", notify(b));
+      expect(res.status).toBe(409);
+      expect(await res.json()).toMatchObject({ error: "conflict", code: "ERR_SNAPSHOT_ROLLBACK" });
+    }
+    expect(await (await h.fetch("/v1/flags?targetingKey=u")).text()).toBe(before);
+    expect((await h.fetch("/v1/snapshot/notify", notify(a))).status).toBe(200);
+  });
+});
+
+describe("history is checked against the signed snapshots", () => {
+  it("flags forged and unreadable audit records, never shows them as real, and never answers 5xx", async () => {
+    const environment = "in-history-forged";
+    const h = harness({ EDGEFLAGS_ENV: environment });
+    const audit = (actor: string) => ({
+      actor,
+      message: `by ${actor}`,
+      changes: { added: [], removed: [], changed: [], text: "nothing" },
+    });
+    for (const version of [1, 2]) {
+      const jws = await snapshot({ environment, version, audit: audit(`ada-${version}`) });
+      expect((await h.fetch("/v1/snapshot", put(jws))).status).toBe(201);
+    }
+    const record = (v: number) => `audit/${environment}/${String(v).padStart(10, "0")}`;
+    const forged = JSON.parse((await testEnv.FLAGS.get(record(2))) as string);
+    await testEnv.FLAGS.put(
+      record(2),
+      JSON.stringify({ ...forged, actor: "mallory", message: "by mallory" }),
+    );
+    await testEnv.FLAGS.put(record(3), "{ not json");
+    await testEnv.FLAGS.put(record(9), JSON.stringify({ ...forged, version: 9, actor: "mallory" }));
+
+    const res = await h.fetch("/v1/snapshot/history", authGet);
+    expect(res.status).toBe(200);
+    const { records } = (await res.json()) as { records: Record<string, unknown>[] };
+    expect(records.map((r) => [r.version, r.verified, r.actor ?? null])).toEqual([
+      [9, false, null],
+      [3, false, null],
+      [2, true, "ada-2"],
+      [1, true, "ada-1"],
+    ]);
+    expect(records[0]?.reason).toMatch(/no snapshot/);
+    expect(records[2]?.reason).toMatch(/audit record in KV does not match the signed snapshot/);
+    expect(records[3]?.reason).toBeUndefined();
+    expect(JSON.stringify(records)).not.toContain("mallory");
   });
 });

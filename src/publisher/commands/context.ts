@@ -23,16 +23,21 @@ export interface Session {
 }
 
 /**
- * Settings, the private key (when `needKey`), the trusted public keys and the target. The caller
+ * Settings, the private key, the trusted public keys and the target. The key is loaded when `needKey`
+ * is true; with "if-set", when one is configured and the target is a direct-KV one, which verifies
+ * what it reads with this publisher's keys (the worker target leaves that to the worker). The caller
  * closes the target.
  */
 export async function openSession(
   ctx: CommandContext,
   options: CliOptions,
-  needKey: boolean,
+  needKey: boolean | "if-set",
 ): Promise<Session> {
   const settings = resolveSettings(options, ctx.io.env, ctx.io.cwd);
-  const key = needKey ? await loadPrivateKey(settings) : undefined;
+  const key =
+    needKey === true || (needKey === "if-set" && settings.privateKey && settings.target !== "worker")
+      ? await loadPrivateKey(settings)
+      : undefined;
   const keys = await trustedKeys(settings.publicKeys, key?.jwk);
   const target = await openTarget(settings, keys, (label) => ctx.out.progress(label));
   return { settings, key, keys, target };

@@ -47,9 +47,9 @@ export async function diffCommand(file: string, options: DiffOptions, ctx: Comma
       `${file} has ${source.problems.length} problem(s); run \`edgeflags validate ${file}\``,
     );
   }
-  const session = await openSession(ctx, options, false);
+  const session = await openSession(ctx, options, "if-set");
   try {
-    const live = await readLive(session);
+    const live = await readLive(session, out);
     const changes = diffDocuments(live.payload?.flags, source.document);
     const changed = !isEmpty(changes);
     out.result({

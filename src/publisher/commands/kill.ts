@@ -1,7 +1,7 @@
 /**
- * `edgeflags kill FLAG --reason TEXT`: the emergency path. Reads the live snapshot, verifies it,
- * sets `enabled: false` on one flag and publishes that as the next version - no flags file needed.
- * I/O: the target, /healthz.
+ * `edgeflags kill FLAG --reason TEXT`: the emergency path. Reads the live snapshot (the newest that
+ * verifies, so a poisoned `current` in KV cannot stop it), verifies it, sets `enabled: false` on one
+ * flag and publishes that as the next version - no flags file needed. I/O: the target, /healthz.
  */
 import { resolveActor } from "../actor";
 import type { CliOptions } from "../config";
@@ -25,9 +25,11 @@ export async function killCommand(flag: string, options: KillOptions, ctx: Comma
     throw new CliError(EXIT.usage, "--reason is required: say why the flag is being killed");
   const session = await openSession(ctx, options, true);
   try {
-    const live = await readLive(session);
-    if (live.jws === null)
-      throw new CliError(EXIT.problems, `nothing is published on ${session.target.where}`);
+    const live = await readLive(session, out);
+    if (live.jws === null) {
+      const what = live.warning ? "nothing that verifies" : "nothing";
+      throw new CliError(EXIT.problems, `${what} is published on ${session.target.where}`);
+    }
     const payload = await verifyReadBack(live.jws, session.keys, session.settings.environment);
     timer.mark("read live");
     const current = payload.flags.flags[flag];
@@ -56,7 +58,7 @@ export async function killCommand(flag: string, options: KillOptions, ctx: Comma
         actor: resolveActor(session.settings.actor, ctx.io.cwd),
         message: `kill ${flag}: ${options.reason.trim()}`,
         wait: options.wait !== false,
-        live: { jws: live.jws, payload },
+        live: { ...live, payload },
       },
       timer,
       out,

@@ -1,7 +1,8 @@
 /**
- * The part publish, rollback and kill share: a new version on top of the live one, the change
- * summary, sign (checked as the worker would), push, and wait until /healthz serves it, timing each
- * step. I/O through the target and the health poll.
+ * The part publish, rollback and kill share: a new version on top of the live one (the newest that
+ * verifies: a poisoned `current` in KV is reported and passed over), the change summary, sign
+ * (checked as the worker would), push, and wait until /healthz serves it, timing each step. I/O
+ * through the target and the health poll.
  */
 import type { FlagsDocument } from "../../flags/types";
 import type { ChangeSummary, SnapshotPayload } from "../../snapshot/format";
@@ -21,7 +22,18 @@ export interface ReleaseInput {
   expiresAt?: string;
   wait: boolean;
   /** The live snapshot, if the caller already read it (kill, rollback); else it is read here. */
-  live?: { jws: string | null; payload: SnapshotPayload | undefined };
+  live?: LiveRead;
+}
+
+/** The snapshot to build on, as `readLive` found it. */
+export interface LiveRead {
+  /** The newest snapshot that verifies (checked by the worker, or by this publisher for KV targets). */
+  jws: string | null;
+  payload: SnapshotPayload | undefined;
+  /** The version a publish must exceed, when the target knows one. */
+  floor?: number;
+  /** What was wrong with `current` in KV, as printed. */
+  warning?: string;
 }
 
 export interface ReleaseResult {
@@ -37,14 +49,47 @@ export interface ReleaseResult {
   signalIntervalSeconds?: number | null;
   /** Whether the version beacon was told (see PushOutcome). */
   signal?: PushOutcome["signal"];
+  /** What was found in KV without authority and passed over or replaced. */
+  warnings?: string[];
 }
 
-/** Reads the live snapshot (unverified: only its version and flags are used, for numbering and diff). */
-export async function readLive(
-  session: Session,
-): Promise<{ jws: string | null; payload: SnapshotPayload | undefined }> {
-  const jws = await session.target.live();
-  return { jws, payload: jws === null ? undefined : decodeSnapshot(jws) };
+/** The warning for a `current` in KV that is not the snapshot to build on (`code` says why). */
+function currentWarning(code: string, version: number | undefined, directKv: boolean): string {
+  const what =
+    code === "ERR_SNAPSHOT_MISSING"
+      ? "is missing"
+      : code === "ERR_SNAPSHOT_ROLLBACK"
+        ? "is an older version"
+        : "does not verify";
+  const found =
+    version === undefined
+      ? ", and no published version verifies"
+      : `: using version ${version}, the newest that verifies`;
+  // A direct-KV target verifies with this publisher's keys only; a teammate's key may be missing.
+  const hint =
+    directKv && code === "ERR_SNAPSHOT_KID_UNKNOWN"
+      ? " (if a key this publisher does not know signed it, set EDGEFLAGS_PUBLIC_KEYS to the worker's JWKS)"
+      : "";
+  return `current in KV ${what} (${code})${found}${hint}`;
+}
+
+/**
+ * Reads the snapshot to build on: the newest that verifies, as the target found it. When `current`
+ * in KV is not it, says so (a warning on stderr) and carries on from what verifies.
+ */
+export async function readLive(session: Session, out: Output): Promise<LiveRead> {
+  const live = await session.target.live();
+  const payload = live.jws === null ? undefined : decodeSnapshot(live.jws);
+  const warning = live.currentProblem
+    ? currentWarning(live.currentProblem, payload?.version, session.settings.target !== "worker")
+    : undefined;
+  if (warning) out.warning(warning);
+  return {
+    jws: live.jws,
+    payload,
+    ...(live.floor !== undefined ? { floor: live.floor } : {}),
+    ...(warning ? { warning } : {}),
+  };
 }
 
 /** Signs and pushes `input.flags` as live version + 1, then confirms it is served. */
@@ -56,7 +101,7 @@ export async function release(
 ): Promise<ReleaseResult> {
   const { settings, key, target } = session;
   if (!key) throw new CliError(EXIT.usage, "no private key loaded");
-  const live = input.live ?? (await readLive(session));
+  const live = input.live ?? (await readLive(session, out));
   if (!input.live) timer.mark("read live");
   if (live.payload && live.payload.environment !== settings.environment) {
     throw new CliError(
@@ -65,7 +110,8 @@ export async function release(
     );
   }
   const previousVersion = live.payload?.version ?? null;
-  const version = (previousVersion ?? 0) + 1;
+  // Above the floor too: the worker may know a newer verified version than the snapshot it returned.
+  const version = Math.max(previousVersion ?? 0, live.floor ?? 0) + 1;
   const changes = diffDocuments(live.payload?.flags, input.flags);
   const { jws } = await buildSnapshot({
     flags: input.flags,
@@ -79,8 +125,10 @@ export async function release(
   });
   timer.mark("sign");
   out.note(`pushing version ${version} to ${target.where} (${changes.text})`);
-  const { signal } = await target.push(jws);
+  const { signal, warnings: replaced = [] } = await target.push(jws);
   timer.mark("push");
+  for (const w of replaced) out.warning(w);
+  const warnings = [...(live.warning ? [live.warning] : []), ...replaced];
   if (signal && signal.status !== "announced") {
     out.warning(
       `the version signal was not updated (${signal.status}${signal.message ? `: ${signal.message}` : ""}); other locations follow with KV, within a minute or more`,
@@ -93,6 +141,7 @@ export async function release(
     changes,
     confirmed: false,
     signal,
+    ...(warnings.length > 0 ? { warnings } : {}),
   };
   if (!input.wait) {
     out.note("not waiting for the worker to serve it (--no-wait)");

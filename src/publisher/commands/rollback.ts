@@ -25,7 +25,7 @@ export async function rollbackCommand(options: RollbackOptions, ctx: CommandCont
   }
   const session = await openSession(ctx, options, true);
   try {
-    const [old, live] = await Promise.all([session.target.version(to), readLive(session)]);
+    const [old, live] = await Promise.all([session.target.version(to), readLive(session, out)]);
     if (old === null)
       throw new CliError(EXIT.problems, `version ${to} was never published to ${session.target.where}`);
     if (live.payload?.version === to) {

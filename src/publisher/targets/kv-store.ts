@@ -1,13 +1,16 @@
 /**
  * A target over a bare key-value store (the Cloudflare KV API, or wrangler's local store). Nothing
- * verifies on the other side, so this does what the worker's intake does, client-side: verify the
- * snapshot, insist on a strictly newer version, then write the version, its audit record and
- * `current` - the same keys the intake writes. I/O only through the injected `KvLike`.
+ * verifies on the other side, so this does what the worker's intake does, client-side, with this
+ * publisher's trusted keys: find the newest snapshot that verifies (a `current` that does not is
+ * reported and passed over), verify the snapshot, insist on a strictly newer version, then write the
+ * version, its audit record and `current` - the same keys the intake writes - and read history
+ * checked against the signed snapshots. I/O only through the injected `KvLike`.
  */
+import { readHistory } from "../../snapshot/audit";
 import { SnapshotError } from "../../snapshot/errors";
-import { type AuditRecord, kvKeys } from "../../snapshot/format";
+import { kvKeys } from "../../snapshot/format";
 import type { KeyRing } from "../../snapshot/keys";
-import { versionOf, writeSnapshot } from "../../snapshot/publish";
+import { authorityCheck, findLive, writeSnapshot } from "../../snapshot/publish";
 import { verifySnapshot } from "../../snapshot/verify";
 import { CliError, EXIT } from "../output";
 import type { PushOutcome, Target } from "./target";
@@ -31,18 +34,23 @@ export interface KvTargetOptions {
 /** A Target that reads and writes the intake's KV layout directly. */
 export function kvTarget(kv: KvLike, options: KvTargetOptions): Target {
   const { environment } = options;
+  const check = authorityCheck(options.keys, environment);
   return {
     where: options.where,
-    live: () => kv.get(kvKeys.current(environment)),
-    version: (version) => kv.get(kvKeys.version(environment, version)),
-    async history(limit) {
-      const names = (await kv.list(kvKeys.auditPrefix(environment))).slice(-limit).reverse();
-      const texts = await Promise.all(names.map((n) => kv.get(n)));
-      return texts.filter((t): t is string => t !== null).map((t) => JSON.parse(t) as AuditRecord);
+    async live() {
+      const { newest, current } = await findLive(kv, check, environment);
+      return {
+        jws: newest?.jws ?? null,
+        ...(current ? { currentProblem: current.code } : {}),
+        ...(newest ? { floor: newest.payload.version } : {}),
+      };
     },
+    version: (version) => kv.get(kvKeys.version(environment, version)),
+    history: (limit) => readHistory(kv, check, environment, limit),
     async push(jws): Promise<PushOutcome> {
-      // Even a live snapshot that no longer verifies sets the floor: versions only go up.
-      const minVersion = versionOf(await kv.get(kvKeys.current(environment)));
+      // Only a snapshot that verifies sets the floor: what a KV writer put there cannot block this.
+      const live = await findLive(kv, check, environment);
+      const minVersion = live.newest?.payload.version;
       try {
         const verified = await verifySnapshot(jws, {
           keys: options.keys,
@@ -51,8 +59,13 @@ export function kvTarget(kv: KvLike, options: KvTargetOptions): Target {
           strictlyNewer: true,
           now: Date.now(),
         });
-        await writeSnapshot(kv, verified);
-        return { version: verified.payload.version };
+        const { version } = verified.payload;
+        const { replaced } = await writeSnapshot(kv, verified, check);
+        const warnings = [
+          ...(live.current ? [`${live.current.message}; replaced by version ${version}`] : []),
+          ...(replaced ? [replaced.message] : []),
+        ];
+        return { version, ...(warnings.length > 0 ? { warnings } : {}) };
       } catch (err) {
         if (!(err instanceof SnapshotError)) throw err;
         const live = minVersion === undefined ? "" : ` (live version: ${minVersion})`;

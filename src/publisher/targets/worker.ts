@@ -1,11 +1,16 @@
 /**
  * The default target: the worker's snapshot intake over HTTP (PUT/GET /v1/snapshot, history,
- * versions) with the publish token. The worker does the verification and writes KV. I/O: fetch.
+ * versions) with the publish token. The worker does the verification - of what it is sent, of what
+ * KV holds (GET /v1/snapshot answers the newest snapshot that verifies, and says what was wrong with
+ * `current`), of history - and writes KV. I/O: fetch.
  */
-import type { AuditRecord } from "../../snapshot/format";
 import { CliError, EXIT } from "../output";
 import { type ProgressFactory, silentProgress } from "../progress";
-import type { PushOutcome, Target } from "./target";
+import type { HistoryRecord, LiveSnapshot, PushOutcome, Target } from "./target";
+
+/** Response headers of GET /v1/snapshot (src/http/routes/intake.ts). */
+const CURRENT_REFUSED = "edgeflags-current-refused";
+const VERSION_FLOOR = "edgeflags-version-floor";
 
 export interface WorkerTargetOptions {
   url: string;
@@ -91,7 +96,10 @@ export function workerTarget(options: WorkerTargetOptions): Target {
   }
 
   async function jwsAt(path: string): Promise<string | null> {
-    const res = await call(path);
+    return jwsFrom(await call(path), path);
+  }
+
+  async function jwsFrom(res: Response, path: string): Promise<string | null> {
     if (res.status === 404) {
       const body = (await res.json().catch(() => ({}))) as ErrorBody;
       // A 404 from an old worker without the route must not read as "nothing published".
@@ -106,14 +114,33 @@ export function workerTarget(options: WorkerTargetOptions): Target {
     return (await res.text()).trim();
   }
 
+  /** What the worker says about `current` and the floor, from GET /v1/snapshot's headers. */
+  function liveHeaders(res: Response): Omit<LiveSnapshot, "jws"> {
+    const problem = res.headers.get(CURRENT_REFUSED);
+    const floor = Number(res.headers.get(VERSION_FLOOR) ?? Number.NaN);
+    return {
+      ...(problem && /^ERR_[A-Z_]+$/.test(problem) ? { currentProblem: problem } : {}),
+      ...(Number.isSafeInteger(floor) && floor > 0 ? { floor } : {}),
+    };
+  }
+
   return {
     where,
-    live: () => jwsAt("/v1/snapshot"),
+    async live() {
+      const res = await call("/v1/snapshot");
+      const told = liveHeaders(res);
+      // Nothing that verifies: the worker answers 404 and says why `current` was refused.
+      if (res.status === 404 && told.currentProblem) {
+        await res.body?.cancel();
+        return { jws: null, ...told };
+      }
+      return { jws: await jwsFrom(res, "/v1/snapshot"), ...told };
+    },
     version: (version) => jwsAt(`/v1/snapshot/versions/${version}`),
     async history(limit) {
       const res = await call(`/v1/snapshot/history?limit=${limit}`);
       if (!res.ok) throw await failure(res, "reading the history");
-      return (await json<{ records: AuditRecord[] }>(res, "reading the history")).records;
+      return (await json<{ records: HistoryRecord[] }>(res, "reading the history")).records;
     },
     async push(jws): Promise<PushOutcome> {
       const res = await call("/v1/snapshot", {
@@ -122,9 +149,16 @@ export function workerTarget(options: WorkerTargetOptions): Target {
         body: jws,
       });
       if (res.status !== 201) throw await failure(res, "the snapshot was refused");
-      type Pushed = { version: number; signal?: "announced" | "off" | "failed" };
+      type Pushed = { version: number; signal?: "announced" | "off" | "failed"; warnings?: unknown };
       const body = await json<Pushed>(res, "pushing the snapshot");
-      return { version: body.version, ...(body.signal ? { signal: { status: body.signal } } : {}) };
+      const warnings = Array.isArray(body.warnings)
+        ? body.warnings.filter((w): w is string => typeof w === "string")
+        : [];
+      return {
+        version: body.version,
+        ...(body.signal ? { signal: { status: body.signal } } : {}),
+        ...(warnings.length > 0 ? { warnings } : {}),
+      };
     },
     close: async () => {},
   };
