@@ -12,6 +12,7 @@ import { killCommand } from "./commands/kill";
 import { lintCommand } from "./commands/lint";
 import { publishCommand } from "./commands/publish";
 import { rollbackCommand } from "./commands/rollback";
+import { unkillCommand } from "./commands/unkill";
 import { validateCommand } from "./commands/validate";
 import { TARGETS } from "./config";
 import { CliError, EXIT, type Io, Output } from "./output";
@@ -31,6 +32,9 @@ Settings (command line > environment > .edgeflags/config.json > defaults):
 Exit codes: 0 ok, 1 problems found or refused, 2 usage error, 3 cannot reach the target or read a file.`;
 
 type Action = (ctx: CommandContext) => Promise<number>;
+
+/** For repeatable options: each use adds its value (no default, so --help shows none). */
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
 /** Options every command that talks to a target accepts. */
 function targetOptions(cmd: Command): Command {
@@ -53,7 +57,7 @@ function signingOptions(cmd: Command, actor: string): Command {
 function program(io: Io, run: (json: boolean, action: Action) => Promise<void>): Command {
   const root = new Command("edgeflags")
     .description(
-      "Validate, lint, sign and publish edgeflags snapshots; roll back, kill a flag, read the history.",
+      "Validate, lint, sign and publish edgeflags snapshots; roll back, kill and unkill flags, read the history.",
     )
     .addHelpText("after", SETTINGS_HELP)
     // commander's own convention: -V (capital; -v is left free), printed to stdout, exit 0.
@@ -106,10 +110,29 @@ function program(io: Io, run: (json: boolean, action: Action) => Promise<void>):
     targetOptions(
       root
         .command("publish")
-        .description("validate, lint, sign and push a flags file, then wait until the worker serves it")
+        .description(
+          "validate, lint (only errors the change introduces block), sign and push a flags file, then wait until the worker serves it",
+        )
         .argument("<file>", "flags file")
         .option("--message <text>", "note for the audit record")
-        .option("--expires-in <duration>", "snapshot expiry, e.g. 30d; the worker refuses it afterwards"),
+        .option("--expires-in <duration>", "snapshot expiry, e.g. 30d; the worker refuses it afterwards")
+        .option("--dry-run", "everything but the push: validate, lint, diff against live, sign and check")
+        .option("--allow-removals", "let this publish remove flags the live snapshot has")
+        .option("--allow-removal <flag>", "let this publish remove this flag (repeatable)", collect)
+        .option(
+          "--allow-lint <rule>",
+          "let new errors of this lint rule through (repeatable; needs --reason; recorded in the signed audit block)",
+          collect,
+        )
+        .option("--reason <text>", "why --allow-lint is needed (recorded in the signed audit block)")
+        .option(
+          "--force",
+          "publish even when the live snapshot already has the same flags, segments and gates",
+        )
+        .option(
+          "--max-step <points>",
+          "call out a rollout widened by more than this many percentage points (default 25)",
+        ),
     ),
     "who is publishing (default: EDGEFLAGS_ACTOR, git user, OS user)",
   )
@@ -133,20 +156,42 @@ function program(io: Io, run: (json: boolean, action: Action) => Promise<void>):
     targetOptions(
       root
         .command("kill")
-        .description("disable one flag in the live snapshot and publish it at once (no flags file needed)")
-        .argument("<flag>", "flag key")
-        .requiredOption("--reason <text>", "why (recorded in the audit trail)"),
+        .description(
+          "disable flags in the live snapshot and publish them at once, in one version (no flags file needed)",
+        )
+        .argument("[flags...]", "flag keys")
+        .option("--tag <tag>", "every flag with this tag (repeatable)", collect)
+        .option("--reason <text>", "why (required; recorded in the audit trail)")
+        .option("--undo", "undo an earlier kill of these flags instead: the same as unkill"),
     ),
-    "who is killing the flag",
+    "who is killing the flags",
   )
     .addOption(json)
-    .action((flag, o) => run(o.json, (ctx) => killCommand(flag, o, ctx)));
+    .action((flags, o) =>
+      run(o.json, (ctx) => (o.undo ? unkillCommand(flags, o, ctx) : killCommand(flags, o, ctx))),
+    );
+
+  signingOptions(
+    targetOptions(
+      root
+        .command("unkill")
+        .description("undo a kill: put back exactly what the flags' enabled was before it, in one version")
+        .argument("[flags...]", "flag keys")
+        .option("--tag <tag>", "every flag with this tag (repeatable)", collect)
+        .option("--reason <text>", "why (recorded in the audit trail)"),
+    ),
+    "who is undoing the kill",
+  )
+    .addOption(json)
+    .action((flags, o) => run(o.json, (ctx) => unkillCommand(flags, o, ctx)));
 
   targetOptions(
     root
       .command("history")
-      .description("recent publishes: version, when, who, message, what changed")
-      .option("--limit <n>", "how many (1-100, default 20)"),
+      .description("recent publishes: version, when, who, message, what changed (old -> new)")
+      .option("--limit <n>", "how many (1-100, default 20)")
+      .option("--flag <key>", "only versions that added, removed or changed this flag")
+      .option("--since <when>", "only versions since a duration ago (7d, 12h, 2w) or a date (2026-11-01)"),
   )
     .addOption(json)
     .action((o) => run(o.json, (ctx) => historyCommand(o, ctx)));

@@ -8,18 +8,23 @@ import { canonicalJson } from "./diff";
 
 export type Severity = "error" | "warning";
 
+/** Every rule name, stable: --json consumers, `publish --allow-lint RULE` and the docs use them. */
+export const LINT_RULES = [
+  "expired",
+  "missing-owner",
+  "missing-expires",
+  "missing-kind",
+  "unused-segment",
+  "unreachable-rule",
+  "duplicate-target",
+  "shadowed-flag",
+] as const;
+export type LintRule = (typeof LINT_RULES)[number];
+
 export interface LintFinding {
   severity: Severity;
   /** Stable rule name, for --json consumers and for people searching the docs. */
-  rule:
-    | "expired"
-    | "missing-owner"
-    | "missing-expires"
-    | "missing-kind"
-    | "unused-segment"
-    | "unreachable-rule"
-    | "duplicate-target"
-    | "shadowed-flag";
+  rule: LintRule;
   path: (string | number)[];
   onKey?: boolean;
   message: string;

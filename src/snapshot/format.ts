@@ -35,17 +35,57 @@ export interface SnapshotPayload {
   audit?: SnapshotAudit;
 }
 
+/**
+ * One change inside a flag, segment or gate, with its direction. `path` is how people read it:
+ * `enabled`, `rules[eu-only].serve.split.on` (list items with an `id` by id, others by index; split
+ * weights by variant), or `rules (order)` with the ids before and after. `before` / `after` are JSON
+ * values; absent means unset (added or removed).
+ */
+export interface FieldChange {
+  path: string;
+  before?: unknown;
+  after?: unknown;
+  /**
+   * Sides too long to sign in full (audit blocks only): such a side holds the start of its JSON text
+   * and its length, e.g. `{"when":[{"attribute":… (1234 chars)`, not the value.
+   */
+  cut?: ("before" | "after")[];
+}
+
+/** The recorded changes of one segment or gate. */
+export interface KeyedChanges {
+  key: string;
+  changes: FieldChange[];
+  /** Changes left out to keep the audit block small. */
+  omitted?: number;
+}
+
+/** Segments or gates added, removed or changed. */
+export interface CollectionSummary {
+  added: string[];
+  removed: string[];
+  changed: string[];
+  /** Per changed key, what changed (absent in snapshots published before it was recorded). */
+  changes?: KeyedChanges[];
+}
+
 /** What a publish changed compared with the snapshot it replaced. */
 export interface ChangeSummary {
   /** Flag keys new in this snapshot. */
   added: string[];
   /** Flag keys no longer present. */
   removed: string[];
-  /** Flags present in both whose definition differs, with the top-level fields that differ. */
-  changed: { flag: string; fields: string[] }[];
-  /** Segment keys added, removed or changed (one list: segments matter less to a reader). */
-  segments?: { added: string[]; removed: string[]; changed: string[] };
-  /** One line for people, e.g. "1 added (beta-banner), 1 changed (demo-flag: enabled)". */
+  /**
+   * Flags present in both whose definition differs: the top-level fields that differ and each change
+   * with its direction (`changes`; absent in snapshots published before it was recorded; bounded in
+   * size, with `omitted` counting what was left out).
+   */
+  changed: { flag: string; fields: string[]; changes?: FieldChange[]; omitted?: number }[];
+  /** Segment keys added, removed or changed. */
+  segments?: CollectionSummary;
+  /** Gates (by id, default `gate-<index>`) added, removed or changed. */
+  gates?: CollectionSummary;
+  /** One line for people, e.g. "1 added (beta-banner), 1 changed (demo-flag: enabled true -> false)". */
   text: string;
 }
 
@@ -54,6 +94,23 @@ export interface SnapshotAudit {
   actor: string;
   message?: string;
   changes: ChangeSummary;
+  /** Lint rules a publish was allowed to break (`--allow-lint RULE --reason TEXT`). Absent: none. */
+  overrides?: LintOverride[];
+  /** Flags this snapshot disabled with `kill`, and their state before, so `unkill` restores it exactly. */
+  killed?: KilledFlag[];
+}
+
+/** One audited lint override: the rule, why, and the findings it let through ("flags.<key>"). */
+export interface LintOverride {
+  rule: string;
+  reason: string;
+  findings: string[];
+}
+
+/** A flag disabled by `kill`: `previousEnabled` is its `enabled` field before, null when it was unset. */
+export interface KilledFlag {
+  flag: string;
+  previousEnabled: boolean | null;
 }
 
 /** The append-only record the intake writes at `kvKeys.audit(env, version)` for every publish. */

@@ -185,8 +185,59 @@ function checkAuditShape(a: unknown, bad: (what: string) => SnapshotError): void
     !strings(c.removed) ||
     !Array.isArray(c.changed) ||
     !c.changed.every((e) => isMap(e) && typeof e.flag === "string" && strings(e.fields)) ||
+    !directedChangesOk(c) ||
     typeof c.text !== "string"
   ) {
     throw bad("audit.changes invalid");
   }
+  // Optional, added later: snapshots without them stay valid, and older workers ignore them.
+  if (
+    a.overrides !== undefined &&
+    !(
+      Array.isArray(a.overrides) &&
+      a.overrides.every(
+        (o) => isMap(o) && typeof o.rule === "string" && typeof o.reason === "string" && strings(o.findings),
+      )
+    )
+  ) {
+    throw bad("audit.overrides invalid");
+  }
+  if (
+    a.killed !== undefined &&
+    !(
+      Array.isArray(a.killed) &&
+      a.killed.every(
+        (k) =>
+          isMap(k) &&
+          typeof k.flag === "string" &&
+          (k.previousEnabled === null || typeof k.previousEnabled === "boolean"),
+      )
+    )
+  ) {
+    throw bad("audit.killed invalid");
+  }
+}
+
+/**
+ * The directions recorded in a change summary (added later: absent in older snapshots, ignored by
+ * older workers): when present, lists of `{ path, before?, after?, cut? }` and counts.
+ */
+function directedChangesOk(c: Record<string, unknown>): boolean {
+  const sides = (v: unknown) => Array.isArray(v) && v.every((s) => s === "before" || s === "after");
+  const changes = (v: unknown) =>
+    v === undefined ||
+    (Array.isArray(v) &&
+      v.every((x) => isMap(x) && typeof x.path === "string" && (x.cut === undefined || sides(x.cut))));
+  const count = (v: unknown) => v === undefined || (Number.isSafeInteger(v) && (v as number) >= 0);
+  const keyed = (v: unknown) =>
+    v === undefined ||
+    (Array.isArray(v) &&
+      v.every((e) => isMap(e) && typeof e.key === "string" && changes(e.changes) && count(e.omitted)));
+  // Only the new fields are checked: a snapshot that verified before this check still does.
+  const collection = (s: unknown) => !isMap(s) || keyed(s.changes);
+  return (
+    (c.changed as unknown[]).every((e) => isMap(e) && changes(e.changes) && count(e.omitted)) &&
+    collection(c.segments) &&
+    collection(c.gates)
+  );
 }

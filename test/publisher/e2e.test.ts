@@ -84,7 +84,9 @@ describe("publish -> served, against the worker intake", () => {
     const file = p.write("flags.yaml", flagsYaml("Hallo"));
     const r = await cli(["publish", file], p.dir);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/published version 2 \(was 1\) to e2e: live, 1 changed \(banner: variants\)/);
+    expect(r.stdout).toMatch(
+      /published version 2 \(was 1\) to e2e: live, 1 changed \(banner: variants.shown Hello -> Hallo\)\n {2}~ banner\n {6}variants.shown: Hello -> Hallo\n/,
+    );
     expect(r.stdout).toMatch(/validate .*lint .*read live .*sign .*push .*live .*; total /);
     expect(await served()).toMatchObject({ version: 2, flags: { banner: "Hallo" } });
 
@@ -182,7 +184,7 @@ describe("publish -> served, against the worker intake", () => {
 });
 
 describe("diff, kill, rollback and history", () => {
-  it("diff shows the changed fields against the live version; --exit-code makes changes exit 1", async () => {
+  it("diff shows each change against the live version; --exit-code makes changes exit 1", async () => {
     const same = await cli(["diff", join(p.dir, "flags3.yaml")], p.dir);
     expect(same.code).toBe(0);
     expect(same.stdout).toMatch(/against version 3 live on worker .*:\nno changes/);
@@ -192,10 +194,7 @@ describe("diff, kill, rollback and history", () => {
     );
     const changed = await cli(["diff", file], p.dir);
     expect(changed.code).toBe(0);
-    expect(changed.stdout).toContain("+ flag extra");
-    expect(changed.stdout).toContain(
-      '~ flag banner\n    variants: {"shown":"Bonjour","hidden":""} -> {"shown":"Ciao","hidden":""}',
-    );
+    expect(changed.stdout).toContain("+ extra\n~ banner\n    variants.shown: Bonjour -> Ciao\n");
     expect((await cli(["diff", file, "--exit-code"], p.dir)).code).toBe(1);
   });
 
@@ -230,7 +229,12 @@ describe("diff, kill, rollback and history", () => {
       [4, "test-actor", "kill checkout: payments down"],
       [3, "spawned-actor", "from a process"],
     ]);
-    expect(records[1]?.changes).toMatchObject({ changed: [{ flag: "checkout", fields: ["enabled"] }] });
+    expect(records[1]?.changes).toMatchObject({
+      changed: [
+        { flag: "checkout", fields: ["enabled"], changes: [{ path: "enabled", before: true, after: false }] },
+      ],
+      text: "1 changed (checkout: enabled true -> false)",
+    });
     // Each record checked against the signed snapshot of its version.
     expect(records.map((x) => x.verified)).toEqual([true, true, true]);
     expect(records[0]).toMatchObject({
@@ -240,7 +244,9 @@ describe("diff, kill, rollback and history", () => {
     });
     const human = await spawnCli(["history"], p.dir);
     expect(human.code, human.stderr).toBe(0);
-    expect(human.stdout).toMatch(/v5 .* test-actor {2}rollback to version 1\n {4}2 changed/);
-    expect(human.stdout).toMatch(/v1 .* test-actor {2}first\n {4}2 added \(banner, checkout\)/);
+    expect(human.stdout).toMatch(
+      /v5 .* test-actor {2}rollback to version 1\n {4}~ banner\n {8}variants.shown: Bonjour -> Hello\n {4}~ checkout\n {8}enabled: false -> true\n/,
+    );
+    expect(human.stdout).toMatch(/v1 .* test-actor {2}first\n {4}\+ banner\n {4}\+ checkout\n/);
   });
 });

@@ -1,11 +1,12 @@
 /**
- * `edgeflags diff FILE`: what publishing FILE would change against the live snapshot, flag by flag
- * with the changed fields and their old and new values. I/O: reads the file and the live snapshot.
+ * `edgeflags diff FILE`: what publishing FILE would change against the live snapshot - flags,
+ * segments and gates, each change with its path and its old and new value (`--json`: in full).
+ * I/O: reads the file and the live snapshot.
  */
-import type { FlagsDocument } from "../../flags/types";
 import type { CliOptions } from "../config";
-import { changedFields, diffDocuments, isEmpty, preview } from "../diff";
+import { type DocumentDiff, diffFlags, isEmptyDiff, summarize } from "../diff";
 import { CliError, EXIT, type Output } from "../output";
+import { renderDiff } from "../render-diff";
 import { readFlagsSource } from "../source";
 import { type CommandContext, openSession } from "./context";
 import { readLive } from "./release";
@@ -15,26 +16,9 @@ export interface DiffOptions extends CliOptions {
   exitCode?: boolean;
 }
 
-/** Prints a human diff: `+` added, `-` removed, `~` changed with `field: old -> new` lines. */
-export function printDiff(out: Output, before: FlagsDocument | undefined, after: FlagsDocument): void {
-  const c = diffDocuments(before, after);
-  for (const key of c.added) out.line(out.paint("green", `+ flag ${key}`));
-  for (const key of c.removed) out.line(out.paint("red", `- flag ${key}`));
-  for (const { flag, fields } of c.changed) {
-    out.line(out.paint("yellow", `~ flag ${flag}`));
-    const old = (before?.flags[flag] ?? {}) as unknown as Record<string, unknown>;
-    const now = after.flags[flag] as unknown as Record<string, unknown>;
-    for (const f of fields) out.line(`    ${f}: ${preview(old[f])} -> ${preview(now[f])}`);
-  }
-  const s = c.segments;
-  if (s) {
-    for (const key of s.added) out.line(out.paint("green", `+ segment ${key}`));
-    for (const key of s.removed) out.line(out.paint("red", `- segment ${key}`));
-    for (const key of s.changed) {
-      const fields = changedFields(before?.segments?.[key] ?? {}, after.segments?.[key] ?? {});
-      out.line(out.paint("yellow", `~ segment ${key} (${fields.join(", ")})`));
-    }
-  }
+/** Prints a diff for people: `+` added, `-` removed, `~` changed with `path: old -> new` lines. */
+export function printDiff(out: Output, diff: DocumentDiff): void {
+  for (const line of renderDiff(diff, (style, text) => out.paint(style, text))) out.line(line);
 }
 
 export async function diffCommand(file: string, options: DiffOptions, ctx: CommandContext): Promise<number> {
@@ -50,20 +34,22 @@ export async function diffCommand(file: string, options: DiffOptions, ctx: Comma
   const session = await openSession(ctx, options, "if-set");
   try {
     const live = await readLive(session, out);
-    const changes = diffDocuments(live.payload?.flags, source.document);
-    const changed = !isEmpty(changes);
+    const diff = diffFlags(live.payload?.flags, source.document);
+    const changed = !isEmptyDiff(diff);
     out.result({
       ok: true,
       environment: session.settings.environment,
       liveVersion: live.payload?.version ?? null,
       changed,
-      changes,
+      // What a publish would sign into its audit block (long values cut), then every change in full.
+      changes: summarize(diff),
+      diff,
     });
     const against = live.payload
       ? `version ${live.payload.version} live on ${session.target.where}`
       : `${session.target.where} (nothing published yet)`;
     out.line(out.paint("bold", `${file} against ${against}:`));
-    if (changed) printDiff(out, live.payload?.flags, source.document);
+    if (changed) printDiff(out, diff);
     else out.line("no changes");
     return changed && options.exitCode ? EXIT.problems : EXIT.ok;
   } finally {

@@ -1,8 +1,12 @@
 /**
- * `edgeflags kill FLAG --reason TEXT`: the emergency path. Reads the live snapshot (the newest that
- * verifies, so a poisoned `current` in KV cannot stop it), verifies it, sets `enabled: false` on one
- * flag and publishes that as the next version - no flags file needed. I/O: the target, /healthz.
+ * `edgeflags kill FLAG... [--tag TAG] --reason TEXT`: the emergency path. Reads the live snapshot (the
+ * newest that verifies, so a poisoned `current` in KV cannot stop it), verifies it, sets
+ * `enabled: false` on every named or tagged flag and publishes that as one next version - no flags
+ * file needed. Each flag's state before is signed into the audit block, so `unkill` (`kill --undo`)
+ * restores it exactly. I/O: the target, /healthz.
  */
+import type { FlagsDocument } from "../../flags/types";
+import type { KilledFlag, SnapshotPayload } from "../../snapshot/format";
 import { resolveActor } from "../actor";
 import type { CliOptions } from "../config";
 import { canonicalJson } from "../diff";
@@ -10,45 +14,115 @@ import { CliError, EXIT } from "../output";
 import { verifyReadBack } from "../snapshot";
 import { digestOf } from "../source";
 import { Timer } from "../timing";
-import { type CommandContext, openSession } from "./context";
-import { readLive, release, releaseJson, reportRelease } from "./release";
+import { type CommandContext, openSession, type Session } from "./context";
+import { type LiveRead, readLive, release, releaseJson, reportRelease } from "./release";
 
 export interface KillOptions extends CliOptions {
-  reason: string;
+  reason?: string;
+  /** Every flag with one of these tags (repeatable). */
+  tag?: string[];
   wait?: boolean;
 }
 
-export async function killCommand(flag: string, options: KillOptions, ctx: CommandContext): Promise<number> {
+/** The live snapshot, verified by this publisher before its content is signed again. */
+export async function readLiveVerified(
+  session: Session,
+  ctx: CommandContext,
+): Promise<{ live: LiveRead; payload: SnapshotPayload }> {
+  const live = await readLive(session, ctx.out);
+  if (live.jws === null) {
+    const what = live.warning ? "nothing that verifies" : "nothing";
+    throw new CliError(EXIT.problems, `${what} is published on ${session.target.where}`);
+  }
+  const payload = await verifyReadBack(live.jws, session.keys, session.settings.environment);
+  return { live: { ...live, payload }, payload };
+}
+
+/**
+ * The flags named and those carrying one of `tags`, in that order without repeats. Unknown keys and
+ * tags no flag has are refused together, before anything is published.
+ */
+export function selectFlags(payload: SnapshotPayload, names: string[], tags: string[]): string[] {
+  if (names.length === 0 && tags.length === 0) {
+    throw new CliError(EXIT.usage, "name at least one flag, or --tag TAG");
+  }
+  const flags = payload.flags.flags;
+  const problems: string[] = [];
+  const unknown = names.filter((k) => !Object.hasOwn(flags, k));
+  if (unknown.length > 0) {
+    const list = unknown.map((k) => `"${k}"`).join(", ");
+    problems.push(`no flag${unknown.length === 1 ? "" : "s"} ${list} in live version ${payload.version}`);
+  }
+  const selected = names.filter((k) => Object.hasOwn(flags, k));
+  for (const tag of tags) {
+    const tagged = Object.keys(flags).filter((k) => flags[k]?.tags?.includes(tag));
+    if (tagged.length === 0) problems.push(`no flag in live version ${payload.version} has tag "${tag}"`);
+    selected.push(...tagged);
+  }
+  if (problems.length > 0) {
+    throw new CliError(
+      EXIT.problems,
+      `${problems.join("; ")}; flags: ${Object.keys(flags).sort().join(", ")}`,
+    );
+  }
+  return [...new Set(selected)];
+}
+
+/** `doc` with `enabled: false` on `keys`, and each one's `enabled` before (null: it was unset). */
+export function killFlags(
+  doc: FlagsDocument,
+  keys: string[],
+): { flags: FlagsDocument; killed: KilledFlag[] } {
+  const flags = { ...doc.flags };
+  const killed: KilledFlag[] = [];
+  for (const key of keys) {
+    const flag = flags[key];
+    if (!flag) continue;
+    killed.push({ flag: key, previousEnabled: flag.enabled ?? null });
+    flags[key] = { ...flag, enabled: false };
+  }
+  return { flags: { ...doc, flags }, killed };
+}
+
+/** Disables the flags named or tagged in one new version, recording their state before. */
+export async function killCommand(
+  names: string[],
+  options: KillOptions,
+  ctx: CommandContext,
+): Promise<number> {
   const { out } = ctx;
   const timer = new Timer(ctx.processStart);
-  if (!options.reason?.trim())
-    throw new CliError(EXIT.usage, "--reason is required: say why the flag is being killed");
+  const reason = options.reason?.trim();
+  if (!reason) throw new CliError(EXIT.usage, "--reason is required: say why the flag is being killed");
   const session = await openSession(ctx, options, true);
   try {
-    const live = await readLive(session, out);
-    if (live.jws === null) {
-      const what = live.warning ? "nothing that verifies" : "nothing";
-      throw new CliError(EXIT.problems, `${what} is published on ${session.target.where}`);
-    }
-    const payload = await verifyReadBack(live.jws, session.keys, session.settings.environment);
+    const { live, payload } = await readLiveVerified(session, ctx);
     timer.mark("read live");
-    const current = payload.flags.flags[flag];
-    if (!current) {
-      const known = Object.keys(payload.flags.flags).sort();
-      throw new CliError(
-        EXIT.problems,
-        `no flag "${flag}" in live version ${payload.version}; flags: ${known.join(", ")}`,
+    const tags = options.tag ?? [];
+    const selected = selectFlags(payload, names, tags);
+    const disabled = selected.filter((k) => payload.flags.flags[k]?.enabled === false);
+    const keys = selected.filter((k) => !disabled.includes(k));
+    const which = (ks: string[]) => `flag${ks.length === 1 ? "" : "s"} ${ks.join(", ")}`;
+    if (keys.length === 0) {
+      out.result({
+        ok: true,
+        ...(selected.length === 1 ? { flag: selected[0] } : {}),
+        flags: [],
+        alreadyDisabled: disabled,
+        version: payload.version,
+      });
+      out.ok(
+        `${which(disabled)} ${disabled.length === 1 ? "is" : "are"} already disabled in live version ${payload.version}: nothing to do`,
       );
-    }
-    if (current.enabled === false) {
-      out.result({ ok: true, flag, alreadyDisabled: true, version: payload.version });
-      out.ok(`flag ${flag} is already disabled in live version ${payload.version}: nothing to do`);
       return EXIT.ok;
     }
-    const flags = {
-      ...payload.flags,
-      flags: { ...payload.flags.flags, [flag]: { ...current, enabled: false } },
-    };
+    if (disabled.length > 0) {
+      out.note(
+        `already disabled in live version ${payload.version}, left as they are: ${disabled.join(", ")}`,
+      );
+    }
+    const { flags, killed } = killFlags(payload.flags, keys);
+    const byTag = tags.length > 0 ? ` (tag ${tags.join(", ")})` : "";
     const result = await release(
       session,
       {
@@ -56,17 +130,24 @@ export async function killCommand(flag: string, options: KillOptions, ctx: Comma
         // No flags file: the digest covers the flags actually signed.
         sourceDigest: digestOf(canonicalJson(flags)),
         actor: resolveActor(session.settings.actor, ctx.io.cwd),
-        message: `kill ${flag}: ${options.reason.trim()}`,
+        message: `kill ${keys.join(", ")}${byTag}: ${reason}`,
         wait: options.wait !== false,
-        live: { ...live, payload },
+        live,
+        audit: { killed },
       },
       timer,
       out,
     );
-    out.result({ ...releaseJson(result, timer), flag });
-    reportRelease(out, result, timer, `killed ${flag}:`);
+    out.result({
+      ...releaseJson(result, timer),
+      ...(keys.length === 1 ? { flag: keys[0] } : {}),
+      flags: keys,
+      killed,
+      ...(disabled.length > 0 ? { alreadyDisabled: disabled } : {}),
+    });
+    reportRelease(out, result, timer, `killed ${keys.join(", ")}:`);
     out.line(
-      `  re-enable it by publishing the flags file (which still says enabled), or roll back to version ${payload.version}`,
+      `  undo with \`edgeflags unkill ${keys.join(" ")}\` (restores exactly their state before), or roll back to version ${payload.version}`,
     );
     return EXIT.ok;
   } finally {

@@ -2,7 +2,7 @@
  * `edgeflags lint FILE`: validation, then the policy checks; errors fail (exit 1), warnings fail only
  * with --strict. I/O: reads the file.
  */
-import { lintDocument } from "../lint";
+import { lintDocument, type Severity } from "../lint";
 import { CliError, EXIT, type Output } from "../output";
 import { type FlagsSource, type LocatedFinding, locateFindings, readFlagsSource } from "../source";
 import type { CommandContext } from "./context";
@@ -26,12 +26,21 @@ export function lintSource(source: FlagsSource, now: number): LocatedFinding[] {
   return source.document ? locateFindings(source, lintDocument(source.document, now)) : [];
 }
 
+/**
+ * One finding as `file:line:column: severity: message [rule]`. `as` prints it at another severity,
+ * with `note` after it: publish shows live lint debt as a warning that does not block.
+ */
+export function printFinding(out: Output, f: LocatedFinding, as: Severity = f.severity, note?: string): void {
+  const label =
+    as === "error" ? out.paint(["bold", "red"], "error") : out.paint(["bold", "yellow"], "warning");
+  const tail = note ? ` ${out.paint("dim", `(${note})`)}` : "";
+  out.line(
+    `${f.file}:${f.line}:${f.column}: ${label}: ${f.message} ${out.paint("dim", `[${f.rule}]`)}${tail}`,
+  );
+}
+
 export function printFindings(out: Output, findings: LocatedFinding[]): void {
-  for (const f of findings) {
-    const label =
-      f.severity === "error" ? out.paint(["bold", "red"], "error") : out.paint(["bold", "yellow"], "warning");
-    out.line(`${f.file}:${f.line}:${f.column}: ${label}: ${f.message} ${out.paint("dim", `[${f.rule}]`)}`);
-  }
+  for (const f of findings) printFinding(out, f);
 }
 
 export const findingJson = (f: LocatedFinding) => ({

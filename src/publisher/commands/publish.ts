@@ -1,24 +1,48 @@
 /**
- * `edgeflags publish FILE`: validate, lint (errors block), compile and sign, push as the live
- * version + 1, and wait until the worker serves it, timing every step. I/O: the file, the target,
- * the worker's /healthz.
+ * `edgeflags publish FILE`: validate, lint, read the live snapshot, apply the guard rails against it
+ * (lint ratchet, removals, unchanged document, risky changes called out), compile and sign, push as
+ * the live version + 1, and wait until the worker serves it, timing every step. `--dry-run` stops
+ * before the push. I/O: the file, the target, the worker's /healthz.
  */
+import type { FlagsDocument } from "../../flags/types";
+import type { LintOverride } from "../../snapshot/format";
 import { resolveActor } from "../actor";
 import type { CliOptions } from "../config";
+import { diffDocuments, diffFlags } from "../diff";
 import { expiryWarning } from "../expiry-warning";
-import { CliError, EXIT } from "../output";
+import { applyOverrides, attention, ratchet, sameContent, unallowedRemovals } from "../guards/index";
+import { LINT_RULES, type LintRule, lintDocument } from "../lint";
+import { CliError, EXIT, type Output } from "../output";
+import type { LocatedFinding } from "../source";
 import { readFlagsSource } from "../source";
 import { Timer } from "../timing";
 import { type CommandContext, openSession } from "./context";
-import { findingJson, lintSource, printFindings } from "./lint";
-import { release, releaseJson, reportRelease } from "./release";
+import { printDiff } from "./diff";
+import { findingJson, lintSource, printFinding } from "./lint";
+import { checkEnvironment, readLive, release, releaseJson, reportRelease } from "./release";
 import { printProblems, problemJson } from "./validate";
 
 export interface PublishOptions extends CliOptions {
   message?: string;
   wait?: boolean;
   expiresIn?: string;
+  /** Everything but the push. */
+  dryRun?: boolean;
+  /** Publish a document the live snapshot already serves. */
+  force?: boolean;
+  /** Let the publish remove every flag it removes. */
+  allowRemovals?: boolean;
+  /** Let the publish remove these flags (repeatable). */
+  allowRemoval?: string[];
+  /** Lint rules whose new errors do not block (repeatable; needs `reason`), recorded in the audit block. */
+  allowLint?: string[];
+  reason?: string;
+  /** Percentage points a rollout may widen at once before it is called out. */
+  maxStep?: string;
 }
+
+/** Percentage points of traffic a variant may gain at one serve before publish calls it out. */
+export const DEFAULT_MAX_STEP = 25;
 
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
 
@@ -31,6 +55,86 @@ export function parseDuration(text: string): number {
   return Number(m[1]) * (UNITS[m[2] as string] as number) * 1000;
 }
 
+function parseMaxStep(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_MAX_STEP;
+  const n = Number(text);
+  if (text.trim() === "" || !Number.isFinite(n) || n < 0 || n > 100) {
+    throw new CliError(EXIT.usage, `--max-step takes percentage points from 0 to 100, got "${text}"`);
+  }
+  return n;
+}
+
+/** The --allow-lint rules, checked: known names, and a reason to record with them. */
+function parseAllowLint(rules: string[], reason: string | undefined): { rules: LintRule[]; reason: string } {
+  const why = reason?.trim() ?? "";
+  if (rules.length === 0) {
+    if (why)
+      throw new CliError(EXIT.usage, "--reason goes with --allow-lint RULE (for a note, use --message)");
+    return { rules: [], reason: "" };
+  }
+  const unknown = rules.filter((r) => !(LINT_RULES as readonly string[]).includes(r));
+  if (unknown.length > 0) {
+    throw new CliError(
+      EXIT.usage,
+      `unknown lint rule ${unknown.map((r) => `"${r}"`).join(", ")} for --allow-lint; rules: ${LINT_RULES.join(", ")}`,
+    );
+  }
+  if (!why) {
+    throw new CliError(
+      EXIT.usage,
+      "--allow-lint needs --reason TEXT: the override is recorded in the audit block",
+    );
+  }
+  return { rules: [...new Set(rules)] as LintRule[], reason: why };
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+function listed(keys: string[], max = 20): string {
+  return keys.length <= max
+    ? keys.join(", ")
+    : `${keys.slice(0, max).join(", ")}, +${keys.length - max} more`;
+}
+
+/** How publish judged each lint finding. */
+interface LintVerdict {
+  blocked: LocatedFinding[];
+  debt: LocatedFinding[];
+  overridden: LocatedFinding[];
+  overrides: LintOverride[];
+}
+
+/** Prints the findings in file order: new errors as errors, debt and overridden ones as warnings. */
+function printLint(
+  out: Output,
+  findings: LocatedFinding[],
+  v: LintVerdict,
+  liveVersion: number | null,
+): void {
+  for (const f of findings) {
+    if (v.debt.includes(f)) printFinding(out, f, "warning", "already live, not blocking");
+    else if (v.overridden.includes(f)) printFinding(out, f, "warning", `allowed by --allow-lint ${f.rule}`);
+    else if (v.blocked.includes(f) && liveVersion !== null)
+      printFinding(out, f, "error", `new: not in live version ${liveVersion}`);
+    else printFinding(out, f);
+  }
+  for (const o of v.overrides) {
+    out.warning(
+      `--allow-lint ${o.rule} lets ${plural(o.findings.length, "new finding")} through (${o.findings.join(", ")}), reason "${o.reason}": recorded in the signed audit block`,
+    );
+  }
+}
+
+function findingsJson(findings: LocatedFinding[], v: LintVerdict) {
+  return findings.map((f) => ({
+    ...findingJson(f),
+    ...(f.severity !== "error"
+      ? {}
+      : { ratchet: v.debt.includes(f) ? "live" : v.overridden.includes(f) ? "allowed" : "new" }),
+  }));
+}
+
+/** Publishes a flags file through the guard rails; with --dry-run, stops before the push. */
 export async function publishCommand(
   file: string,
   options: PublishOptions,
@@ -39,6 +143,9 @@ export async function publishCommand(
   const { out } = ctx;
   const timer = new Timer(ctx.processStart);
   const expiresMs = options.expiresIn === undefined ? undefined : parseDuration(options.expiresIn);
+  const allow = parseAllowLint(options.allowLint ?? [], options.reason);
+  const maxStep = parseMaxStep(options.maxStep);
+  const dryRun = options.dryRun === true;
   const expiryNote = expiresMs === undefined ? undefined : expiryWarning(expiresMs);
   if (expiryNote) out.warning(expiryNote);
   const source = readFlagsSource(file, ctx.io.cwd);
@@ -50,32 +157,118 @@ export async function publishCommand(
       `${file} has ${source.problems.length} problem(s): nothing was published`,
     );
   }
+  const doc: FlagsDocument = source.document;
   timer.mark("validate");
-  const findings = lintSource(source, Date.now());
-  const errors = findings.filter((f) => f.severity === "error");
-  printFindings(out, findings);
-  if (errors.length > 0) {
-    out.result({ ok: false, file, findings: findings.map(findingJson) });
-    throw new CliError(EXIT.problems, `${errors.length} lint error(s) in ${file}: nothing was published`);
-  }
+  const now = Date.now();
+  const findings = lintSource(source, now);
   timer.mark("lint");
 
   const session = await openSession(ctx, options, true);
   try {
+    const live = await readLive(session, out);
+    timer.mark("read live");
+    checkEnvironment(live, session.settings.environment);
+    const before = live.payload?.flags;
+    const liveVersion = live.payload?.version ?? null;
+
+    // An unchanged document is not a new version (a re-sign with --expires-in is).
+    if (sameContent(before, doc) && !options.force && expiresMs === undefined) {
+      out.result({
+        ok: true,
+        file,
+        published: false,
+        unchanged: true,
+        liveVersion,
+        ...(dryRun ? { dryRun } : {}),
+      });
+      out.ok(
+        `no changes: nothing ${dryRun ? "would be " : ""}published (live version ${liveVersion} has the same flags, segments and gates; --force publishes anyway)`,
+      );
+      return EXIT.ok;
+    }
+
+    // The ratchet: only lint errors this change introduces block; what is already live is debt.
+    const { blocking, debt } = ratchet(findings, before ? lintDocument(before, now) : []);
+    const verdict = { ...applyOverrides(blocking, allow.rules, allow.reason), debt };
+    for (const rule of verdict.unused) {
+      out.note(`--allow-lint ${rule}: this change adds no ${rule} error, nothing to allow (not recorded)`);
+    }
+    printLint(out, findings, verdict, liveVersion);
+
+    const changes = diffDocuments(before, doc);
+    const removals = unallowedRemovals(
+      changes.removed,
+      options.allowRemovals === true,
+      options.allowRemoval ?? [],
+    );
+    for (const key of options.allowRemoval ?? []) {
+      if (!changes.removed.includes(key))
+        out.warning(`--allow-removal ${key}: this publish does not remove a flag "${key}"`);
+    }
+    const refusals: string[] = [];
+    if (verdict.blocked.length > 0) {
+      const against =
+        liveVersion === null ? "nothing is live to compare with" : `not in live version ${liveVersion}`;
+      refusals.push(`${plural(verdict.blocked.length, "new lint error")} in ${file} (${against})`);
+      const rules = [...new Set(verdict.blocked.map((f) => f.rule))];
+      out.line(
+        `  fix ${verdict.blocked.length === 1 ? "it" : "them"}; if this cannot wait: --allow-lint ${rules.join(" --allow-lint ")} --reason "..." (recorded in the signed audit block)`,
+      );
+    }
+    if (removals.length > 0) {
+      refusals.push(
+        `this would remove ${plural(removals.length, "flag")} that live version ${liveVersion} has (${listed(removals)}): if that is intended pass --allow-removals, or --allow-removal KEY for each; if not, check this is the right file`,
+      );
+    }
+    if (refusals.length > 0) {
+      out.result({
+        ok: false,
+        file,
+        ...(dryRun ? { dryRun } : {}),
+        liveVersion,
+        findings: findingsJson(findings, verdict),
+        ...(removals.length > 0 ? { removals } : {}),
+      });
+      throw new CliError(EXIT.problems, `${refusals.join("; ")}: nothing was published`);
+    }
+
+    const items = attention(before, doc, { now, maxStep });
+    if (items.length > 0) {
+      out.line(out.paint(["bold", "yellow"], "attention:"));
+      for (const item of items) out.line(`  ${item.message}`);
+    }
     const result = await release(
       session,
       {
-        flags: source.document,
+        flags: doc,
         sourceDigest: source.digest,
         actor: resolveActor(session.settings.actor, ctx.io.cwd),
         message: options.message,
         expiresAt: expiresMs === undefined ? undefined : new Date(Date.now() + expiresMs).toISOString(),
         wait: options.wait !== false,
+        live,
+        audit: { overrides: verdict.overrides },
+        dryRun,
       },
       timer,
       out,
     );
-    out.result({ ...releaseJson(result, timer), file, warnings: findings.length });
+    out.result({
+      ...releaseJson(result, timer),
+      file,
+      warnings: findings.length,
+      debt: debt.length,
+      attention: items,
+      ...(verdict.overrides.length > 0 ? { overrides: verdict.overrides } : {}),
+    });
+    if (result.dryRun) {
+      printDiff(out, diffFlags(before, doc));
+      const from = result.previousVersion === null ? "" : ` (was ${result.previousVersion})`;
+      out.ok(
+        `dry run: would publish version ${result.version}${from} to ${result.environment}: ${result.changes.text}; signed and checked, nothing was pushed`,
+      );
+      return EXIT.ok;
+    }
     reportRelease(out, result, timer, "published");
     return EXIT.ok;
   } finally {

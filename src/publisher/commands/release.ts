@@ -1,13 +1,14 @@
 /**
- * The part publish, rollback and kill share: a new version on top of the live one (the newest that
- * verifies: a poisoned `current` in KV is reported and passed over), the change summary, sign
- * (checked as the worker would), push, and wait until /healthz serves it, timing each step. I/O
- * through the target and the health poll.
+ * The part publish, rollback, kill and unkill share: a new version on top of the live one (the newest
+ * that verifies: a poisoned `current` in KV is reported and passed over), the change summary, sign
+ * (checked as the worker would), push (not on a dry run), and wait until /healthz serves it, timing
+ * each step. I/O through the target and the health poll.
  */
 import type { FlagsDocument } from "../../flags/types";
-import type { ChangeSummary, SnapshotPayload } from "../../snapshot/format";
+import type { ChangeSummary, SnapshotAudit, SnapshotPayload } from "../../snapshot/format";
 import { diffDocuments } from "../diff";
 import { CliError, EXIT, formatMs, type Output } from "../output";
+import { printSummary } from "../render-diff";
 import { buildSnapshot, decodeSnapshot } from "../snapshot";
 import type { PushOutcome } from "../targets/index";
 import type { Timer } from "../timing";
@@ -23,6 +24,10 @@ export interface ReleaseInput {
   wait: boolean;
   /** The live snapshot, if the caller already read it (kill, rollback); else it is read here. */
   live?: LiveRead;
+  /** Signed into the audit block next to actor, message and changes: overrides, killed flags. */
+  audit?: Pick<SnapshotAudit, "overrides" | "killed">;
+  /** Sign and check the snapshot, then stop: nothing is pushed (`publish --dry-run`). */
+  dryRun?: boolean;
 }
 
 /** The snapshot to build on, as `readLive` found it. */
@@ -43,6 +48,8 @@ export interface ReleaseResult {
   changes: ChangeSummary;
   /** Whether /healthz was seen serving the new version. */
   confirmed: boolean;
+  /** Signed and checked but not pushed (`--dry-run`): `version` is the one it would have been. */
+  dryRun?: boolean;
   /** From the end of the push until the worker's /healthz served the new version, ms. */
   servedAfterMs?: number;
   /** The worker's version-signal interval, when on: other locations follow within ~1.5 of it. */
@@ -92,7 +99,20 @@ export async function readLive(session: Session, out: Output): Promise<LiveRead>
   };
 }
 
-/** Signs and pushes `input.flags` as live version + 1, then confirms it is served. */
+/** Refuses to build on a live snapshot of another environment (the worker would refuse the push). */
+export function checkEnvironment(live: LiveRead, environment: string): void {
+  if (live.payload && live.payload.environment !== environment) {
+    throw new CliError(
+      EXIT.problems,
+      `the live snapshot is for environment "${live.payload.environment}", not "${environment}": pass --env ${live.payload.environment}`,
+    );
+  }
+}
+
+/**
+ * Signs `input.flags` as live version + 1 and checks it as the worker would; then, unless it is a
+ * dry run, pushes it and confirms it is served.
+ */
 export async function release(
   session: Session,
   input: ReleaseInput,
@@ -103,12 +123,7 @@ export async function release(
   if (!key) throw new CliError(EXIT.usage, "no private key loaded");
   const live = input.live ?? (await readLive(session, out));
   if (!input.live) timer.mark("read live");
-  if (live.payload && live.payload.environment !== settings.environment) {
-    throw new CliError(
-      EXIT.problems,
-      `the live snapshot is for environment "${live.payload.environment}", not "${settings.environment}": pass --env ${live.payload.environment}`,
-    );
-  }
+  checkEnvironment(live, settings.environment);
   const previousVersion = live.payload?.version ?? null;
   // Above the floor too: the worker may know a newer verified version than the snapshot it returned.
   const version = Math.max(previousVersion ?? 0, live.floor ?? 0) + 1;
@@ -118,12 +133,30 @@ export async function release(
     environment: settings.environment,
     version,
     sourceDigest: input.sourceDigest,
-    audit: { actor: input.actor, ...(input.message ? { message: input.message } : {}), changes },
+    audit: {
+      actor: input.actor,
+      ...(input.message ? { message: input.message } : {}),
+      changes,
+      ...(input.audit?.overrides?.length ? { overrides: input.audit.overrides } : {}),
+      ...(input.audit?.killed?.length ? { killed: input.audit.killed } : {}),
+    },
     expiresAt: input.expiresAt,
     key,
     now: Date.now(),
   });
   timer.mark("sign");
+  if (input.dryRun) {
+    const warnings = live.warning ? [live.warning] : [];
+    return {
+      environment: settings.environment,
+      version,
+      previousVersion,
+      changes,
+      confirmed: false,
+      dryRun: true,
+      ...(warnings.length > 0 ? { warnings } : {}),
+    };
+  }
   out.note(`pushing version ${version} to ${target.where} (${changes.text})`);
   const { signal, warnings: replaced = [] } = await target.push(jws);
   timer.mark("push");
@@ -167,6 +200,7 @@ export function reportRelease(out: Output, result: ReleaseResult, timer: Timer, 
   out.ok(
     `${verb} version ${result.version}${from} to ${result.environment}: ${state}, ${result.changes.text}`,
   );
+  printSummary(out, result.changes);
   const total = timer.total();
   const steps = timer.steps.map((s) => `${s.step} ${formatMs(s.ms)}`).join(", ");
   out.line(`  ${out.paint("dim", `${steps}; total ${formatMs(total)}`)}`);
