@@ -13,6 +13,7 @@ export type CompileErrorCode =
   | "INVALID_VALUES"
   | "INVALID_ATTRIBUTE"
   | "INVALID_REGEX"
+  | "UNSAFE_REGEX"
   | "INVALID_DATE"
   | "INVALID_SEMVER"
   | "INVALID_TIMEZONE"

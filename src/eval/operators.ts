@@ -9,6 +9,7 @@ import { resolveAttribute } from "./attributes";
 import type { CompiledSegment } from "./compiled";
 import { isoDateMillis } from "./dates";
 import { CompileError } from "./errors";
+import { regexHazard } from "./regex-safety";
 import { compareSemver, parseSemver, type SemVer } from "./semver";
 
 export const OP_IN = 0;
@@ -181,11 +182,23 @@ export function compileTest(
             `regular expression is longer than ${MAX_PATTERN_LENGTH} characters`,
           );
         }
+        let re: RegExp;
         try {
-          return new RegExp(String(v));
+          re = new RegExp(String(v));
         } catch {
           throw new CompileError("INVALID_REGEX", path, `invalid regular expression ${JSON.stringify(v)}`);
         }
+        // The last line of defence: a snapshot signed by any publisher, old or new, cannot bring in a
+        // pattern that backtracks catastrophically.
+        const hazard = regexHazard(String(v));
+        if (hazard !== undefined) {
+          throw new CompileError(
+            "UNSAFE_REGEX",
+            path,
+            `unsafe regular expression ${JSON.stringify(v)}: ${hazard.reason}`,
+          );
+        }
+        return re;
       });
       break;
     case OP_LT:

@@ -1,11 +1,13 @@
 /**
  * Semantic checks of conditions and attribute references: operator arity and value types, geo
- * fields, regexes, dates, versions, segment references. Pure, no I/O.
+ * fields, regexes, dates, versions, segment references. No I/O (regexes are analysed by recheck,
+ * loaded on first use: see redos.ts).
  */
 import { at, type Loc, type Obj, obj, type Report, str } from "./access";
 import { GEO_FIELDS } from "./defaults";
 import { instantProblem, isSemver, regexProblem } from "./formats";
 import { describe, didYouMean, listOf } from "./messages";
+import { redosProblem } from "./redos";
 import { OPERATORS, type Operator } from "./types";
 
 const KNOWN_OPERATORS = new Set<unknown>(OPERATORS);
@@ -66,8 +68,11 @@ const text: ValueCheck = (op, value) =>
     ? undefined
     : `operator "${op}" compares strings; ${describe(value)} is not a string`;
 
+// The structural check compile makes too, then the full ReDoS analysis for anything subtler.
 const regex: ValueCheck = (_op, value) =>
-  typeof value === "string" ? regexProblem(value) : `operator "matches" needs a regular expression string`;
+  typeof value === "string"
+    ? (regexProblem(value) ?? redosProblem(value))
+    : `operator "matches" needs a regular expression string`;
 
 /** Operators whose values have a format of their own; the others take any scalar. */
 const VALUE_CHECKS = new Map<Operator, ValueCheck>([

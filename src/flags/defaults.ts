@@ -20,6 +20,12 @@ export const DEFAULT_OFF_VARIANT = "off";
  */
 export const MAX_PATTERN_LENGTH = 256;
 
+/**
+ * Longest name of a flag, variant or segment; NAME_PATTERN in schema.ts (and so the worker's shape
+ * check) spells the same rule. A longer key names no flag, so the API answers it without evaluating.
+ */
+export const MAX_NAME_LENGTH = 128;
+
 /** Time zone of schedule windows when the schedule names none. */
 export const DEFAULT_TIMEZONE = "UTC";
 

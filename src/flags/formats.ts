@@ -4,6 +4,7 @@
  * the value is wrong, or undefined when it is fine.
  */
 import { isoDateMillis } from "../eval/dates";
+import { regexHazard } from "../eval/regex-safety";
 import { parseSemver } from "../eval/semver";
 import { MAX_PATTERN_LENGTH } from "./defaults";
 
@@ -60,17 +61,21 @@ export function timeZoneProblem(zone: string): string | undefined {
   }
 }
 
-/** A pattern `matches` can use: short enough, and compiling with `new RegExp(pattern)`. */
+/**
+ * A pattern `matches` can use: short enough, compiling with `new RegExp(pattern)`, and inside the
+ * subset compile accepts (src/eval/regex-safety.ts), so a file that validates always compiles.
+ */
 export function regexProblem(pattern: string): string | undefined {
   if (pattern.length > MAX_PATTERN_LENGTH) {
     return `regular expression is ${pattern.length} characters long; the limit is ${MAX_PATTERN_LENGTH}`;
   }
   try {
     new RegExp(pattern);
-    return undefined;
   } catch (error) {
     // V8 repeats the pattern ("Invalid regular expression: /(a/: ..."); keep only the reason.
     const reason = String((error as Error).message).replace(/^Invalid regular expression: \/.*\/\w*: /s, "");
     return `invalid regular expression ${JSON.stringify(pattern)}: ${reason}`;
   }
+  const hazard = regexHazard(pattern);
+  return hazard && `unsafe regular expression ${JSON.stringify(pattern)}: ${hazard.reason}`;
 }

@@ -2,12 +2,37 @@
  * Maps a problem's path back to a position in the YAML source, through the `yaml` Document API.
  * Pure (publisher side only: imports 'yaml').
  */
-import { type Document, isAlias, isMap, isScalar, isSeq, type Node } from "yaml";
+import { type Document, isAlias, isMap, isScalar, isSeq, type Node, type Pair, type YAMLMap } from "yaml";
 
 /** Text of a map key as the parsed document sees it (keys become strings in JS). */
 export function keyName(key: unknown): string | undefined {
   if (isScalar(key)) return String(key.value);
   return undefined;
+}
+
+interface KeyIndex {
+  items: readonly unknown[];
+  length: number;
+  pairs: Map<string, Pair>;
+}
+const indexes = new WeakMap<YAMLMap, KeyIndex>();
+
+/**
+ * The pair of `map` whose key is `name` (the first, if repeated). Each map is indexed once, so finding
+ * every flag of a large file takes linear time, not quadratic; an index is rebuilt if the map changes.
+ */
+export function pairOf(map: YAMLMap, name: string): Pair | undefined {
+  let index = indexes.get(map);
+  if (index === undefined || index.items !== map.items || index.length !== map.items.length) {
+    const pairs = new Map<string, Pair>();
+    for (const pair of map.items) {
+      const key = keyName(pair.key);
+      if (key !== undefined && !pairs.has(key)) pairs.set(key, pair as Pair);
+    }
+    index = { items: map.items, length: map.items.length, pairs };
+    indexes.set(map, index);
+  }
+  return index.pairs.get(name);
 }
 
 function start(node: unknown): number | undefined {
@@ -26,7 +51,7 @@ export function locate(doc: Document, path: readonly (string | number)[], onKey 
     const segment = path[i];
     const fallback = start(holder) ?? start(node) ?? 0;
     if (isMap(node)) {
-      const pair = node.items.find((p) => keyName(p.key) === String(segment));
+      const pair = pairOf(node as YAMLMap, String(segment));
       if (!pair) return fallback;
       if (i === path.length - 1 && onKey) return start(pair.key) ?? fallback;
       holder = pair.key;

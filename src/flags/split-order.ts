@@ -4,8 +4,8 @@
  * the YAML or JSON reader as "2" before "10"; such a split becomes a list of entries in the order the
  * file wrote it. Splits a map keeps in order stay maps. Publisher side: reads the YAML tree, no I/O.
  */
-import { type Document, isAlias, isMap, isSeq } from "yaml";
-import { keyName } from "./locate";
+import { type Document, isAlias, isMap, isSeq, type YAMLMap } from "yaml";
+import { keyName, pairOf } from "./locate";
 import type { FlagsDocument, SplitWeights } from "./types";
 
 type Path = readonly (string | number)[];
@@ -15,7 +15,7 @@ function nodeAt(doc: Document, path: Path): unknown {
   let node: unknown = doc.contents;
   for (const segment of path) {
     if (isAlias(node)) node = node.resolve(doc);
-    if (isMap(node)) node = node.items.find((p) => keyName(p.key) === String(segment))?.value;
+    if (isMap(node)) node = pairOf(node as YAMLMap, String(segment))?.value;
     else if (isSeq(node) && typeof segment === "number") node = node.items[segment];
     else return undefined;
   }

@@ -5,7 +5,7 @@
  */
 import type { Context } from "hono";
 import type { AppEnv } from "./app-env";
-import { ApiError, errorResponse, ofrepErrorCode } from "./errors";
+import { ApiError, echoKey, errorResponse, ofrepErrorCode } from "./errors";
 import { logEvent } from "./runtime";
 import type { BulkBody } from "./wire";
 
@@ -24,7 +24,7 @@ export function errorAnswer(c: Context<AppEnv>, err: unknown, key?: string): Res
   if (code === "no_snapshot") c.header("Retry-After", "5");
   if (c.req.path.startsWith("/ofrep/")) {
     const ofrep = {
-      ...(key === undefined ? {} : { key }),
+      ...(key === undefined ? {} : { key: echoKey(key) }),
       errorCode: ofrepErrorCode(code),
       errorDetails: body.message,
     };

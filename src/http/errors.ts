@@ -39,6 +39,23 @@ export interface ErrorBody {
   message: string;
 }
 
+/**
+ * Longest flag key an error body repeats. Flag names are at most 128 characters, so anything longer
+ * is cut: a client sending a huge key gets a short answer, not its key back (twice).
+ */
+export const MAX_ECHOED_KEY = 256;
+
+/** `key` as an error body may repeat it: cut to MAX_ECHOED_KEY characters, ending in "…" when cut. */
+export function echoKey(key: string): string {
+  if (key.length <= MAX_ECHOED_KEY) return key;
+  let end = MAX_ECHOED_KEY - 1;
+  // Never split a surrogate pair: a lone half would not be valid UTF-8 on the wire.
+  const last = key.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  // "…" cannot end a flag name, so a cut key never reads as a real one.
+  return `${key.slice(0, end)}…`;
+}
+
 /** OFREP's error code for each API error, for the OFREP routes' own error bodies. */
 export function ofrepErrorCode(code: ApiErrorCode): "PARSE_ERROR" | "INVALID_CONTEXT" | "GENERAL" {
   if (code === "parse_error" || code === "bad_request" || code === "unsupported_media_type")

@@ -93,6 +93,7 @@ export const RICH = {
       deny: { status: 451, json: { error: "blocked", retry: false } },
       onUnavailable: "allow",
       inject: true,
+      caseSensitive: false,
     },
     { pattern: "/a", flag: "base", allow: ["on"], deny: { status: 403, body: "no" } },
     { pattern: "/b", flag: "base", allow: ["on"], deny: { redirect: "/elsewhere", status: 308 } },

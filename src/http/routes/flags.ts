@@ -4,9 +4,10 @@
  */
 import { Hono } from "hono/tiny";
 import { evaluate, evaluateAll } from "../../eval/index";
+import { MAX_NAME_LENGTH } from "../../flags/defaults";
 import { bulkAnswer, PRIVATE_CACHE } from "../answer";
 import type { AppEnv } from "../app-env";
-import { ApiError } from "../errors";
+import { ApiError, echoKey } from "../errors";
 import { prepareEvaluation, visible } from "../evaluation";
 import { queryPairs } from "../request";
 import { bulkBody, detailsOf } from "../wire";
@@ -39,9 +40,12 @@ flagsRoutes.get("/", async (c) => {
 
 flagsRoutes.get("/:key", async (c) => {
   const key = c.req.param("key");
+  const notFound = () => new ApiError("flag_not_found", `no flag named ${JSON.stringify(echoKey(key))}`);
+  // No flag has a longer name: answered at once, without evaluating.
+  if (key.length > MAX_NAME_LENGTH) throw notFound();
   const input = queryInput(c.req.url);
   const ev = await prepareEvaluation(c, input);
-  if (!visible(ev, key)) throw new ApiError("flag_not_found", `no flag named ${JSON.stringify(key)}`);
+  if (!visible(ev, key)) throw notFound();
   const r = evaluate(ev.snapshot.compiled, key, ev.built.context, ev.now);
   c.header("Cache-Control", PRIVATE_CACHE);
   return c.json({ key, ...detailsOf(r), version: ev.snapshot.payload.version });

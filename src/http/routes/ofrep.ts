@@ -6,9 +6,10 @@
 import type { Context } from "hono";
 import { Hono } from "hono/tiny";
 import { evaluate, evaluateAll } from "../../eval/index";
+import { MAX_NAME_LENGTH } from "../../flags/defaults";
 import { bulkAnswer, errorAnswer, PRIVATE_CACHE } from "../answer";
 import type { AppEnv } from "../app-env";
-import { ApiError } from "../errors";
+import { ApiError, echoKey } from "../errors";
 import { prepareEvaluation, visible } from "../evaluation";
 import { readJson } from "../request";
 import { bulkBody, toOfrep } from "../wire";
@@ -37,17 +38,24 @@ async function readOfrepRequest(c: Context<AppEnv>): Promise<OfrepRequest> {
   return { contextKey: targetingKey, attributes };
 }
 
+/** OFREP's 404 for a flag this caller cannot see, repeating at most MAX_ECHOED_KEY of its key. */
+function flagNotFound(c: Context<AppEnv>, key: string): Response {
+  c.header("Cache-Control", PRIVATE_CACHE);
+  const shown = echoKey(key);
+  return c.json(
+    { key: shown, errorCode: "FLAG_NOT_FOUND", errorDetails: `flag ${JSON.stringify(shown)} was not found` },
+    404,
+  );
+}
+
 ofrepRoutes.post("/evaluate/flags/:key", async (c) => {
   const key = c.req.param("key");
+  // No flag has a longer name: answered at once, without reading the body or evaluating.
+  if (key.length > MAX_NAME_LENGTH) return flagNotFound(c, key);
   try {
     const ev = await prepareEvaluation(c, await readOfrepRequest(c));
     c.header("Cache-Control", PRIVATE_CACHE);
-    if (!visible(ev, key)) {
-      return c.json(
-        { key, errorCode: "FLAG_NOT_FOUND", errorDetails: `flag ${JSON.stringify(key)} was not found` },
-        404,
-      );
-    }
+    if (!visible(ev, key)) return flagNotFound(c, key);
     const r = evaluate(ev.snapshot.compiled, key, ev.built.context, ev.now);
     const metadata = {
       snapshotVersion: ev.snapshot.payload.version,
