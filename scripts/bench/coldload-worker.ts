@@ -1,6 +1,7 @@
 /**
  * Benchmark-only worker: GET /?key=K&times=N reads snapshot K from KV and verifies + compiles it N
- * times (a cold load each time), so the caller can time cold loads inside real workerd from outside.
+ * times (a full reload each time, inside an isolate that is already warm), so the caller can time
+ * reloads inside real workerd from outside. Not a cold start: scripts/bench/cold.ts measures those.
  */
 import { loadKeyRing } from "../../src/snapshot/keys";
 import { verifySnapshot } from "../../src/snapshot/verify";

@@ -1,8 +1,9 @@
 /**
  * HTTP benchmark through local workerd (Miniflare): GET /v1/flags and OFREP bulk for the 100-flag
- * scenario, next to a bare Hono hello-world worker measured in the same run; plus cold-load cost
- * (KV read + verify + parse + shape check + compile) for 100 / 1,000 / 10,000 flags, inside workerd and
- * broken down in Node. I/O: loopback HTTP only.
+ * scenario, next to a bare Hono hello-world worker measured in the same run; plus the cost of
+ * reloading a snapshot (KV read + verify + parse + shape check + compile) for 100 / 1,000 / 10,000
+ * flags inside a warm workerd isolate (not a cold start: see the `cold` section for fresh processes),
+ * and broken down in Node. I/O: loopback HTTP only.
  */
 import { compactVerify } from "jose";
 import { compile } from "../../src/eval/index";
@@ -138,7 +139,9 @@ async function coldLoadInWorkerd(jwks: string, snapshots: Map<number, string>): 
   try {
     const kv = await w.mf.getKVNamespace("FLAGS");
     for (const [n, jws] of snapshots) await kv.put(`snap-${n}`, jws);
-    console.log("\ncold load inside workerd (KV read + verify + parse + shape check + compile), per load:");
+    console.log(
+      "\nreload in a warm isolate (workerd; KV read + verify + parse + shape check + compile), per reload, after one untimed call of N reloads; not a cold start (see the `cold` section):",
+    );
     for (const [n, jws] of snapshots) {
       const times = n >= 10_000 ? 5 : 20;
       const timeCall = async (t: number) => {
@@ -148,7 +151,7 @@ async function coldLoadInWorkerd(jwks: string, snapshots: Map<number, string>): 
         await res.arrayBuffer();
         return performance.now() - t0;
       };
-      await timeCall(times); // warm the isolate and the code
+      await timeCall(times); // untimed: warms the isolate and the code, so what follows are reloads
       const runs: number[] = [];
       for (let i = 0; i < 5; i++) runs.push(((await timeCall(times)) - (await timeCall(0))) / times);
       const kb = (jws.length / 1024).toFixed(0);
@@ -164,7 +167,7 @@ async function coldLoadInWorkerd(jwks: string, snapshots: Map<number, string>): 
 async function coldLoadBreakdown(jwks: string, snapshots: Map<number, string>): Promise<void> {
   const keys = await loadKeyRing(jwks);
   const key = keys.get("bench")!.key;
-  console.log("\ncold load breakdown in Node (same code), median of 9, ms:");
+  console.log("\nreload breakdown in Node (same code, warm process), median of 9, ms:");
   console.log(
     `  ${"flags".padStart(6)}  ${"signature".padStart(9)}  ${"JSON.parse".padStart(10)}  ${"shape".padStart(8)}  ${"compile".padStart(7)}  ${"total".padStart(6)}`,
   );
