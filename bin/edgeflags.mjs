@@ -1,7 +1,10 @@
 #!/usr/bin/env node
-// The `edgeflags` command: registers tsx so the TypeScript sources run on Node 20+ without a build
-// step, then hands the arguments to src/publisher/cli.ts. I/O: the process's streams and exit code.
-import { register } from "tsx/esm/api";
+// The `edgeflags` command: runs the built CLI (dist/cli.mjs, plain JavaScript: what the installed
+// package ships) or, in a clone of the repository, the TypeScript sources through tsx, so a clone
+// needs no build step and never runs a stale one. Then hands the arguments to `main`.
+// I/O: the process's streams and exit code.
+import { existsSync } from "node:fs";
+import module from "node:module";
 
 // `edgeflags history | head` closes the pipe early: that is not an error worth a stack trace.
 for (const stream of [process.stdout, process.stderr]) {
@@ -11,8 +14,33 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-register();
-const { main } = await import("../src/publisher/cli.ts");
+/** The sources when this is a clone with tsx installed, else the build (the published package). */
+async function load() {
+  const sources = new URL("../src/publisher/cli.ts", import.meta.url);
+  if (existsSync(sources)) {
+    try {
+      const { register } = await import("tsx/esm/api");
+      register();
+      return await import(sources.href);
+    } catch (err) {
+      // A clone installed without devDependencies: run the build, if there is one.
+      if (err.code !== "ERR_MODULE_NOT_FOUND" || !/['"]tsx['"]/.test(err.message)) throw err;
+    }
+  }
+  // Node 22.1+ keeps V8's compiled code between runs (Node 20 lacks it).
+  module.enableCompileCache?.();
+  try {
+    return await import("../dist/cli.mjs");
+  } catch (err) {
+    if (err.code === "ERR_MODULE_NOT_FOUND" && /dist[\\/]cli\.mjs/.test(err.message)) {
+      process.stderr.write("error: edgeflags is not built: run `npm run build` (or `npm install` tsx)\n");
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+const { main } = await load();
 process.exitCode = await main(
   process.argv.slice(2),
   {

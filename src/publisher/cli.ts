@@ -1,21 +1,14 @@
 /**
  * The `edgeflags` command line: commander wiring only - every command's work lives in commands/.
- * `main` never calls process.exit, so tests run it in-process; I/O through the injected Io.
+ * `main` never calls process.exit, so tests run it in-process; I/O through the injected Io. A command's
+ * module is imported only when it runs, so `--help` and `--version` load little more than commander
+ * (and the built CLI splits each command into its own chunk).
  */
 import { Command, CommanderError, Option } from "commander";
 import pkg from "../../package.json" with { type: "json" };
 import type { CommandContext } from "./commands/context";
-import { diffCommand } from "./commands/diff";
-import { historyCommand } from "./commands/history";
-import { keygenCommand } from "./commands/keygen";
-import { killCommand } from "./commands/kill";
-import { lintCommand } from "./commands/lint";
-import { publishCommand } from "./commands/publish";
-import { rollbackCommand } from "./commands/rollback";
-import { unkillCommand } from "./commands/unkill";
-import { validateCommand } from "./commands/validate";
 import { TARGETS } from "./config";
-import { CliError, EXIT, type Io, Output } from "./output";
+import { CliError, EXIT, FORMATS, type Format, type Io, Output } from "./output";
 
 const SETTINGS_HELP = `
 Settings (command line > environment > .edgeflags/config.json > defaults):
@@ -32,6 +25,9 @@ Settings (command line > environment > .edgeflags/config.json > defaults):
 Exit codes: 0 ok, 1 problems found or refused, 2 usage error, 3 cannot reach the target or read a file.`;
 
 type Action = (ctx: CommandContext) => Promise<number>;
+/** The output options a command was given (`--format` only where the command has it). */
+type OutputOptions = { json?: boolean; format?: Format };
+type Run = (options: OutputOptions, action: Action) => Promise<void>;
 
 /** For repeatable options: each use adds its value (no default, so --help shows none). */
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
@@ -54,7 +50,14 @@ function signingOptions(cmd: Command, actor: string): Command {
     .option("--timeout <seconds>", "how long to wait for the new version (default 60)");
 }
 
-function program(io: Io, run: (json: boolean, action: Action) => Promise<void>): Command {
+/** `--format`, on the commands whose findings belong on a file's lines (validate, lint, diff). */
+const formatOption = () =>
+  new Option(
+    "--format <format>",
+    "github: annotations on the file's lines in GitHub Actions; json: the same as --json",
+  ).choices(FORMATS);
+
+function program(io: Io, run: Run): Command {
   const root = new Command("edgeflags")
     .description(
       "Validate, lint, sign and publish edgeflags snapshots; roll back, kill and unkill flags, read the history.",
@@ -70,20 +73,28 @@ function program(io: Io, run: (json: boolean, action: Action) => Promise<void>):
   root
     .command("keygen")
     .description(
-      "create an Ed25519 signing key: private JWK to --out (mode 0600) or stdout, public JWKS to stdout",
+      "create an Ed25519 signing key: private JWK to --out (mode 0600) or stdout, public JWKS to stdout (comments to stderr)",
     )
     .option("--out <file>", "write the private key to this file")
     .option("--kid <kid>", "key id (default: the start of the key's JWK thumbprint)")
     .option("--force", "overwrite --out if it exists")
+    .option(
+      "--public-only",
+      "print only the public JWKS on stdout, for a pipe (the new key needs --out; or use --key)",
+    )
+    .option("--key <file>", "create nothing: print the public JWKS of this private key file")
     .addOption(json)
-    .action((o) => run(o.json, (ctx) => keygenCommand(o, ctx)));
+    .action((o) => run(o, async (ctx) => (await import("./commands/keygen")).keygenCommand(o, ctx)));
 
   root
     .command("validate")
     .description("check a flags file and list every problem as file:line:column")
     .argument("<file>", "flags file (YAML or JSON)")
     .addOption(json)
-    .action((file, o) => run(o.json, (ctx) => validateCommand(file, ctx)));
+    .addOption(formatOption())
+    .action((file, o) =>
+      run(o, async (ctx) => (await import("./commands/validate")).validateCommand(file, ctx)),
+    );
 
   root
     .command("lint")
@@ -94,7 +105,8 @@ function program(io: Io, run: (json: boolean, action: Action) => Promise<void>):
     .option("--now <date>", "check expiry as of this date instead of today")
     .option("--strict", "fail on warnings too")
     .addOption(json)
-    .action((file, o) => run(o.json, (ctx) => lintCommand(file, o, ctx)));
+    .addOption(formatOption())
+    .action((file, o) => run(o, async (ctx) => (await import("./commands/lint")).lintCommand(file, o, ctx)));
 
   targetOptions(
     root
@@ -104,7 +116,8 @@ function program(io: Io, run: (json: boolean, action: Action) => Promise<void>):
       .option("--exit-code", "exit 1 when there are changes (like git diff)"),
   )
     .addOption(json)
-    .action((file, o) => run(o.json, (ctx) => diffCommand(file, o, ctx)));
+    .addOption(formatOption())
+    .action((file, o) => run(o, async (ctx) => (await import("./commands/diff")).diffCommand(file, o, ctx)));
 
   signingOptions(
     targetOptions(
@@ -137,7 +150,9 @@ function program(io: Io, run: (json: boolean, action: Action) => Promise<void>):
     "who is publishing (default: EDGEFLAGS_ACTOR, git user, OS user)",
   )
     .addOption(json)
-    .action((file, o) => run(o.json, (ctx) => publishCommand(file, o, ctx)));
+    .action((file, o) =>
+      run(o, async (ctx) => (await import("./commands/publish")).publishCommand(file, o, ctx)),
+    );
 
   signingOptions(
     targetOptions(
@@ -150,7 +165,7 @@ function program(io: Io, run: (json: boolean, action: Action) => Promise<void>):
     "who is rolling back",
   )
     .addOption(json)
-    .action((o) => run(o.json, (ctx) => rollbackCommand(o, ctx)));
+    .action((o) => run(o, async (ctx) => (await import("./commands/rollback")).rollbackCommand(o, ctx)));
 
   signingOptions(
     targetOptions(
@@ -168,7 +183,11 @@ function program(io: Io, run: (json: boolean, action: Action) => Promise<void>):
   )
     .addOption(json)
     .action((flags, o) =>
-      run(o.json, (ctx) => (o.undo ? unkillCommand(flags, o, ctx) : killCommand(flags, o, ctx))),
+      run(o, async (ctx) =>
+        o.undo
+          ? (await import("./commands/unkill")).unkillCommand(flags, o, ctx)
+          : (await import("./commands/kill")).killCommand(flags, o, ctx),
+      ),
     );
 
   signingOptions(
@@ -183,7 +202,9 @@ function program(io: Io, run: (json: boolean, action: Action) => Promise<void>):
     "who is undoing the kill",
   )
     .addOption(json)
-    .action((flags, o) => run(o.json, (ctx) => unkillCommand(flags, o, ctx)));
+    .action((flags, o) =>
+      run(o, async (ctx) => (await import("./commands/unkill")).unkillCommand(flags, o, ctx)),
+    );
 
   targetOptions(
     root
@@ -194,7 +215,7 @@ function program(io: Io, run: (json: boolean, action: Action) => Promise<void>):
       .option("--since <when>", "only versions since a duration ago (7d, 12h, 2w) or a date (2026-11-01)"),
   )
     .addOption(json)
-    .action((o) => run(o.json, (ctx) => historyCommand(o, ctx)));
+    .action((o) => run(o, async (ctx) => (await import("./commands/history")).historyCommand(o, ctx)));
 
   return root;
 }
@@ -202,9 +223,13 @@ function program(io: Io, run: (json: boolean, action: Action) => Promise<void>):
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
 export async function main(argv: string[], io: Io, processStart = false): Promise<number> {
   let code: number = EXIT.ok;
-  const run = async (json: boolean, action: Action) => {
-    const out = new Output(io, json === true);
+  const run: Run = async (options, action) => {
+    const format = options.format ?? (options.json ? "json" : "text");
+    const out = new Output(io, format);
     try {
+      if (options.json && format !== "json") {
+        throw new CliError(EXIT.usage, `--json and --format ${format} cannot be used together`);
+      }
       code = await action({ io, out, processStart });
     } catch (err) {
       if (!(err instanceof CliError)) throw err;

@@ -43,7 +43,7 @@ export interface LoadedKey {
 }
 
 /** The private key from --key, EDGEFLAGS_PRIVATE_KEY(_FILE) or the config, or a CliError saying how to set one. */
-export async function loadPrivateKey(settings: Settings): Promise<LoadedKey> {
+export async function loadPrivateKey(settings: Pick<Settings, "privateKey">): Promise<LoadedKey> {
   const from = settings.privateKey;
   if (!from) {
     throw new CliError(

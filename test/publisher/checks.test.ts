@@ -176,10 +176,46 @@ describe("keygen", () => {
   it("defaults the kid to the thumbprint prefix and prints both keys without --out", async () => {
     const r = await cli(["keygen"], p.dir);
     expect(r.code).toBe(0);
-    const [, privText, pubText] = r.stdout.split(/^# .*$/m).map((s) => s.trim());
-    const priv = JSON.parse(privText as string);
+    // stdout holds only the keys (the private JWK, then the JWKS on its last line); comments go to stderr.
+    const lines = r.stdout.trimEnd().split("\n");
+    const pubText = lines.pop();
+    const priv = JSON.parse(lines.join("\n"));
     expect(priv.kid).toMatch(/^[\w-]{16}$/);
     expect(JSON.parse(pubText as string).keys[0].kid).toBe(priv.kid);
+    expect(r.stderr).toMatch(/^# private key .*\n# public keys /);
     expect((await cli(["keygen", "--kid", "has space"], p.dir)).code).toBe(2);
+  });
+
+  it("--public-only: stdout is exactly the JWKS, for `| wrangler secret put`; --key re-derives it", async () => {
+    const r = await cli(["keygen", "--public-only", "--out", "piped.json", "--kid", "pipe-1"], p.dir);
+    expect(r.code, r.stderr).toBe(0);
+    const priv = JSON.parse(readFileSync(join(p.dir, "piped.json"), "utf8"));
+    const jwks = {
+      keys: [{ kty: "OKP", crv: "Ed25519", x: priv.x, kid: "pipe-1", alg: "EdDSA", use: "sig" }],
+    };
+    /** One line of JSON and nothing else. */
+    const only = (stdout: string) =>
+      stdout.endsWith("\n") && !stdout.slice(0, -1).includes("\n") ? JSON.parse(stdout) : stdout;
+    expect(only(r.stdout)).toEqual(jwks);
+    expect(r.stderr).toMatch(/^✓ private key pipe-1 written to .*piped\.json \(mode 0600\)/);
+    // The public keys of a key made earlier, without making a new one.
+    const again = await cli(["keygen", "--public-only", "--key", "piped.json"], p.dir);
+    expect(again.code).toBe(0);
+    expect(only(again.stdout)).toEqual(jwks);
+    expect(only((await cli(["keygen", "--key", "piped.json"], p.dir)).stdout)).toEqual(jwks);
+  });
+
+  it("--public-only never puts a private key on stdout: without --out or --key it is a usage error", async () => {
+    const r = await cli(["keygen", "--public-only"], p.dir);
+    expect(r).toMatchObject({ code: 2, stdout: "" });
+    expect(r.stderr).toMatch(/--public-only .* --out FILE/);
+    expect((await cli(["keygen", "--key", "piped.json", "--out", "other.json"], p.dir)).code).toBe(2);
+    expect((await cli(["keygen", "--key", "missing.json"], p.dir)).code).toBe(3);
+    p.write(
+      "nokid.json",
+      JSON.stringify({ ...JSON.parse(readFileSync(join(p.dir, "piped.json"), "utf8")), kid: undefined }),
+    );
+    const noKid = await cli(["keygen", "--key", "nokid.json"], p.dir);
+    expect(noKid, noKid.stderr).toMatchObject({ code: 2, stdout: "" });
   });
 });

@@ -1,10 +1,11 @@
 /**
  * `edgeflags diff FILE`: what publishing FILE would change against the live snapshot - flags,
- * segments and gates, each change with its path and its old and new value (`--json`: in full).
- * I/O: reads the file and the live snapshot.
+ * segments and gates, each change with its path and its old and new value (`--json`: in full;
+ * `--format github`: a notice on the file's line for each). I/O: reads the file and the live snapshot.
  */
 import type { CliOptions } from "../config";
 import { type DocumentDiff, diffFlags, isEmptyDiff, summarize } from "../diff";
+import { diffNotes } from "../diff-places";
 import { CliError, EXIT, type Output } from "../output";
 import { renderDiff } from "../render-diff";
 import { readFlagsSource } from "../source";
@@ -49,8 +50,20 @@ export async function diffCommand(file: string, options: DiffOptions, ctx: Comma
       ? `version ${live.payload.version} live on ${session.target.where}`
       : `${session.target.where} (nothing published yet)`;
     out.line(out.paint("bold", `${file} against ${against}:`));
-    if (changed) printDiff(out, diff);
-    else out.line("no changes");
+    if (!changed) out.line("no changes");
+    else if (!out.github) printDiff(out, diff);
+    else {
+      const notes = diffNotes(source.text, source.document, diff);
+      for (const n of notes) {
+        const title = `edgeflags diff (${n.what} ${n.change})`;
+        out.annotate("notice", n.message, { file, line: n.line, column: n.column, title });
+      }
+      const counts = (["flag", "segment", "gate"] as const)
+        .map((what) => [what, notes.filter((n) => n.what === what).length] as const)
+        .filter(([, n]) => n > 0)
+        .map(([what, n]) => `${n} ${what}${n === 1 ? "" : "s"}`);
+      out.line(`${counts.join(", ")} would change`);
+    }
     return changed && options.exitCode ? EXIT.problems : EXIT.ok;
   } finally {
     await session.target.close();

@@ -1,6 +1,7 @@
 /**
  * `edgeflags lint FILE`: validation, then the policy checks; errors fail (exit 1), warnings fail only
- * with --strict. I/O: reads the file.
+ * with --strict. Findings print as file:line:column lines or, with --format github, as annotations.
+ * I/O: reads the file.
  */
 import { lintDocument, type Severity } from "../lint";
 import { CliError, EXIT, type Output } from "../output";
@@ -27,10 +28,16 @@ export function lintSource(source: FlagsSource, now: number): LocatedFinding[] {
 }
 
 /**
- * One finding as `file:line:column: severity: message [rule]`. `as` prints it at another severity,
- * with `note` after it: publish shows live lint debt as a warning that does not block.
+ * One finding as `file:line:column: severity: message [rule]`, or a GitHub annotation on that line.
+ * `as` prints it at another severity, with `note` after it: publish shows live lint debt as a warning
+ * that does not block.
  */
 export function printFinding(out: Output, f: LocatedFinding, as: Severity = f.severity, note?: string): void {
+  if (out.github) {
+    const place = { file: f.file, line: f.line, column: f.column, title: `edgeflags lint (${f.rule})` };
+    out.annotate(as, note ? `${f.message} (${note})` : f.message, place);
+    return;
+  }
   const label =
     as === "error" ? out.paint(["bold", "red"], "error") : out.paint(["bold", "yellow"], "warning");
   const tail = note ? ` ${out.paint("dim", `(${note})`)}` : "";
@@ -39,8 +46,13 @@ export function printFinding(out: Output, f: LocatedFinding, as: Severity = f.se
   );
 }
 
-export function printFindings(out: Output, findings: LocatedFinding[]): void {
-  for (const f of findings) printFinding(out, f);
+/** Every finding. With `strict`, warnings fail too, so GitHub annotates them as errors. */
+export function printFindings(out: Output, findings: LocatedFinding[], strict = false): void {
+  for (const f of findings) {
+    if (out.github && strict && f.severity === "warning")
+      printFinding(out, f, "error", "a warning; --strict fails on it");
+    else printFinding(out, f);
+  }
 }
 
 export const findingJson = (f: LocatedFinding) => ({
@@ -68,7 +80,7 @@ export async function lintCommand(file: string, options: LintOptions, ctx: Comma
   const warnings = findings.length - errors;
   const failed = errors > 0 || (options.strict === true && warnings > 0);
   out.result({ ok: !failed, file, errors, warnings, findings: findings.map(findingJson) });
-  printFindings(out, findings);
+  printFindings(out, findings, options.strict === true);
   if (findings.length === 0) out.ok(`${file}: no lint findings`);
   else out.line(`${errors} error${errors === 1 ? "" : "s"}, ${warnings} warning${warnings === 1 ? "" : "s"}`);
   return failed ? EXIT.problems : EXIT.ok;

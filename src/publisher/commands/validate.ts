@@ -1,15 +1,20 @@
 /**
- * `edgeflags validate FILE`: every problem in a flags file at once, each as file:line:column.
- * I/O: reads the file.
+ * `edgeflags validate FILE`: every problem in a flags file at once, each as file:line:column (or, with
+ * --format github, as an annotation on that line of the pull request). I/O: reads the file.
  */
 import { formatProblem, type LocatedProblem } from "../../flags/parse";
 import { EXIT, type Output } from "../output";
 import { readFlagsSource } from "../source";
 import type { CommandContext } from "./context";
 
-/** Prints problems as `file:line:column: error: message` lines. */
+/** Prints problems as `file:line:column: error: message` lines, or as GitHub error annotations. */
 export function printProblems(out: Output, problems: LocatedProblem[]): void {
   for (const p of problems) {
+    if (out.github) {
+      const place = { file: p.file, line: p.line, column: p.column, title: "edgeflags validate" };
+      out.annotate("error", p.message, place);
+      continue;
+    }
     const [where, ...rest] = formatProblem(p).split(": ");
     out.line(`${where}: ${out.paint(["bold", "red"], "error")}: ${rest.join(": ")}`);
   }

@@ -15,6 +15,21 @@ import { workerTarget } from "./worker";
 export type { PushOutcome, Target } from "./target";
 
 /**
+ * Miniflare is not a dependency of the installed CLI (it is large, and only the local target uses it):
+ * it comes with wrangler, in the project whose `wrangler dev` store the local target writes.
+ */
+function missingMiniflare(err: unknown): never {
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code === "ERR_MODULE_NOT_FOUND" && /['"]miniflare['"]/.test(e.message)) {
+    throw new CliError(
+      EXIT.usage,
+      "the local target needs miniflare, which comes with wrangler: run edgeflags from the project that runs `wrangler dev`, or `npm install --save-dev wrangler` there",
+    );
+  }
+  throw err;
+}
+
+/**
  * The target for these settings. `keys` are what the direct-KV targets verify pushes with; `progress`
  * shows the worker target's slow requests.
  */
@@ -51,7 +66,7 @@ export async function openTarget(
       return withNotify(target, { url: settings.url, token: settings.publishToken });
     }
     case "local": {
-      const { localNamespaceId, localStore } = await import("./local");
+      const { localNamespaceId, localStore } = await import("./local").catch(missingMiniflare);
       const id = localNamespaceId(settings.local.wranglerToml);
       return kvTarget(localStore(settings.local.persist, id), {
         where: `local KV ${settings.local.persist}`,
