@@ -1,11 +1,13 @@
 /**
  * Engine benchmark: 100 boolean flags x 10,000 contexts, evaluateAll and evaluateValues against a
- * hand-written evaluator specialised to this scenario (and flagd-core as a second baseline), plus
- * compile time and retained heap for 100 / 1,000 / 10,000 flags. Reads no files, no network.
+ * hand-written evaluator specialised to this scenario (and flagd-core as a second baseline), single-flag
+ * evaluate() at 100 / 1,000 / 10,000 flags, plus compile time and retained heap for those sizes. Every
+ * timed loop folds every value it gets into a checksum that is printed and cross-checked, so no work
+ * can be skipped as dead. Reads no files, no network.
  */
 import { FlagdCore } from "@openfeature/flagd-core";
 import murmur from "murmurhash-js";
-import { compile, evaluateAll, evaluateValues } from "../../src/eval/index";
+import { type CompiledFlags, compile, evaluate, evaluateAll, evaluateValues } from "../../src/eval/index";
 import type { EvaluationContext } from "../../src/eval/types";
 import { median } from "../lib/stats";
 import {
@@ -17,9 +19,12 @@ import {
   flagKey,
   scenarioContexts,
   scenarioDoc,
+  wideDoc,
 } from "./scenario";
 
 const RUNS = 7;
+/** Single calls are short and the ratio between sizes is the point: more passes steady the median. */
+const SINGLE_RUNS = 15;
 const NOW = Date.UTC(2026, 0, 1);
 
 function naive(beta: string[]) {
@@ -200,24 +205,33 @@ export async function run(): Promise<void> {
     }
   }
 
-  let sink = 0;
+  // One checksum per candidate, over every value it produced in every pass (warm-up included).
+  const sums = [0, 0, 0, 0];
   const out: boolean[] = new Array(FLAGS);
+  const keys = compiled.keys;
   const [base, naiveNs, all, values] = timeAll(contexts, [
     (ctx) => {
       baseline(ctx, out);
-      sink += out[0] ? 1 : 0;
+      sums[0]! += checksumBooleans(out);
     },
     (ctx) => {
       naiveBaseline(ctx, out);
-      sink += out[0] ? 1 : 0;
+      sums[1]! += checksumBooleans(out);
     },
     (ctx) => {
-      sink += evaluateAll(compiled, ctx, NOW).length;
+      const results = evaluateAll(compiled, ctx, NOW);
+      let s = 0;
+      for (let i = 0; i < results.length; i++) if (results[i]!.value === true) s += i + 1;
+      sums[2]! += s;
     },
     (ctx) => {
-      sink += evaluateValues(compiled, ctx, NOW)["flag-000"] === true ? 1 : 0;
+      const record = evaluateValues(compiled, ctx, NOW);
+      let s = 0;
+      for (let i = 0; i < keys.length; i++) if (record[keys[i]!] === true) s += i + 1;
+      sums[3]! += s;
     },
   ]) as [number, number, number, number];
+  if (sums.some((v) => v !== sums[0])) throw new Error(`checksums differ: ${sums.join(", ")}`);
 
   console.log(
     `scenario: ${FLAGS} boolean flags, ${CONTEXTS.toLocaleString("en-US")} contexts, ` +
@@ -227,6 +241,7 @@ export async function run(): Promise<void> {
   line("naive JS (murmurhash-js + concat)", naiveNs, base);
   line("engine evaluateAll", all!, base);
   line("engine evaluateValues", values, base);
+  console.log(`  checksum ${sums[0]} (baseline, naive, evaluateAll, evaluateValues agree)`);
 
   try {
     const flagd = new FlagdCore();
@@ -245,20 +260,25 @@ export async function run(): Promise<void> {
       }
     }
     const byCtx = new Map(sample.map((c, j) => [c, flat[j]!]));
+    let flagdSum = 0;
     const [flagdNs] = timeAll(
       sample,
       [
         (ctx) => {
-          sink += flagd.resolveAll(byCtx.get(ctx)).length;
+          const got = flagd.resolveAll(byCtx.get(ctx));
+          for (let i = 0; i < got.length; i++) if (got[i]!.value === true) flagdSum += i + 1;
         },
       ],
       5,
     ) as [number];
     line("flagd-core resolveAll (1,000 ctx)", flagdNs, base);
     console.log(`  engine evaluateAll is ${(flagdNs / all).toFixed(1)}x faster than flagd-core`);
+    console.log(`  checksum ${flagdSum}`);
   } catch (err) {
     console.log(`flagd-core baseline skipped: ${(err as Error).message}`);
   }
+
+  singleFlag(beta, contexts);
 
   console.log("\ncompile (median of 7) and retained heap after gc:");
   for (const count of [100, 1_000, 10_000]) {
@@ -282,5 +302,71 @@ export async function run(): Promise<void> {
         `retained ${(retained / 1024).toFixed(0).padStart(6)} KiB (${(retained / count).toFixed(0)} B/flag)`,
     );
   }
-  if (sink === -1) console.log("");
+
+  // The same long target list pasted into every flag (say, an allow-list of staff ids).
+  const staff = Array.from({ length: 1_000 }, (_, i) => `staff-${i}`);
+  const doc = scenarioDoc(1_000, beta);
+  for (const flag of Object.values(doc.flags)) flag.targets = { on: staff };
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const t0 = process.hrtime.bigint();
+  live.push(compile(doc));
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  gc();
+  const retained = process.memoryUsage().heapUsed - before;
+  live.length = 0;
+  console.log(
+    `   1,000 flags with one 1,000-key target list each: compile ${ms.toFixed(2)} ms, ` +
+      `retained ${(retained / 1024).toFixed(0)} KiB`,
+  );
+}
+
+/** A weighted sum of which flags are on: cheap, and changes if any one value changes. */
+function checksumBooleans(values: readonly boolean[]): number {
+  let s = 0;
+  for (let i = 0; i < values.length; i++) if (values[i]) s += i + 1;
+  return s;
+}
+
+/**
+ * Single-flag evaluate() (what an OFREP single-flag endpoint does) at 100 / 1,000 / 10,000 flags: its
+ * cost must not grow with the snapshot. Each call evaluates a different flag for a different context,
+ * cycling through 100 flags spread over the snapshot. Two documents: the scenario (conditions shared
+ * by every flag) and a wide one (each flag has its own conditions; every odd one has the flag before it as a prerequisite), where a
+ * memo sized to the snapshot would show.
+ */
+function singleFlag(beta: string[], contexts: readonly EvaluationContext[]): void {
+  const sizes = [100, 1_000, 10_000];
+  for (const [label, build] of [
+    ["scenario", (n: number) => scenarioDoc(n, beta)],
+    ["wide", (n: number) => wideDoc(n, beta)],
+  ] as const) {
+    const snapshots: [CompiledFlags, string[]][] = sizes.map((n) => {
+      const c = compile(build(n));
+      const picked = Array.from({ length: 100 }, (_, j) => c.keys[Math.floor((j * n) / 100)]!);
+      return [c, picked];
+    });
+    const sums = sizes.map(() => 0);
+    // Every size sees the same contexts in the same order, so with `index` cycling 0..99 the
+    // checksums differ only by what the flags answer, and each is printed.
+    const ns = timeAll(
+      contexts,
+      snapshots.map(([c, picked], s) => {
+        let j = 0;
+        return (ctx: EvaluationContext) => {
+          const r = evaluate(c, picked[j]!, ctx, NOW);
+          if (r.value === true) sums[s]! += j + 1;
+          j = j === 99 ? 0 : j + 1;
+        };
+      }),
+      SINGLE_RUNS,
+    );
+    console.log(`\nsingle-flag evaluate() (${label} document), ns per call, median of ${SINGLE_RUNS} runs:`);
+    sizes.forEach((n, s) => {
+      console.log(
+        `  ${n.toLocaleString("en-US").padStart(6)} flags: ${ns[s]!.toFixed(1).padStart(7)} ns  checksum ${sums[s]}`,
+      );
+    });
+    console.log(`  10,000 / 100 flags: ${(ns[2]! / ns[0]!).toFixed(2)}x`);
+  }
 }

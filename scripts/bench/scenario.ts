@@ -95,3 +95,31 @@ export function scenarioContexts(): EvaluationContext[] {
     attributes: { plan: PLANS[Math.floor(rand() * PLANS.length)] as string },
   }));
 }
+
+/**
+ * A document whose size shows in any per-evaluation cost that grows with the snapshot: every flag has
+ * its own conditions (so the distinct tests grow with the flags) and every odd flag has the flag before
+ * it as a prerequisite (so flag results are memoised). Same contexts as the scenario.
+ */
+export function wideDoc(count: number, beta: string[]): FlagsDocument {
+  const flags: Record<string, FlagDefinition> = {};
+  for (let i = 0; i < count; i++) {
+    const flag: FlagDefinition = {
+      rules: [
+        {
+          when: [
+            { attribute: "geo.country", op: "in", values: [...countriesFor(i % 10), `X${i}`] },
+            { attribute: "plan", op: "in", values: ["enterprise", `tier-${i}`] },
+          ],
+          serve: "on",
+        },
+        { when: [{ segment: "beta" }], serve: "on" },
+        { when: [{ attribute: "geo.country", op: "in", values: [...BLOCKED, `Y${i}`] }], serve: "off" },
+      ],
+      fallthrough: { split: { on: 25, off: 75 } },
+    };
+    if (i % 2 === 1) flag.prerequisites = [{ flag: flagKey(i - 1, count), variants: ["on", "off"] }];
+    flags[flagKey(i, count)] = flag;
+  }
+  return { flags, segments: { beta: { included: beta } } };
+}

@@ -38,6 +38,7 @@ import type {
   CompiledSegment,
   CompiledServe,
   CompiledSplit,
+  CompiledTargets,
   GeoMatcher,
   Weights,
 } from "./compiled";
@@ -74,6 +75,12 @@ export class CompiledFlags {
 
   /** @internal number of distinct attribute references (size of the per-evaluation value memo) */
   readonly attributeCount: number;
+
+  /**
+   * @internal evaluate.ts's idle per-evaluation states (memo buffers), reused so that evaluating one
+   * flag does not allocate or clear buffers sized to the whole snapshot. The only mutable part.
+   */
+  readonly idle: unknown[] = [];
 
   constructor(flags: readonly CompiledFlag[], memoCount: number, attributeCount: number) {
     this.memoCount = memoCount;
@@ -156,6 +163,8 @@ class Compiler {
   private readonly slots = new Map<string, number>();
   /** attribute -> operator -> the distinct tests of that pair */
   private readonly tests = new Map<unknown, Map<unknown, TestsOf>>();
+  /** Target key sets by content hash (see keySet): identical lists share one Set. */
+  private readonly keySets = new Map<number, Set<string>[]>();
   /** Outcome memo entries handed out so far (segments and distinct tests). */
   private memoCount = 0;
   private readonly order: Map<string, number>;
@@ -256,14 +265,14 @@ class Compiler {
       };
     }
 
-    let targets: Map<string, ReturnType<typeof served>> | null = null;
+    // A key listed under two variants gets the first one listed: evaluation tries them in this order.
+    let targets: CompiledTargets[] | null = null;
     for (const [variant, keys] of Object.entries(def.targets ?? {})) {
       const r = result(variant, "TARGETING_MATCH", RULE_TARGET, `${path}.targets`);
-      targets ??= new Map();
-      // A key listed under two variants gets the first one listed.
-      for (const k of keys) if (!targets.has(k)) targets.set(k, r);
+      if (keys.length === 0) continue;
+      targets ??= [];
+      targets.push(Object.freeze({ keys: this.keySet(keys), result: r }));
     }
-    if (targets !== null && targets.size === 0) targets = null;
 
     const rules: CompiledRule[] = (def.rules ?? []).map((rule, i) => {
       const at = `${path}.rules[${i}]`;
@@ -343,6 +352,29 @@ class Compiler {
     return test;
   }
 
+  /**
+   * The Set of a target list, shared with every earlier list holding the same keys: a long list copied
+   * into many flags is stored once. Found by an order-insensitive hash of the keys, then compared.
+   */
+  private keySet(keys: readonly string[]): Set<string> {
+    let hash = 0;
+    for (const k of keys) {
+      let h = 0x811c9dc5;
+      for (let i = 0; i < k.length; i++) h = Math.imul(h ^ k.charCodeAt(i), 0x01000193);
+      hash = (hash + (h ^ (h >>> 15))) | 0;
+    }
+    let bucket = this.keySets.get(hash);
+    if (bucket !== undefined) {
+      for (const set of bucket) if (sameKeys(set, keys)) return set;
+    } else {
+      bucket = [];
+      this.keySets.set(hash, bucket);
+    }
+    const set = new Set(keys);
+    bucket.push(set);
+    return set;
+  }
+
   private slot(attribute: string): number {
     let slot = this.slots.get(attribute);
     if (slot === undefined) {
@@ -416,6 +448,14 @@ class Compiler {
     };
     return { result: null, split };
   }
+}
+
+/** Whether a list holds exactly the keys of a set (duplicates in the list aside). */
+function sameKeys(set: ReadonlySet<string>, keys: readonly string[]): boolean {
+  if (keys.length < set.size) return false;
+  for (const k of keys) if (!set.has(k)) return false;
+  // Every key is in the set; the set has no key the list lacks unless the list repeats some.
+  return keys.length === set.size || new Set(keys).size === set.size;
 }
 
 /** Compiles a validated flags document; throws CompileError if it is structurally impossible. */

@@ -73,6 +73,12 @@ export interface CompiledPrerequisite {
   readonly failed: EvaluationResult;
 }
 
+/** The targeting keys served one variant. Identical key sets are one shared Set across the snapshot. */
+export interface CompiledTargets {
+  readonly keys: ReadonlySet<string>;
+  readonly result: EvaluationResult;
+}
+
 export interface CompiledFlag {
   readonly key: string;
   /** Position in key order; indexes per-evaluation memo arrays. */
@@ -87,8 +93,8 @@ export interface CompiledFlag {
   readonly scheduleOff: EvaluationResult | null;
   readonly prerequisites: readonly CompiledPrerequisite[] | null;
   readonly geo: CompiledGeo | null;
-  /** targeting key -> result. */
-  readonly targets: ReadonlyMap<string, EvaluationResult> | null;
+  /** Per variant in the order written (a key listed twice gets the first), non-empty sets only. */
+  readonly targets: readonly CompiledTargets[] | null;
   readonly rules: readonly CompiledRule[];
   /** The fallthrough, inline: exactly one of the two is non-null. */
   readonly fallthroughResult: EvaluationResult | null;

@@ -21,70 +21,112 @@ import { flagNotFound, typeMismatch } from "./reasons";
 import { scheduleActive } from "./schedule";
 import type { EvaluationContext, EvaluationResult, GeoFacts } from "./types";
 
-/** Per-call state: the context, the clock, and what is worth computing once per context. */
+/**
+ * Per-evaluation state: the context, the clock, and what is worth computing once per context. A Run
+ * and its memo buffers are reused from call to call (see acquire), so one evaluation costs what its
+ * flag touches, not the size of the snapshot: buffers are never zeroed between calls; an epoch counter
+ * tells this call's entries from older ones.
+ */
 class Run {
+  ctx: EvaluationContext = NO_CONTEXT;
+  now = 0;
   /** The targeting key cut into hash blocks, per prefix alignment (0-3), computed on first use. */
   keyBlocks: (KeyBlocks | undefined)[] | null = null;
-  /** Outcomes of segments and tests by memo index: 0 unknown, 1 false, 2 true. Allocated on first use. */
-  outcomes: Uint8Array | null = null;
+  /** Bumped per evaluation; outcome stamps below 2 * epoch are from earlier evaluations. */
+  epoch = 0;
+  /** This evaluation's stamps: an outcome equal to `yes` is true, `no` false, anything less unknown. */
+  no = 0;
+  yes = 1;
+  /** Outcomes of segments and tests by memo index, stamped with the epoch (see `no` and `yes`). */
+  readonly outcomes: Uint32Array;
   /** Attribute values by slot (UNREAD until read): flags usually test the same few attributes. */
-  values: unknown[] | null = null;
+  readonly values: unknown[];
+  /** The slots read this evaluation, reset to UNREAD at release so no context value outlives its call. */
+  readonly touched: Int32Array;
+  touchedCount = 0;
+  /** Results by flag index, valid where resultEpochs holds the epoch: a shared prerequisite runs once. */
+  readonly results: (EvaluationResult | undefined)[] | null;
+  readonly resultEpochs: Uint32Array | null;
 
-  constructor(
-    readonly ctx: EvaluationContext,
-    readonly now: number,
-    readonly memoCount: number,
-    readonly attributeCount: number,
-    /** Results by flag index, so a prerequisite shared by many flags is evaluated once. */
-    readonly memo: (EvaluationResult | undefined)[] | null,
-  ) {}
+  constructor(compiled: CompiledFlags) {
+    this.outcomes = new Uint32Array(compiled.memoCount);
+    this.values = new Array<unknown>(compiled.attributeCount).fill(UNREAD);
+    this.touched = new Int32Array(compiled.attributeCount);
+    const n = compiled.hasPrerequisites ? compiled.flags.length : 0;
+    this.results = n > 0 ? new Array<EvaluationResult | undefined>(n).fill(undefined) : null;
+    this.resultEpochs = n > 0 ? new Uint32Array(n) : null;
+  }
 }
 
 const UNREAD: unknown = Object.freeze({});
+const NO_CONTEXT: EvaluationContext = Object.freeze({});
+/** Outcome stamps are 2 * epoch + bit in a Uint32Array: restart (and clear) before they overflow. */
+const MAX_EPOCH = 0x7fff_fff0;
+
+/**
+ * A Run for one evaluation, from the snapshot's pool of idle ones. evaluate() is synchronous, so one
+ * Run usually serves every call; a nested call (say, from an attribute getter that itself evaluates)
+ * finds the pool empty and gets a Run of its own, so no two evaluations ever share memo entries.
+ */
+function acquire(compiled: CompiledFlags, ctx: EvaluationContext, now: number): Run {
+  const run = (compiled.idle.pop() as Run | undefined) ?? new Run(compiled);
+  run.ctx = ctx;
+  run.now = now;
+  run.keyBlocks = null;
+  let epoch = run.epoch + 1;
+  if (epoch > MAX_EPOCH) {
+    run.outcomes.fill(0);
+    run.resultEpochs?.fill(0);
+    epoch = 1;
+  }
+  run.epoch = epoch;
+  run.no = 2 * epoch;
+  run.yes = 2 * epoch + 1;
+  return run;
+}
+
+/** Returns a Run to the pool, dropping its references to the context. */
+function release(compiled: CompiledFlags, run: Run): void {
+  const values = run.values;
+  const touched = run.touched;
+  for (let i = 0; i < run.touchedCount; i++) values[touched[i]!] = UNREAD;
+  run.touchedCount = 0;
+  run.ctx = NO_CONTEXT;
+  run.keyBlocks = null;
+  compiled.idle.push(run);
+}
 
 /** The value a test reads, memoised per context (undefined when missing). */
 function readSlot(run: Run, t: CompiledTest): unknown {
-  let values = run.values;
-  if (values === null) {
-    values = new Array<unknown>(run.attributeCount).fill(UNREAD);
-    run.values = values;
-  }
+  const values = run.values;
   let v = values[t.slot];
   if (v === UNREAD) {
     v = readAttribute(run.ctx, t.src, t.name, t.guarded);
     values[t.slot] = v;
+    run.touched[run.touchedCount++] = t.slot;
   }
   return v;
 }
 
-function outcomes(run: Run): Uint8Array {
-  let memo = run.outcomes;
-  if (memo === null) {
-    memo = new Uint8Array(run.memoCount);
-    run.outcomes = memo;
-  }
-  return memo;
-}
-
 /** An attribute test's outcome, memoised per context: flags often repeat the same conditions. */
 function passes(run: Run, t: CompiledTest): boolean {
-  const memo = outcomes(run);
+  const memo = run.outcomes;
   const known = memo[t.memo]!;
-  if (known !== 0) return known === 2;
+  if (known >= run.no) return known === run.yes;
   const v = readSlot(run, t);
   // `in` (and `equals`) is most of real targeting: test it here rather than through the switch.
   const ok = t.op === OP_IN ? t.set!.has(v) : testValue(t, v);
-  memo[t.memo] = ok ? 2 : 1;
+  memo[t.memo] = ok ? run.yes : run.no;
   return ok;
 }
 
 /** Segment membership, memoised per context: many flags usually share a few segments. */
 function inSegment(run: Run, s: CompiledSegment): boolean {
-  const memo = outcomes(run);
+  const memo = run.outcomes;
   const known = memo[s.memo]!;
-  if (known !== 0) return known === 2;
+  if (known >= run.no) return known === run.yes;
   const member = computeSegment(run, s);
-  memo[s.memo] = member ? 2 : 1;
+  memo[s.memo] = member ? run.yes : run.no;
   return member;
 }
 
@@ -180,13 +222,13 @@ function split(run: Run, s: CompiledSplit): EvaluationResult {
 }
 
 function resultOf(run: Run, flag: CompiledFlag): EvaluationResult {
-  const memo = run.memo;
-  if (memo === null) return evalFlag(run, flag);
-  let r = memo[flag.index];
-  if (r === undefined) {
-    r = evalFlag(run, flag);
-    memo[flag.index] = r;
-  }
+  const epochs = run.resultEpochs;
+  if (epochs === null) return evalFlag(run, flag);
+  const i = flag.index;
+  if (epochs[i] === run.epoch) return run.results![i]!;
+  const r = evalFlag(run, flag);
+  run.results![i] = r;
+  epochs[i] = run.epoch;
   return r;
 }
 
@@ -202,11 +244,11 @@ function gates(run: Run, flag: CompiledFlag): EvaluationResult | null {
     }
   }
   if (flag.geo !== null && geoDecides(flag.geo, run.ctx.geo)) return flag.geo.result;
-  if (flag.targets !== null) {
+  const targets = flag.targets;
+  if (targets !== null) {
     const key = run.ctx.targetingKey;
     if (key !== undefined) {
-      const hit = flag.targets.get(key);
-      if (hit !== undefined) return hit;
+      for (let i = 0; i < targets.length; i++) if (targets[i]!.keys.has(key)) return targets[i]!.result;
     }
   }
   return null;
@@ -226,11 +268,6 @@ function evalFlag(run: Run, flag: CompiledFlag): EvaluationResult {
   return flag.fallthroughResult !== null ? flag.fallthroughResult : split(run, flag.fallthroughSplit!);
 }
 
-/** A results memo when prerequisites can make one flag's result needed twice. */
-function memoFor(compiled: CompiledFlags): (EvaluationResult | undefined)[] | null {
-  return compiled.hasPrerequisites ? new Array(compiled.flags.length) : null;
-}
-
 /**
  * Evaluates one flag. Unknown key: ERROR/FLAG_NOT_FOUND; `expectedType` given and different from the
  * flag's: ERROR/TYPE_MISMATCH. The returned object is shared and frozen: do not mutate it.
@@ -246,9 +283,13 @@ export function evaluate(
   if (flag === undefined) return flagNotFound(key);
   if (expectedType !== undefined && expectedType !== flag.type)
     return typeMismatch(key, flag.type, expectedType);
-  // Only a flag with prerequisites can need another flag's result more than once.
-  const memo = flag.prerequisites !== null ? memoFor(compiled) : null;
-  return evalFlag(new Run(ctx, now, compiled.memoCount, compiled.attributeCount, memo), flag);
+  const run = acquire(compiled, ctx, now);
+  try {
+    // resultOf, not evalFlag: a prerequisite reached twice (a diamond) is evaluated once.
+    return resultOf(run, flag);
+  } finally {
+    release(compiled, run);
+  }
 }
 
 /** Options of the bulk evaluations. */
@@ -267,8 +308,12 @@ export function evaluateAll(
   const list = options?.clientVisibleOnly === true ? compiled.clientFlags : compiled.flags;
   const n = list.length;
   const out = new Array<EvaluationResult>(n);
-  const run = new Run(ctx, now, compiled.memoCount, compiled.attributeCount, memoFor(compiled));
-  for (let i = 0; i < n; i++) out[i] = resultOf(run, list[i]!);
+  const run = acquire(compiled, ctx, now);
+  try {
+    for (let i = 0; i < n; i++) out[i] = resultOf(run, list[i]!);
+  } finally {
+    release(compiled, run);
+  }
   return out;
 }
 
@@ -284,12 +329,16 @@ export function evaluateValues(
 ): Record<string, JsonValue> {
   const visibleOnly = options?.clientVisibleOnly === true;
   const list = visibleOnly ? compiled.clientFlags : compiled.flags;
-  const run = new Run(ctx, now, compiled.memoCount, compiled.attributeCount, memoFor(compiled));
+  const run = acquire(compiled, ctx, now);
   const out: Record<string, JsonValue> = {};
-  for (let i = 0; i < list.length; i++) {
-    const flag = list[i]!;
-    const value = resultOf(run, flag).value;
-    if (value !== undefined) out[flag.key] = value;
+  try {
+    for (let i = 0; i < list.length; i++) {
+      const flag = list[i]!;
+      const value = resultOf(run, flag).value;
+      if (value !== undefined) out[flag.key] = value;
+    }
+  } finally {
+    release(compiled, run);
   }
   return out;
 }
