@@ -3,7 +3,17 @@
  * Each section lives in scripts/bench/<name>.ts and exports `run(): Promise<void>`; it measures
  * against a baseline in the same run (ratios), because shared machines are noisy.
  */
-const SECTIONS = ["engine", "parse", "http", "cold", "bundle", "cli", "publish", "gateway", "propagation"] as const;
+const SECTIONS = [
+  "engine",
+  "parse",
+  "http",
+  "cold",
+  "bundle",
+  "cli",
+  "publish",
+  "gateway",
+  "propagation",
+] as const;
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));
 const unknown = wanted.filter((w) => !(SECTIONS as readonly string[]).includes(w));
