@@ -60,8 +60,7 @@ export async function buildCli(dir = outdir): Promise<{ file: string; bytes: num
     platform: "node",
     target: "node20",
     external: EXTERNAL,
-    // commander and murmurhash-js are CommonJS and `require` Node's built-ins: give the ESM bundle a
-    // `require` for them.
+    // commander is CommonJS and `require`s Node's built-ins: give the ESM bundle a `require` for it.
     banner: {
       js: 'import { createRequire as __edgeflagsRequire } from "node:module"; const require = __edgeflagsRequire(import.meta.url);',
     },

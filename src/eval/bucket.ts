@@ -2,7 +2,7 @@
  * Bucketing: MurmurHash3 x86_32 over UTF-8 and the weighted pick, compatible with flagd `fractional`.
  * Pure arithmetic, no I/O.
  */
-import murmur from "murmurhash-js";
+import { murmur3 } from "./murmur";
 
 const TWO_POW_32 = 4294967296;
 // Below this total, hash * total stays under 2^53, so float arithmetic is exact.
@@ -17,8 +17,9 @@ export function isAscii(input: string): boolean {
 }
 
 /**
- * The UTF-8 bytes of `input` as a "binary string" (one char per byte), which is what murmurhash-js
- * hashes (it reads `charCodeAt(i) & 0xff`). Lone surrogates become U+FFFD, as TextEncoder does.
+ * The UTF-8 bytes of `input` as a "binary string" (one char per byte), which is what murmur3 (like
+ * murmurhash-js, its test reference) hashes (it reads `charCodeAt(i) & 0xff`). Lone surrogates
+ * become U+FFFD, as TextEncoder does.
  */
 export function utf8Binary(input: string): string {
   if (isAscii(input)) return input;
@@ -55,7 +56,7 @@ export function utf8Binary(input: string): string {
 
 /** MurmurHash3 x86_32 (seed 0 unless given) of the UTF-8 bytes of `input`, as an unsigned integer. */
 export function murmur3Utf8(input: string, seed = 0): number {
-  return murmur.murmur3(utf8Binary(input), seed);
+  return murmur3(utf8Binary(input), seed);
 }
 
 /** `floor(hash * totalWeight / 2^32)`: the bucket an unsigned hash falls into, exact for any integer total. */

@@ -106,6 +106,14 @@ export function hashResume(p: HashPrefix, binary: string): number {
 }
 
 /**
+ * MurmurHash3 x86_32 (unsigned) of a binary string (one byte per char), with a seed: the same function
+ * as murmurhash-js's `murmur3(binary, seed)`, which stays the test reference but out of the worker.
+ */
+export function murmur3(binary: string, seed = 0): number {
+  return hashResume({ h1: seed | 0, carry: 0, carryLength: 0, length: 0 }, binary);
+}
+
+/**
  * A bucket key cut into 32-bit little-endian blocks for one prefix alignment (the prefix's
  * `carryLength`): `head` completes the prefix's pending bytes, then whole `words`, then `tail`.
  * Built once per context, it lets each flag hash its salt + key without reading a character.

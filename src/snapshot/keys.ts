@@ -1,8 +1,9 @@
 /**
  * Public keys the worker trusts, selected by `kid`. Built once per isolate from a JWKS (several keys
- * at once, for rotation). Uses WebCrypto through jose; no other I/O.
+ * at once, for rotation). Imports them with WebCrypto directly (jose verifies with them later); no
+ * other I/O. jose's importJWK is avoided: it drags jose's whole JWE algorithm table into the worker.
  */
-import { importJWK, type JWK } from "jose";
+import type { JWK } from "jose";
 import { SnapshotError } from "./errors";
 import { SNAPSHOT_ALGORITHMS, type SnapshotAlgorithm } from "./format";
 
@@ -13,6 +14,12 @@ export interface TrustedKey {
 }
 
 export type KeyRing = ReadonlyMap<string, TrustedKey>;
+
+/** The WebCrypto import parameters of each snapshot algorithm's public key (what jose uses too). */
+const IMPORT_PARAMS: Record<SnapshotAlgorithm, { name: string; namedCurve?: string }> = {
+  EdDSA: { name: "Ed25519" },
+  ES256: { name: "ECDSA", namedCurve: "P-256" },
+};
 
 /** The algorithm a JWK can verify, from its own fields; undefined if it is no snapshot key. */
 export function algorithmOf(jwk: JWK): SnapshotAlgorithm | undefined {
@@ -52,8 +59,13 @@ export async function loadKeyRing(jwks: string | { keys?: unknown }): Promise<Ke
         `key ${raw.kid} is a private key; configure public keys only`,
       );
     }
-    const { alg: _ignored, ...publicJwk } = raw;
-    ring.set(raw.kid, { kid: raw.kid, alg, key: await importJWK(publicJwk, alg) });
+    const { alg: _ignored, use: _use, ...publicJwk } = raw;
+    // Verify-only, not extractable; WebCrypto refuses a JWK whose kty, curve or `key_ops` disagree.
+    // As jose's importJWK did, the key's own `alg` (checked above) and `use` are dropped.
+    const key = await crypto.subtle.importKey("jwk", publicJwk as JsonWebKey, IMPORT_PARAMS[alg], false, [
+      "verify",
+    ]);
+    ring.set(raw.kid, { kid: raw.kid, alg, key });
   }
   return ring;
 }

@@ -13,7 +13,7 @@ import {
   pickVariant,
   utf8Binary,
 } from "../../src/eval/bucket";
-import { hashBlocks, hashPrefix, hashResume, keyBlocks } from "../../src/eval/murmur";
+import { hashBlocks, hashPrefix, hashResume, keyBlocks, murmur3 } from "../../src/eval/murmur";
 import { ownVector } from "./vectors-path";
 
 interface MurmurCase {
@@ -150,6 +150,17 @@ describe("UTF-8 handling", () => {
         expect(murmur3Utf8(ascii + any)).toBe(reference(ascii + any));
       }),
       { numRuns: 2000 },
+    );
+  });
+
+  it("the worker's own murmur3 equals murmurhash-js for any binary string and seed", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "binary" }), fc.nat({ max: 0xffffffff }), (s, seed) => {
+        const bin = utf8Binary(s);
+        expect(murmur3(bin, seed)).toBe(murmur.murmur3(bin, seed));
+        expect(murmur3(bin)).toBe(murmur.murmur3(bin, 0));
+      }),
+      { numRuns: 3000 },
     );
   });
 

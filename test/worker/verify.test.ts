@@ -233,4 +233,23 @@ describe("loadKeyRing", () => {
   ])("refuses %s with ERR_SNAPSHOT_NO_KEYS", async (_name, jwks) => {
     await expect(loadKeyRing(jwks)).rejects.toMatchObject({ code: "ERR_SNAPSHOT_NO_KEYS" });
   });
+
+  it.each([
+    "primary",
+    "ec",
+  ] as const)("imports a %s key declaring use, key_ops and alg, and verifies with it", async (name) => {
+    const pub = fixtureKeys[name].public;
+    const alg = name === "ec" ? "ES256" : "EdDSA";
+    const keys = await loadKeyRing({ keys: [{ ...pub, alg, use: "sig", key_ops: ["verify"] }] });
+    expect(keys.get(pub.kid!)?.alg).toBe(alg);
+    const verified = await verifySnapshot(await snapshot({ version: 3 }, name), { ...base, keys });
+    expect(verified.kid).toBe(pub.kid);
+  });
+
+  it.each([
+    ["key_ops without verify", { key_ops: ["encrypt"] }],
+    ["a bad public point", { x: "AAAA" }],
+  ])("refuses at load a key with %s", async (_name, change) => {
+    await expect(loadKeyRing({ keys: [{ ...fixtureKeys.ec.public, ...change }] })).rejects.toThrow();
+  });
 });
