@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A newcomer's first steps, proven: clone this repository's HEAD into an empty temporary folder (no
-# ../shared or anything else beside it), put a developer's hostile local settings into the clone
+# sibling folders or anything else beside it), put a developer's hostile local settings into the clone
 # (.dev.vars, .env, .edgeflags/config.json, EDGEFLAGS_* variables), hide every browser, leave CI
 # unset, then run `npm ci && npm test` there. Fails when that fails, or when the browser suites did
 # not say they were skipped. Commit first: uncommitted changes are not part of the clone.

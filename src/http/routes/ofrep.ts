@@ -1,7 +1,7 @@
 /**
  * OpenFeature Remote Evaluation Protocol v0.3: single-flag evaluation (server-side providers) and
  * bulk evaluation with ETag/304 (client-side providers). Request and response shapes follow
- * ../shared/spec/ofrep-openapi.yaml; errors use OFREP's bodies.
+ * docs/spec/ofrep-openapi.yaml (a copy of the OFREP spec); errors use OFREP's bodies.
  */
 import type { Context } from "hono";
 import { Hono } from "hono/tiny";
