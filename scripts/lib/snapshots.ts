@@ -27,16 +27,16 @@ export async function ephemeralSigner(kid = "bench"): Promise<EphemeralSigner> {
 export const BENCH_TOKEN = "bench-token";
 
 /** The intake request that publishes `jws` (PUT /v1/snapshot, or under a gateway's API prefix). */
-export function publishRequest(jws: string): RequestInit {
+export function publishRequest(jws: string, token = BENCH_TOKEN): RequestInit {
   return {
     method: "PUT",
-    headers: { authorization: `Bearer ${BENCH_TOKEN}`, "content-type": "application/jose" },
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/jose" },
     body: jws,
   };
 }
 
-/** Publishes `jws` at `intakeUrl`; throws unless the worker accepted it. */
-export async function publishTo(intakeUrl: string, jws: string): Promise<void> {
-  const res = await fetch(intakeUrl, publishRequest(jws));
+/** Publishes `jws` at `intakeUrl` with the worker's PUBLISH_TOKEN; throws unless it was accepted. */
+export async function publishTo(intakeUrl: string, jws: string, token = BENCH_TOKEN): Promise<void> {
+  const res = await fetch(intakeUrl, publishRequest(jws, token));
   if (res.status !== 201) throw new Error(`publish failed: ${res.status} ${await res.text()}`);
 }

@@ -124,10 +124,11 @@ export function buildContext(input: ContextInput): BuiltContext {
   const fromHeader = request.headers.get(TARGETING_KEY_HEADER);
   if (usableKey(fromHeader)) return keyed(fromHeader, "header");
   if (usableKey(input.queryKey)) return keyed(input.queryKey, "query");
-  if (!config.anonCookie) return { context: { geo, identity, attributes }, keySource: "none" };
+  const keyless: BuiltContext = { context: { geo, identity, attributes }, keySource: "none" };
+  if (!config.anonCookie) return keyless;
   const fromCookie = readCookie(request.headers.get("cookie"), config.anonCookie.name);
   if (fromCookie && ANON_ID.test(fromCookie)) return keyed(fromCookie, "cookie");
-  if (input.inventAnonId === false) return { context: { geo, identity, attributes }, keySource: "none" };
+  if (input.inventAnonId === false) return keyless;
   const fresh = crypto.randomUUID();
   return { ...keyed(fresh, "new-cookie"), newAnonId: fresh };
 }

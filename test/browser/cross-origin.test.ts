@@ -10,6 +10,7 @@ import type { AddressInfo } from "node:net";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { type LocalWorker, startLocalWorker } from "../../scripts/lib/local-worker";
+import { publishTo } from "../../scripts/lib/snapshots";
 import { parseFlagsFile } from "../../src/flags/parse";
 import { snapshotPayload } from "../../src/snapshot/format";
 import { importSigningKey, signSnapshot } from "../../src/snapshot/sign";
@@ -40,12 +41,8 @@ async function publish(worker: LocalWorker): Promise<void> {
     snapshotPayload(document!, { environment: "development", version: 1 }),
     await importSigningKey(keys.primary.private),
   );
-  const res = await fetch(`${worker.url}/v1/snapshot`, {
-    method: "PUT",
-    headers: { authorization: "Bearer demo-token", "content-type": "application/jose" },
-    body: jws,
-  });
-  expect(res.status).toBe(201);
+  // Throws unless the intake answers 201.
+  await publishTo(`${worker.url}/v1/snapshot`, jws, "demo-token");
 }
 
 /** Runs a README snippet in the page against `worker`; returns its variables, or the error it threw. */

@@ -9,6 +9,7 @@ import { OpenFeature as ServerOpenFeature } from "@openfeature/server-sdk";
 import { OpenFeature as WebOpenFeature } from "@openfeature/web-sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalWorker, startLocalWorker } from "../../scripts/lib/local-worker";
+import { publishTo } from "../../scripts/lib/snapshots";
 import { parseFlagsFile } from "../../src/flags/parse";
 import type { FlagsDocument } from "../../src/flags/types";
 import { snapshotPayload } from "../../src/snapshot/format";
@@ -54,12 +55,8 @@ beforeAll(async () => {
     snapshotPayload(flags, { environment: "ofrep", version: 1 }),
     await importSigningKey(keys.primary.private),
   );
-  const res = await fetch(`${worker.url}/v1/snapshot`, {
-    method: "PUT",
-    headers: { authorization: "Bearer ofrep-token", "content-type": "application/jose" },
-    body: jws,
-  });
-  expect(res.status).toBe(201);
+  // Throws unless the intake answers 201.
+  await publishTo(`${worker.url}/v1/snapshot`, jws, "ofrep-token");
 }, 30_000);
 
 afterAll(async () => {
@@ -183,12 +180,8 @@ describe("the README's OFREP snippets, with the demo flags npm start publishes",
       snapshotPayload(document as FlagsDocument, { environment: "development", version }),
       await importSigningKey(keys.primary.private),
     );
-    const res = await fetch(`${demo.url}/v1/snapshot`, {
-      method: "PUT",
-      headers: { authorization: "Bearer ofrep-token", "content-type": "application/jose" },
-      body: jws,
-    });
-    expect(res.status).toBe(201);
+    // Throws unless the intake answers 201.
+    await publishTo(`${demo.url}/v1/snapshot`, jws, "ofrep-token");
   };
   beforeAll(async () => {
     demo = await startLocalWorker({ bindings: demoBindings });
