@@ -26,10 +26,15 @@ export interface WaitOptions {
   progress?: ProgressFactory;
 }
 
-/** Why a fetch failed, in a word when there is one: ECONNREFUSED, TimeoutError... */
-function failureCause(err: unknown): string {
+/**
+ * Why a fetch with `AbortSignal.timeout(timeoutMs)` failed, in a word when there is one
+ * (ECONNREFUSED...), or that it timed out.
+ */
+export function fetchFailureCause(err: unknown, timeoutMs: number): string {
   const e = err as { cause?: { code?: string }; name?: string; message?: string };
-  return e.cause?.code ?? (e.name === "TimeoutError" ? "no answer within 5 s" : (e.message ?? String(err)));
+  if (e.cause?.code) return e.cause.code;
+  if (e.name === "TimeoutError") return `no answer within ${Math.round(timeoutMs / 1000)} s`;
+  return e.message ?? String(err);
 }
 
 /**
@@ -46,6 +51,7 @@ export async function waitUntilLive(
 ): Promise<LiveHealth> {
   const intervalMs = options.intervalMs ?? 100;
   const progress = (options.progress ?? silentProgress)(`waiting for the worker to serve version ${version}`);
+  const requestTimeoutMs = Math.min(5000, timeoutMs);
   const started = performance.now();
   let seen: string = "no answer yet";
   try {
@@ -53,7 +59,7 @@ export async function waitUntilLive(
       try {
         const res = await fetch(`${url}/healthz`, {
           headers: { "cache-control": "no-cache" },
-          signal: AbortSignal.timeout(Math.min(5000, timeoutMs)),
+          signal: AbortSignal.timeout(requestTimeoutMs),
         });
         const body = (await res.json()) as Health;
         if (typeof body.environment === "string" && body.environment !== environment) {
@@ -70,7 +76,7 @@ export async function waitUntilLive(
         progress.update(typeof body.version === "number" ? `serving ${body.version}` : "serving none yet");
       } catch (err) {
         if (err instanceof CliError) throw err;
-        const cause = failureCause(err);
+        const cause = fetchFailureCause(err, requestTimeoutMs);
         seen = `no answer (${cause})`;
         progress.update(`no answer from ${url}: ${cause}; retrying`);
       }

@@ -3,17 +3,16 @@
  * version, tampered, wrongly signed), kill, rollback, history and diff - in-process through `main`
  * and as the real `edgeflags` process.
  */
-import { writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LocalWorker, startLocalWorker } from "../../scripts/lib/local-worker";
+import type { LocalWorker } from "../../scripts/lib/local-worker";
 import { generateKeys } from "../../src/publisher/keys";
 import { CliError } from "../../src/publisher/output";
 import { workerTarget } from "../../src/publisher/targets/worker";
 import { kvKeys } from "../../src/snapshot/format";
-import { cli, flagsYaml, type Project, project, spawnCli } from "./helpers";
+import { cli, flagsYaml, type Project, spawnCli, workerProject } from "./helpers";
 
 const ENV = "e2e";
 const TOKEN = "e2e-publish-token";
@@ -27,23 +26,7 @@ async function served(): Promise<{ version: number; flags: Record<string, unknow
 }
 
 beforeAll(async () => {
-  p = await project({ environment: ENV, publishToken: TOKEN, waitTimeoutSeconds: 10 }, "e2e-key");
-  worker = await startLocalWorker({
-    bindings: {
-      EDGEFLAGS_ENV: ENV,
-      EDGEFLAGS_PUBLIC_KEYS: JSON.stringify(p.keys.publicJwks),
-      PUBLISH_TOKEN: TOKEN,
-      REFRESH_INTERVAL_SECONDS: "1",
-    },
-  });
-  const config = JSON.stringify({
-    url: worker.url,
-    environment: ENV,
-    publishToken: TOKEN,
-    privateKeyFile: "key.json",
-    waitTimeoutSeconds: 10,
-  });
-  writeFileSync(join(p.dir, ".edgeflags", "config.json"), config);
+  ({ p, worker } = await workerProject(ENV, TOKEN, "e2e-key"));
 }, 60_000);
 
 afterAll(async () => {

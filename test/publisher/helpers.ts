@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
+import { type LocalWorker, startLocalWorker } from "../../scripts/lib/local-worker";
 import { main } from "../../src/publisher/cli";
 import { type GeneratedKeys, generateKeys } from "../../src/publisher/keys";
 
@@ -91,6 +92,38 @@ export async function project(config: Record<string, unknown>, kid = "test-key")
       return path;
     },
   };
+}
+
+/**
+ * A project publishing to a worker started in workerd for it: the worker trusts the project's key,
+ * refreshes every second, and the config names its URL, `environment` and `token`. The caller
+ * disposes of the worker.
+ */
+export async function workerProject(
+  environment: string,
+  token: string,
+  kid: string,
+): Promise<{ p: Project; worker: LocalWorker }> {
+  const p = await project({}, kid);
+  const worker = await startLocalWorker({
+    bindings: {
+      EDGEFLAGS_ENV: environment,
+      EDGEFLAGS_PUBLIC_KEYS: JSON.stringify(p.keys.publicJwks),
+      PUBLISH_TOKEN: token,
+      REFRESH_INTERVAL_SECONDS: "1",
+    },
+  });
+  writeFileSync(
+    join(p.dir, ".edgeflags", "config.json"),
+    JSON.stringify({
+      url: worker.url,
+      environment,
+      publishToken: token,
+      privateKeyFile: "key.json",
+      waitTimeoutSeconds: 10,
+    }),
+  );
+  return { p, worker };
 }
 
 /** A flags file: `banner` is a client-visible string flag serving `text`; `extra` adds YAML lines. */

@@ -4,14 +4,13 @@
  * a kill and its undoing read `enabled: true -> false` and `false -> true`, `--flag` and `--since`
  * filter, and a record from before directions were recorded still reads as it did.
  */
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LocalWorker, startLocalWorker } from "../../scripts/lib/local-worker";
+import type { LocalWorker } from "../../scripts/lib/local-worker";
 import { workerTarget } from "../../src/publisher/targets/worker";
 import { snapshotPayload } from "../../src/snapshot/format";
 import { importSigningKey, signSnapshot } from "../../src/snapshot/sign";
-import { cli, type Project, project } from "./helpers";
+import { cli, type Project, workerProject } from "./helpers";
 
 const ENV = "history";
 const TOKEN = "history-publish-token";
@@ -37,20 +36,7 @@ const flags = (on: number, pricing = "Pricing v2.") => `flags:
 `;
 
 beforeAll(async () => {
-  p = await project({}, "history-key");
-  worker = await startLocalWorker({
-    bindings: {
-      EDGEFLAGS_ENV: ENV,
-      EDGEFLAGS_PUBLIC_KEYS: JSON.stringify(p.keys.publicJwks),
-      PUBLISH_TOKEN: TOKEN,
-      REFRESH_INTERVAL_SECONDS: "1",
-    },
-  });
-  const config = { url: worker.url, environment: ENV, publishToken: TOKEN, privateKeyFile: "key.json" };
-  writeFileSync(
-    join(p.dir, ".edgeflags", "config.json"),
-    JSON.stringify({ ...config, waitTimeoutSeconds: 10 }),
-  );
+  ({ p, worker } = await workerProject(ENV, TOKEN, "history-key"));
 }, 60_000);
 
 afterAll(async () => {

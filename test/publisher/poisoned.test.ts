@@ -8,10 +8,10 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LocalWorker, startLocalWorker } from "../../scripts/lib/local-worker";
+import type { LocalWorker } from "../../scripts/lib/local-worker";
 import { localStore } from "../../src/publisher/targets/local";
 import { kvKeys } from "../../src/snapshot/format";
-import { cli, flagsYaml, type Project, project } from "./helpers";
+import { cli, flagsYaml, type Project, project, workerProject } from "./helpers";
 
 const TOKEN = "poison-publish-token";
 
@@ -36,6 +36,13 @@ function fakeRecord(environment: string, version: number) {
   });
 }
 
+/** `history --json` run in `dir`, which must succeed: its records and its stdout. */
+async function history(dir: string): Promise<{ records: Record<string, unknown>[]; stdout: string }> {
+  const h = await cli(["history", "--json"], dir);
+  expect(h.code, h.stderr).toBe(0);
+  return { records: h.json<{ records: Record<string, unknown>[] }>().records, stdout: h.stdout };
+}
+
 describe("against the worker", () => {
   const ENV = "poison";
   let worker: LocalWorker;
@@ -50,25 +57,7 @@ describe("against the worker", () => {
   }
 
   beforeAll(async () => {
-    p = await project({ environment: ENV }, "poison-key");
-    worker = await startLocalWorker({
-      bindings: {
-        EDGEFLAGS_ENV: ENV,
-        EDGEFLAGS_PUBLIC_KEYS: JSON.stringify(p.keys.publicJwks),
-        PUBLISH_TOKEN: TOKEN,
-        REFRESH_INTERVAL_SECONDS: "1",
-      },
-    });
-    writeFileSync(
-      join(p.dir, ".edgeflags", "config.json"),
-      JSON.stringify({
-        url: worker.url,
-        environment: ENV,
-        publishToken: TOKEN,
-        privateKeyFile: "key.json",
-        waitTimeoutSeconds: 10,
-      }),
-    );
+    ({ p, worker } = await workerProject(ENV, TOKEN, "poison-key"));
     kv = (await worker.mf.getKVNamespace("FLAGS")) as unknown as KVNamespace;
     for (const text of ["Hello", "Hallo"]) {
       const r = await cli(["publish", p.write("flags.yaml", flagsYaml(text))], p.dir);
@@ -119,9 +108,7 @@ describe("against the worker", () => {
     await kv.put(kvKeys.audit(ENV, 99), fakeRecord(ENV, 99));
     await kv.put(kvKeys.audit(ENV, 4), fakeRecord(ENV, 4));
     await kv.put(kvKeys.audit(ENV, 7), "{ not json");
-    const r = await cli(["history", "--json"], p.dir);
-    expect(r.code, r.stderr).toBe(0);
-    const { records } = r.json<{ records: Record<string, unknown>[] }>();
+    const { records, stdout } = await history(p.dir);
     expect(records.map((x) => [x.version, x.verified])).toEqual([
       [99, false],
       [7, false],
@@ -135,7 +122,7 @@ describe("against the worker", () => {
       actor: "test-actor",
       reason: expect.stringMatching(/does not match/),
     });
-    expect(r.stdout).not.toContain("mallory");
+    expect(stdout).not.toContain("mallory");
 
     const human = await cli(["history", "--limit", "4"], p.dir);
     expect(human.code, human.stderr).toBe(0);
@@ -173,15 +160,13 @@ describe("with the local target (direct KV: the publisher verifies)", () => {
     );
     expect(r.json()).toMatchObject({ version: 3, previousVersion: 2 });
 
-    const h = await cli(["history", "--json"], local.dir);
-    expect(h.code, h.stderr).toBe(0);
-    const { records } = h.json<{ records: Record<string, unknown>[] }>();
+    const { records, stdout } = await history(local.dir);
     expect(records.map((x) => [x.version, x.verified])).toEqual([
       [42, false],
       [3, true],
       [2, true],
       [1, true],
     ]);
-    expect(h.stdout).not.toContain("mallory");
+    expect(stdout).not.toContain("mallory");
   }, 60_000);
 });

@@ -6,6 +6,7 @@
  */
 import { CliError, EXIT } from "../output";
 import { type ProgressFactory, silentProgress } from "../progress";
+import { fetchFailureCause } from "../wait";
 import type { HistoryRecord, LiveSnapshot, PushOutcome, Target } from "./target";
 
 /** Response headers of GET /v1/snapshot (src/http/routes/intake.ts). */
@@ -45,10 +46,7 @@ export function workerTarget(options: WorkerTargetOptions): Target {
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
-      const e = err as { cause?: { code?: string }; name?: string; message?: string };
-      const cause =
-        e.cause?.code ??
-        (e.name === "TimeoutError" ? `no answer within ${Math.round(timeoutMs / 1000)} s` : e.message);
+      const cause = fetchFailureCause(err, timeoutMs);
       throw new CliError(
         EXIT.io,
         `cannot reach the ${where} (${cause}): is it running, and is the URL right?`,
