@@ -59,7 +59,7 @@ export function gateway(options: { log?: Log; now?: () => number } = {}): Middle
  * The verified identity, if any. A bad token is not the edge's business: the origin may want it.
  * null when the identity settings are unusable and a bearer token came: the gate cannot judge the
  * visitor (evaluating without the claims would fail open on rules that deny by a claim), so the
- * gate's `onUnavailable` policy decides, as for an expired snapshot.
+ * gate's `onUnavailable` policy decides, as when the gate flag cannot be evaluated.
  */
 async function identityOf(c: Context<AppEnv>, log: Log): Promise<Record<string, unknown> | undefined | null> {
   try {

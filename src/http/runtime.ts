@@ -69,13 +69,10 @@ export function logEvent(event: Record<string, unknown>): void {
 async function buildRuntime(env: Env, options: RuntimeOptions): Promise<Runtime> {
   const config = readConfig(env);
   const log = options.log ?? logEvent;
-  let verifyIdentity: IdentityVerifier = async () => undefined;
+  // Unusable identity settings do not throw here: they are `config.identityError`, and the verifier
+  // refuses every bearer token (see identity.ts).
+  const verifyIdentity = identityVerifier(config);
   let configError: string | undefined;
-  try {
-    verifyIdentity = identityVerifier(config);
-  } catch (err) {
-    configError = `identity settings are invalid: ${(err as Error).message}`;
-  }
   let keys: KeyRing | undefined;
   if (!config.publicKeys) {
     configError ??= "EDGEFLAGS_PUBLIC_KEYS is not set: no snapshot can be trusted";
