@@ -29,6 +29,8 @@ export const DEFAULT_IDENTITY_MAX_LIFETIME_SECONDS = 24 * 60 * 60;
 export interface Config {
   environment: string;
   publicKeys: string | undefined;
+  /** EDGEFLAGS_POLICY as set (JSON text); parsed with the keys it names. */
+  policy: string | undefined;
   refreshMs: number;
   kvCacheTtlSeconds: number;
   /** Version-signal check interval, ms; 0 when SIGNAL_INTERVAL_SECONDS turns it off. */
@@ -71,6 +73,7 @@ export function readConfig(env: Env): Config {
   return {
     environment: r.text("EDGEFLAGS_ENV") ?? "development",
     publicKeys: r.text("EDGEFLAGS_PUBLIC_KEYS"),
+    policy: r.text("EDGEFLAGS_POLICY"),
     refreshMs: r.int("REFRESH_INTERVAL_SECONDS", 10, 1) * 1000,
     kvCacheTtlSeconds: r.int("KV_CACHE_TTL_SECONDS", 30, 30),
     signalIntervalMs: r.int("SIGNAL_INTERVAL_SECONDS", 2, 0) * 1000,

@@ -7,6 +7,8 @@ export interface Env {
   EDGEFLAGS_ENV?: string;
   /** JWKS (JSON) of the public keys that may sign snapshots; several for rotation. Required. */
   EDGEFLAGS_PUBLIC_KEYS?: string;
+  /** Root trust policy (JSON): key roles and scopes, approvals per flag class (README "Security model"). */
+  EDGEFLAGS_POLICY?: string;
   /** Seconds between background re-checks of KV. Default 10. */
   REFRESH_INTERVAL_SECONDS?: string;
   /** KV edge-cache TTL of snapshot reads, seconds (KV minimum 30). Default 30. */

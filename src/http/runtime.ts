@@ -4,6 +4,7 @@
  * watcher do I/O (KV reads, the beacon, the location's cache).
  */
 import { gatewaySettings } from "../gateway/settings";
+import { PolicyError } from "../policy/policy";
 import type { LocationCache } from "../signal/coalesce";
 import type { Beacon } from "../signal/types";
 import { SignalWatcher } from "../signal/watcher";
@@ -78,9 +79,12 @@ async function buildRuntime(env: Env, options: RuntimeOptions): Promise<Runtime>
     configError ??= "EDGEFLAGS_PUBLIC_KEYS is not set: no snapshot can be trusted";
   } else {
     try {
-      keys = await loadKeyRing(config.publicKeys);
+      keys = await loadKeyRing(config.publicKeys, config.policy);
     } catch (err) {
-      configError ??= `EDGEFLAGS_PUBLIC_KEYS: ${(err as Error).message}`;
+      const policy = (err as Error).cause instanceof PolicyError;
+      configError ??= policy
+        ? `EDGEFLAGS_POLICY: ${((err as Error).cause as PolicyError).problems.join("; ")}`
+        : `EDGEFLAGS_PUBLIC_KEYS: ${(err as Error).message}`;
     }
   }
   if (configError) log({ event: "config_error", message: configError });

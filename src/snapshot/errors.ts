@@ -16,6 +16,7 @@ export const SNAPSHOT_ERROR_CODES = [
   "ERR_SNAPSHOT_ROLLBACK",
   "ERR_SNAPSHOT_EXPIRED",
   "ERR_SNAPSHOT_NO_KEYS",
+  "ERR_SNAPSHOT_POLICY",
 ] as const;
 
 export type SnapshotErrorCode = (typeof SNAPSHOT_ERROR_CODES)[number];

@@ -3,6 +3,7 @@
  * is `SnapshotPayload`. Constants only, no I/O.
  */
 import type { FlagsDocument } from "../flags/types";
+import type { ApprovalGroup } from "../policy/approvals";
 
 /** JWS `typ` header of every snapshot; anything else is refused (no confusion with other JWTs). */
 export const SNAPSHOT_TYP = "edgeflags-snapshot+jws";
@@ -33,6 +34,11 @@ export interface SnapshotPayload {
    * cannot be forged by anyone without the signing key.
    */
   audit?: SnapshotAudit;
+  /**
+   * Approval groups (src/policy/approvals.ts): signed manifests of flag definitions, counted against
+   * the worker's trust policy on every load. Ignored by a worker without a policy.
+   */
+  approvals?: ApprovalGroup[];
 }
 
 /**
@@ -98,6 +104,8 @@ export interface SnapshotAudit {
   overrides?: LintOverride[];
   /** Flags this snapshot disabled with `kill`, and their state before, so `unkill` restores it exactly. */
   killed?: KilledFlag[];
+  /** Set when an on-call key signed the snapshot alone (break-glass): why. */
+  breakGlass?: { reason: string };
 }
 
 /** One audited lint override: the rule, why, and the findings it let through ("flags.<key>"). */
@@ -147,6 +155,7 @@ export interface PayloadInput {
   expiresAt?: string;
   sourceDigest?: string;
   audit?: SnapshotAudit;
+  approvals?: ApprovalGroup[];
 }
 
 /** The one way to build a snapshot envelope around a flags document (publisher, tests, benches). */
@@ -160,5 +169,6 @@ export function snapshotPayload(flags: FlagsDocument, input: PayloadInput): Snap
     sourceDigest: input.sourceDigest ?? "sha256:unknown",
     flags,
     ...(input.audit ? { audit: input.audit } : {}),
+    ...(input.approvals?.length ? { approvals: input.approvals } : {}),
   };
 }

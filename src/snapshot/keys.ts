@@ -4,6 +4,7 @@
  * other I/O. jose's importJWK is avoided: it drags jose's whole JWE algorithm table into the worker.
  */
 import type { JWK } from "jose";
+import { type Policy, PolicyError, parsePolicy } from "../policy/policy";
 import { SnapshotError } from "./errors";
 import { SNAPSHOT_ALGORITHMS, type SnapshotAlgorithm } from "./format";
 
@@ -13,7 +14,11 @@ export interface TrustedKey {
   key: CryptoKey | Uint8Array;
 }
 
-export type KeyRing = ReadonlyMap<string, TrustedKey>;
+/**
+ * The trusted keys by kid, and the root trust policy when one is configured (src/policy/policy.ts):
+ * without one, every key may publish every flag and nothing needs approvals.
+ */
+export type KeyRing = ReadonlyMap<string, TrustedKey> & { readonly policy?: Policy };
 
 /** The WebCrypto import parameters of each snapshot algorithm's public key (what jose uses too). */
 const IMPORT_PARAMS: Record<SnapshotAlgorithm, { name: string; namedCurve?: string }> = {
@@ -32,7 +37,10 @@ export function algorithmOf(jwk: JWK): SnapshotAlgorithm | undefined {
  * Parses a JWKS (JSON text or object) into a key ring. Every key needs a `kid` and must be an
  * Ed25519 or P-256 public key; a key declaring an `alg` must declare the one its curve implies.
  */
-export async function loadKeyRing(jwks: string | { keys?: unknown }): Promise<KeyRing> {
+export async function loadKeyRing(
+  jwks: string | { keys?: unknown },
+  policy?: string | object,
+): Promise<KeyRing> {
   let parsed: { keys?: unknown };
   try {
     parsed = typeof jwks === "string" ? (JSON.parse(jwks) as { keys?: unknown }) : jwks;
@@ -67,7 +75,13 @@ export async function loadKeyRing(jwks: string | { keys?: unknown }): Promise<Ke
     ]);
     ring.set(raw.kid, { kid: raw.kid, alg, key });
   }
-  return ring;
+  if (policy === undefined) return ring;
+  try {
+    return Object.assign(ring, { policy: parsePolicy(policy, ring.keys()) });
+  } catch (cause) {
+    const message = cause instanceof PolicyError ? cause.message : `policy: ${String(cause)}`;
+    throw new SnapshotError("ERR_SNAPSHOT_NO_KEYS", message, { cause });
+  }
 }
 
 export function isSnapshotAlgorithm(alg: unknown): alg is SnapshotAlgorithm {

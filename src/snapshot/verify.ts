@@ -14,6 +14,8 @@ import { type CompiledFlags, compile } from "../eval/index";
 import { isMap } from "../flags/json-value";
 import { checkShape } from "../flags/shape.generated";
 import type { FlagsDocument, GateDefinition } from "../flags/types";
+import { isApprovalGroup } from "../policy/approvals";
+import { checkCoverage } from "../policy/check";
 import { SnapshotError } from "./errors";
 import { SNAPSHOT_FORMAT, SNAPSHOT_TYP, type SnapshotPayload } from "./format";
 import { isSnapshotAlgorithm, type KeyRing } from "./keys";
@@ -30,6 +32,11 @@ export interface VerifyOptions {
   now: number;
   /** Largest accepted JWS, in bytes (characters; compact JWS is ASCII). */
   maxBytes?: number;
+  /**
+   * With a policy (`keys.policy`): each flag's class when the last trusted snapshot was accepted, so a
+   * snapshot cannot reclassify a flag out of a rule or into a key's scope (src/policy/check.ts).
+   */
+  sticky?: ReadonlyMap<string, readonly string[]>;
 }
 
 export interface VerifiedSnapshot {
@@ -130,6 +137,28 @@ export async function verifySnapshot(jws: string, options: VerifyOptions): Promi
     const detail = cause instanceof Error ? `: ${cause.message}` : "";
     throw new SnapshotError("ERR_SNAPSHOT_SCHEMA", `snapshot flags do not compile${detail}`, { cause });
   }
+  const policy = options.keys.policy;
+  if (policy) {
+    const report = await checkCoverage({
+      doc: flags,
+      environment: p.environment,
+      signer: trusted.kid,
+      groups: p.approvals ?? [],
+      breakGlassReason: p.audit?.breakGlass?.reason,
+      policy,
+      keys: options.keys,
+      sticky: options.sticky,
+    });
+    if (!report.ok) {
+      const shown = report.problems.slice(0, 5);
+      const more =
+        report.problems.length > shown.length ? ` (and ${report.problems.length - shown.length} more)` : "";
+      throw new SnapshotError(
+        "ERR_SNAPSHOT_POLICY",
+        `snapshot refused by the trust policy: ${shown.join("; ")}${more}`,
+      );
+    }
+  }
   return { payload: p, compiled, kid: trusted.kid, jws };
 }
 
@@ -169,6 +198,9 @@ function checkPayloadShape(x: unknown): SnapshotPayload {
   }
   if (typeof x.sourceDigest !== "string") throw bad("sourceDigest missing");
   if (!isMap(x.flags)) throw bad("flags missing");
+  if (x.approvals !== undefined && !(Array.isArray(x.approvals) && x.approvals.every(isApprovalGroup))) {
+    throw bad("approvals invalid");
+  }
   if (x.audit !== undefined) checkAuditShape(x.audit, bad);
   return x as unknown as SnapshotPayload;
 }
@@ -215,6 +247,9 @@ function checkAuditShape(a: unknown, bad: (what: string) => SnapshotError): void
     )
   ) {
     throw bad("audit.killed invalid");
+  }
+  if (a.breakGlass !== undefined && !(isMap(a.breakGlass) && typeof a.breakGlass.reason === "string")) {
+    throw bad("audit.breakGlass invalid");
   }
 }
 
