@@ -130,7 +130,6 @@ export async function checkCoverage(input: CoverageInput): Promise<CoverageRepor
     if (!c) return; // compile refuses a gate on a missing flag
     if (c.needs === 0 && !breakGlass && inScope(signer, gate.flag, c.atoms, c.sticky)) return;
     const id = gateId(gate, i);
-    let d: Promise<string> | undefined;
     pending.push({
       item: `gates.${id}`,
       flagKey: gate.flag,
@@ -138,7 +137,7 @@ export async function checkCoverage(input: CoverageInput): Promise<CoverageRepor
       sticky: c.sticky,
       needs: c.needs,
       disabled: false,
-      digest: () => (d ??= gateDigest(gate)),
+      digest: () => gateDigest(gate),
       off: () => Promise.resolve(null),
       entry: (m) => {
         const g = m.gates && Object.hasOwn(m.gates, id) ? m.gates[id] : undefined;
