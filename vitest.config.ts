@@ -12,6 +12,10 @@ const trustedJwks = JSON.stringify({
   keys: [fixtureKeys.primary.public, fixtureKeys.rotated.public, fixtureKeys.ec.public],
 });
 
+// Keys of the trust-policy tests (test/fixtures/policy-keys.json): workers under test get them with
+// EDGEFLAGS_PUBLIC_KEYS and EDGEFLAGS_POLICY overrides (test/worker/policy-helpers.ts).
+const policyKeys = readFileSync(new URL("./test/fixtures/policy-keys.json", import.meta.url), "utf8");
+
 // No network here or in CI: never try to download the request.cf sample.
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
 process.env.WRANGLER_SEND_METRICS ??= "false";
@@ -60,6 +64,7 @@ export default defineConfig({
                 SERVER_API_KEYS: "test-server-key",
                 REFRESH_INTERVAL_SECONDS: "1",
                 FIXTURE_KEYS: JSON.stringify(fixtureKeys),
+                POLICY_FIXTURE_KEYS: policyKeys,
               },
               // A real second worker as the gateway's origin; gateway tests bind it as ORIGIN.
               serviceBindings: { TEST_ORIGIN: "gateway-origin" },

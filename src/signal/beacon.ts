@@ -5,6 +5,7 @@
  * I/O: Durable Object storage.
  */
 import { DurableObject } from "cloudflare:workers";
+import { digestText } from "../policy/digest";
 import type { Beacon, BeaconState } from "./types";
 
 /**
@@ -17,6 +18,8 @@ interface Stored {
   environment: string;
   version: number;
   jws: string | null;
+  /** SHA-256 (base64url) of the announced JWS, kept even when the JWS is too big to keep. */
+  digest?: string;
   updatedAt: string;
 }
 
@@ -27,6 +30,7 @@ function view(s: Stored): BeaconState {
     environment: s.environment,
     version: s.version,
     hasSnapshot: s.jws !== null,
+    ...(s.digest ? { digest: s.digest } : {}),
     updatedAt: s.updatedAt,
   };
 }
@@ -58,6 +62,7 @@ export class VersionBeacon extends DurableObject implements Beacon {
       environment,
       version,
       jws: jws !== null && jws.length <= BEACON_MAX_SNAPSHOT_BYTES ? jws : null,
+      ...(jws !== null ? { digest: await digestText(jws) } : {}),
       updatedAt: new Date().toISOString(),
     };
     await this.ctx.storage.put(KEY, next);

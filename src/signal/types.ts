@@ -9,6 +9,11 @@ export interface BeaconState {
   version: number;
   /** Whether the beacon also holds that version's JWS (only when it is small enough). */
   hasSnapshot: boolean;
+  /**
+   * SHA-256 (base64url) of that version's JWS: which bytes were announced, even when the beacon does
+   * not hold them. Absent in announcements made before it was recorded.
+   */
+  digest?: string;
   /** ISO 8601 instant of the announcement. */
   updatedAt: string;
 }

@@ -222,5 +222,6 @@ function floorOf(state: BeaconState): Floor {
     // An unreadable instant counts as long ago: an older snapshot in KV is then never excused as lag.
     announcedAt: Number.isNaN(announcedAt) ? 0 : announcedAt,
     held: state.hasSnapshot,
+    ...(typeof state.digest === "string" ? { digest: state.digest } : {}),
   };
 }

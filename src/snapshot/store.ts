@@ -16,6 +16,8 @@
  * - Nothing past its `expiresAt` is served: a warm store stops serving at that instant (one number
  *   compare per request) exactly as a cold one refuses the snapshot, and then loads like a cold one.
  */
+import { digestText } from "../policy/digest";
+import { classOf } from "../policy/policy";
 import { SnapshotError } from "./errors";
 import type { KeyRing } from "./keys";
 import { type VerifiedSnapshot, verifySnapshot } from "./verify";
@@ -32,6 +34,8 @@ export interface Floor {
   announcedAt: number;
   /** Whether the announcer holds that version's JWS itself. */
   held: boolean;
+  /** SHA-256 (base64url) of that version's JWS, when the announcer recorded it. */
+  digest?: string;
 }
 
 /** Where the floor comes from. The version signal's watcher implements it. */
@@ -125,6 +129,8 @@ export class SnapshotStore {
   #floor: Floor | undefined;
   #floorCheckedAt: number | undefined;
   #floorError: { code: string; message: string } | undefined;
+  /** The announced version's flag classes, once fetched (see `stickyFor`). */
+  #floorClasses: { digest: string; classes: ReadonlyMap<string, readonly string[]> } | undefined;
   /** Whether "nothing published yet" was logged (once per isolate: a cold store re-reads every second). */
   #saidNothingYet = false;
   readonly #now: () => number;
@@ -230,6 +236,44 @@ export class SnapshotStore {
   floorUnavailable(err: unknown): void {
     this.#floorCheckedAt = this.#now();
     this.#floorError = { code: codeOf(err, "ERR_SIGNAL_UNAVAILABLE"), message: messageOf(err) };
+  }
+
+  /**
+   * The classes a snapshot other than the served one is checked against under a trust policy
+   * (src/policy/check.ts): those of the served snapshot, else, cold, those of the announced version,
+   * whose bytes the beacon vouches for by digest (a KV writer cannot change them). Undefined without
+   * a policy, and when neither is known (no beacon, or it could not be read: the same degraded cold
+   * load as without a floor). Throws when the announced version's bytes cannot be had or do not match
+   * its digest: approvals are then not checked against a guess.
+   */
+  async stickyFor(jws: string): Promise<ReadonlyMap<string, readonly string[]> | undefined> {
+    if (!this.options.keys.policy) return undefined;
+    const current = this.#current;
+    if (current) return classesOf(current.payload.flags);
+    const floor = this.#floor;
+    const source = this.options.floor;
+    if (!floor?.digest || !source) return undefined;
+    if (this.#floorClasses?.digest === floor.digest) return this.#floorClasses.classes;
+    if ((await digestText(jws)) === floor.digest) return undefined;
+    let announced: string;
+    try {
+      announced = (await source.fetch(floor)).jws;
+    } catch (cause) {
+      throw new SnapshotError(
+        "ERR_SNAPSHOT_POLICY",
+        `cannot check approvals: the announced version ${floor.version} could not be read (${messageOf(cause)})`,
+        { cause },
+      );
+    }
+    if ((await digestText(announced)) !== floor.digest) {
+      throw new SnapshotError(
+        "ERR_SNAPSHOT_POLICY",
+        `cannot check approvals: the copy of announced version ${floor.version} does not match the beacon's digest`,
+      );
+    }
+    const classes = classesOf(payloadFlags(announced));
+    this.#floorClasses = { digest: floor.digest, classes };
+    return classes;
   }
 
   #servable(now: number): VerifiedSnapshot | undefined {
@@ -338,6 +382,7 @@ export class SnapshotStore {
       minVersion: minVersion > 0 ? minVersion : undefined,
       now,
       maxBytes: this.options.maxBytes,
+      sticky: await this.stickyFor(jws),
     });
     // Two paths may verify at once (KV refresh and signal): the newer one wins whatever the order.
     if (this.#current && verified.payload.version < this.#current.payload.version) return;
@@ -419,6 +464,40 @@ export class SnapshotStore {
 }
 
 class StoreMiss extends Error {}
+
+const classCache = new WeakMap<object, ReadonlyMap<string, readonly string[]>>();
+
+/** Each flag's class (src/policy/policy.ts `classOf`), computed once per document. */
+function classesOf(doc: { flags: Record<string, unknown> }): ReadonlyMap<string, readonly string[]> {
+  let classes = classCache.get(doc);
+  if (!classes) {
+    const m = new Map<string, readonly string[]>();
+    for (const [key, flag] of Object.entries(doc.flags))
+      m.set(key, classOf(flag as Parameters<typeof classOf>[0]));
+    classes = m;
+    classCache.set(doc, classes);
+  }
+  return classes;
+}
+
+/**
+ * The flags document inside a JWS whose bytes are already trusted (by the beacon's digest): decoded,
+ * not verified again. Throws a SnapshotError when it is not one.
+ */
+function payloadFlags(jws: string): { flags: Record<string, unknown> } {
+  try {
+    const part = (jws.split(".")[1] ?? "").replace(/-/g, "+").replace(/_/g, "/");
+    const bin = atob(part + "===".slice((part.length + 3) % 4));
+    const bytes = Uint8Array.from(bin, (ch) => ch.charCodeAt(0));
+    const payload = JSON.parse(new TextDecoder().decode(bytes)) as { flags?: { flags?: unknown } };
+    const flags = payload.flags?.flags;
+    if (typeof flags === "object" && flags !== null) return { flags: flags as Record<string, unknown> };
+  } catch {}
+  throw new SnapshotError(
+    "ERR_SNAPSHOT_POLICY",
+    "cannot check approvals: the announced version is not a snapshot",
+  );
+}
 
 /** A stable code carried by an error from another layer (the signal's failures have one). */
 function codeOf(err: unknown, fallback: string): string {

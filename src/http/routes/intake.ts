@@ -104,6 +104,18 @@ async function fromBeacon(
   }
 }
 
+/**
+ * The flag classes a trust policy checks a new snapshot against (src/policy/check.ts): the store's,
+ * loaded first when this isolate is cold, so a publish through a fresh isolate is held to the same
+ * recorded classes as one through a warm isolate.
+ */
+async function stickyFor(c: Context<AppEnv>, jws: string) {
+  const rt = ready(c);
+  if (!rt.keys.policy) return undefined;
+  if (!rt.store.peek()) await rt.store.get((p) => c.executionCtx.waitUntil(p));
+  return rt.store.stickyFor(jws);
+}
+
 interface Live extends LiveState {
   /** The version a publish must exceed: the newest that verifies, or the beacon's when higher. */
   floor: number | undefined;
@@ -145,6 +157,7 @@ intakeRoutes.put("/", async (c) => {
       strictlyNewer: true,
       now: Date.now(),
       maxBytes: rt.config.maxSnapshotBytes,
+      sticky: await stickyFor(c, jws),
     });
     const { version, environment } = verified.payload;
     const written = await writeSnapshot(kvOf(c), verified, checkFor(rt));
@@ -231,6 +244,7 @@ intakeRoutes.post("/notify", async (c) => {
       environment: rt.config.environment,
       now: Date.now(),
       maxBytes: rt.config.maxSnapshotBytes,
+      sticky: await stickyFor(c, jws),
     });
     // The same rule as PUT: one version, one content. Announcing another would serve it here.
     const other = await publishedOtherwise(c, verified);
