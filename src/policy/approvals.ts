@@ -29,6 +29,8 @@ export interface Manifest {
   issuedAt: string;
   flags: Record<string, FlagEntry>;
   gates?: Record<string, string>;
+  /** Flags the proposal deletes: approving the manifest approves their removal. */
+  removed?: string[];
   /** Free text: what was proposed (e.g. a pull request). */
   note?: string;
 }
@@ -93,7 +95,9 @@ export function decodeManifest(group: ApprovalGroup): Manifest | undefined {
     !Object.values(m.flags).every(
       (e) => Array.isArray(e) && e.length === 2 && typeof e[0] === "string" && typeof e[1] === "string",
     ) ||
-    (m.gates !== undefined && !(isMap(m.gates) && Object.values(m.gates).every((g) => typeof g === "string")))
+    (m.gates !== undefined &&
+      !(isMap(m.gates) && Object.values(m.gates).every((g) => typeof g === "string"))) ||
+    (m.removed !== undefined && !(Array.isArray(m.removed) && m.removed.every((r) => typeof r === "string")))
   ) {
     return undefined;
   }

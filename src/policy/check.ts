@@ -14,6 +14,8 @@
  *   signature does this when it is a publisher in scope, at no cost (no digest is computed).
  * - N >= 1: F needs attestations by N distinct approver keys whose scopes cover F. A key counts once;
  *   unknown, revoked and out-of-scope keys count zero.
+ * - A flag the last trusted snapshot had (sticky) and that needs approvals may be dropped only with
+ *   as many approver manifests naming it in `removed`.
  * - The signer must be a publisher or on-call key. An on-call key attests nothing itself: alone it can
  *   only disable flags in its scope whose off value is already attested, or put back definitions that
  *   are (previously approved), and the snapshot must carry `audit.breakGlass.reason`.
@@ -80,6 +82,8 @@ interface Item {
   digest: () => Promise<string | null>;
   off: () => Promise<string | null>;
   entry: (m: VerifiedApproval["manifest"]) => string[] | undefined;
+  /** A guarded flag the snapshot drops: only approver manifests naming it count, never the signer. */
+  removal?: boolean;
 }
 
 const has = (k: KeyPolicy | undefined, role: Role) => k?.roles.includes(role) === true;
@@ -145,6 +149,26 @@ export async function checkCoverage(input: CoverageInput): Promise<CoverageRepor
       },
     });
   });
+  // Flags the last trusted snapshot had that this one drops: deleting a guarded flag (clients then
+  // fall back to the default in their code) needs its approvals too, by manifests that name it in
+  // `removed`. On-call keys cannot delete.
+  for (const [key, st] of sticky ?? []) {
+    if (Object.hasOwn(doc.flags, key)) continue;
+    const needs = requiredApprovals(policy, key, st);
+    if (needs === 0) continue;
+    pending.push({
+      item: `flags.${key} (removed)`,
+      flagKey: key,
+      atoms: [...st],
+      sticky: st,
+      needs,
+      disabled: false,
+      digest: () => Promise.resolve("removed"),
+      off: () => Promise.resolve(null),
+      entry: (m) => (m.removed?.includes(key) ? ["removed", ""] : undefined),
+      removal: true,
+    });
+  }
   if (pending.length === 0) return { ok: true, problems, items: [], ignored: [] };
 
   const counts = (kid: string) => {
@@ -159,7 +183,7 @@ export async function checkCoverage(input: CoverageInput): Promise<CoverageRepor
     const full = new Set<string>();
     const offMatch = new Set<string>();
     // The signer attests what it signed, at its current definition.
-    if (!breakGlass) full.add(input.signer);
+    if (!breakGlass && !it.removal) full.add(input.signer);
     for (const a of approvals) {
       const e = it.entry(a.manifest);
       if (!e) continue;

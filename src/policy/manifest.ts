@@ -20,6 +20,8 @@ import { DocumentDigests, gateDigest, gateId } from "./digest";
 
 export interface ManifestInput {
   environment: string;
+  /** Flags of the live snapshot that `doc` no longer has (their removal is part of what is approved). */
+  removed?: string[];
   note?: string;
   /** Epoch ms; default now. */
   now?: number;
@@ -47,6 +49,7 @@ export async function manifestOf(doc: FlagsDocument, input: ManifestInput): Prom
     issuedAt: new Date(input.now ?? Date.now()).toISOString(),
     flags,
     ...(list.length > 0 ? { gates } : {}),
+    ...(input.removed?.length ? { removed: [...input.removed].sort() } : {}),
     ...(input.note ? { note: input.note } : {}),
   };
 }

@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { FlagsDocument } from "../../src/flags/types";
+import { approveGroup, groupOf, manifestOf } from "../../src/policy/manifest";
 import { harness } from "./helpers";
 import {
   approvals,
@@ -14,6 +15,7 @@ import {
   POLICY,
   type PolicyKid,
   policyEnv,
+  policySigner,
   policySnapshot,
 } from "./policy-helpers";
 import { health, kvWriter, publishLegit, served } from "./trust-helpers";
@@ -106,6 +108,43 @@ describe("approvals at the intake", () => {
     const res = await h.fetch("/v1/snapshot", intake(bad));
     expect(res.status).toBe(422);
     expect(((await res.json()) as { message: string }).message).toContain("flags.search-v2: not signed by");
+  });
+});
+
+describe("deleting a guarded flag", () => {
+  const without = () => {
+    const d = baseDoc();
+    delete (d.flags as Record<string, unknown>)["pay-new-checkout"];
+    return d;
+  };
+
+  it("needs its approvals: manifests naming it in `removed`", async () => {
+    const environment = "appr-remove";
+    await approvedBase(environment);
+    const h = harness(policyEnv(environment));
+    const doc = without();
+    const alone = await policySnapshot(doc, environment, { version: 2 });
+    const res = await h.fetch("/v1/snapshot", intake(alone));
+    expect(res.status).toBe(422);
+    expect(((await res.json()) as { message: string }).message).toContain(
+      "flags.pay-new-checkout (removed): needs 2",
+    );
+
+    let group = groupOf(await manifestOf(doc, { environment, removed: ["pay-new-checkout"] }));
+    for (const kid of ["alice", "bob"] as const) group = await approveGroup(group, await policySigner(kid));
+    const approved = await policySnapshot(doc, environment, { version: 2, groups: [group] });
+    expect((await h.fetch("/v1/snapshot", intake(approved))).status).toBe(201);
+    expect(await flagValue(h, "pay-new-checkout")).toBeUndefined();
+  });
+
+  it("a KV writer with one key deleting it: a cold isolate refuses the snapshot", async () => {
+    const environment = "appr-remove-kv";
+    await approvedBase(environment);
+    const forged = await policySnapshot(without(), environment, { version: 2 });
+    await kvWriter(environment, { current: forged, versions: [[2, forged]] });
+    const cold = harness(policyEnv(environment));
+    expect(await served(cold)).toBe(1);
+    expect((await health(cold)).body.lastError?.message).toContain("flags.pay-new-checkout (removed)");
   });
 });
 
