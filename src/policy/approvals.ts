@@ -31,6 +31,8 @@ export interface Manifest {
   gates?: Record<string, string>;
   /** Flags the proposal deletes: approving the manifest approves their removal. */
   removed?: string[];
+  /** Gates (by id) the proposal deletes. */
+  removedGates?: string[];
   /** Free text: what was proposed (e.g. a pull request). */
   note?: string;
 }
@@ -97,7 +99,10 @@ export function decodeManifest(group: ApprovalGroup): Manifest | undefined {
     ) ||
     (m.gates !== undefined &&
       !(isMap(m.gates) && Object.values(m.gates).every((g) => typeof g === "string"))) ||
-    (m.removed !== undefined && !(Array.isArray(m.removed) && m.removed.every((r) => typeof r === "string")))
+    (m.removed !== undefined &&
+      !(Array.isArray(m.removed) && m.removed.every((r) => typeof r === "string"))) ||
+    (m.removedGates !== undefined &&
+      !(Array.isArray(m.removedGates) && m.removedGates.every((r) => typeof r === "string")))
   ) {
     return undefined;
   }
@@ -160,13 +165,15 @@ export async function verifyApprovals(
         return;
       }
       if (wanted && !wanted(kid)) return;
-      if (seen.has(kid)) return;
-      seen.add(kid);
+      // A key counts once per group, and only through a signature that verifies: one that merely
+      // claims its kid must not hide the real one.
       work.push(
         compactVerify(`${sig.protected}.${group.payload}.${sig.signature}`, key.key, {
           algorithms: [key.alg],
         }).then(
           () => {
+            if (seen.has(kid)) return;
+            seen.add(kid);
             approvals.push({ kid, manifest });
           },
           () => {

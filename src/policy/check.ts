@@ -14,15 +14,16 @@
  *   signature does this when it is a publisher in scope, at no cost (no digest is computed).
  * - N >= 1: F needs attestations by N distinct approver keys whose scopes cover F. A key counts once;
  *   unknown, revoked and out-of-scope keys count zero.
- * - A flag the last trusted snapshot had (sticky) and that needs approvals may be dropped only with
- *   as many approver manifests naming it in `removed`.
+ * - A flag or gate the last trusted snapshot had (sticky) may be dropped by the signer in its scope
+ *   when it needs no approvals, else only with manifests naming it in `removed` / `removedGates` (N
+ *   approvers for what needs N). On-call keys cannot drop anything.
  * - The signer must be a publisher or on-call key. An on-call key attests nothing itself: alone it can
  *   only disable flags in its scope whose off value is already attested, or put back definitions that
  *   are (previously approved), and the snapshot must carry `audit.breakGlass.reason`.
  */
 import type { FlagsDocument, GateDefinition } from "../flags/types";
 import type { KeyRing } from "../snapshot/keys";
-import { type ApprovalGroup, type VerifiedApproval, verifyApprovals } from "./approvals";
+import { type ApprovalGroup, type Manifest, type VerifiedApproval, verifyApprovals } from "./approvals";
 import { DocumentDigests, gateDigest, gateId } from "./digest";
 import {
   classOf,
@@ -44,9 +45,17 @@ export interface CoverageInput {
   breakGlassReason?: string;
   policy: Policy;
   keys: KeyRing;
-  /** Classes recorded from the last trusted snapshot (flag key -> class atoms). */
-  sticky?: ReadonlyMap<string, readonly string[]>;
+  /** Classes recorded from the last trusted snapshot (flag key -> class atoms), and its gates. */
+  sticky?: Sticky;
 }
+
+/**
+ * What the last trusted snapshot says about each flag: its class atoms by flag key, and its gates
+ * (id -> gated flag), so that what it had cannot be reclassified or dropped unnoticed.
+ */
+export type Sticky = ReadonlyMap<string, readonly string[]> & {
+  readonly gates?: ReadonlyMap<string, string>;
+};
 
 export interface ItemCoverage {
   /** `flags.<key>` or `gates.<id>`. */
@@ -149,26 +158,49 @@ export async function checkCoverage(input: CoverageInput): Promise<CoverageRepor
       },
     });
   });
-  // Flags the last trusted snapshot had that this one drops: deleting a guarded flag (clients then
-  // fall back to the default in their code) needs its approvals too, by manifests that name it in
-  // `removed`. On-call keys cannot delete.
-  for (const [key, st] of sticky ?? []) {
-    if (Object.hasOwn(doc.flags, key)) continue;
-    const needs = requiredApprovals(policy, key, st);
-    if (needs === 0) continue;
+  // What the last trusted snapshot had and this one drops. Deleting a flag (clients then fall back to
+  // the default in their code) or a gate (its paths open) is a change like any other: the signer may
+  // do it in its scope for what needs no approvals; anything else needs manifests naming it in
+  // `removed` / `removedGates`, by approvers for what needs approvals. On-call keys cannot delete.
+  const removal = (
+    item: string,
+    flagKey: string,
+    st: readonly string[],
+    listed: (m: Manifest) => boolean,
+  ) => {
+    const atoms = classes.get(flagKey)?.atoms ?? [...st];
+    const needs = requiredApprovals(policy, flagKey, atoms, st);
+    if (breakGlass) {
+      problems.push(`${item}: an on-call key cannot delete`);
+      return;
+    }
+    if (needs === 0 && inScope(signer, flagKey, atoms, st)) return;
     pending.push({
-      item: `flags.${key} (removed)`,
-      flagKey: key,
-      atoms: [...st],
+      item,
+      flagKey,
+      atoms,
       sticky: st,
       needs,
       disabled: false,
       digest: () => Promise.resolve("removed"),
       off: () => Promise.resolve(null),
-      entry: (m) => (m.removed?.includes(key) ? ["removed", ""] : undefined),
+      entry: (m) => (listed(m) ? ["removed", ""] : undefined),
       removal: true,
     });
+  };
+  for (const [key, st] of sticky ?? []) {
+    if (!Object.hasOwn(doc.flags, key))
+      removal(`flags.${key} (removed)`, key, st, (m) => m.removed?.includes(key) === true);
   }
+  if (sticky?.gates) {
+    const ids = new Set((doc.gates ?? []).map((g, i) => gateId(g, i)));
+    for (const [id, flagKey] of sticky.gates) {
+      if (ids.has(id)) continue;
+      const st = sticky.get(flagKey) ?? [];
+      removal(`gates.${id} (removed)`, flagKey, st, (m) => m.removedGates?.includes(id) === true);
+    }
+  }
+  if (problems.length > 0) return { ok: false, problems, items: [], ignored: [] };
   if (pending.length === 0) return { ok: true, problems, items: [], ignored: [] };
 
   const counts = (kid: string) => {
@@ -183,7 +215,7 @@ export async function checkCoverage(input: CoverageInput): Promise<CoverageRepor
     const full = new Set<string>();
     const offMatch = new Set<string>();
     // The signer attests what it signed, at its current definition.
-    if (!breakGlass && !it.removal) full.add(input.signer);
+    if (!breakGlass && !(it.removal && it.needs > 0)) full.add(input.signer);
     for (const a of approvals) {
       const e = it.entry(a.manifest);
       if (!e) continue;

@@ -2,10 +2,11 @@
  * Content digests of what approvals cover. The publisher computes them for a proposal, approvers sign
  * them, and every worker recomputes them from the snapshot it loads, so both sides must agree byte for
  * byte: canonical JSON (object keys sorted), except split weights, whose written order is the bucketing
- * order and therefore part of the meaning. WebCrypto SHA-256 only; no other I/O.
+ * order and therefore part of the meaning. SHA-256 from @noble/hashes, synchronous: a load may digest
+ * every flag, and WebCrypto's promise per digest costs more than the hashing. No I/O.
  *
- * - A flag's digest covers everything its answer depends on: its own definition, the segments its
- *   rules use, and its prerequisites' digests (recursively). Changing a segment or a prerequisite
+ * - A flag's digest covers everything its answer depends on: its own definition, the digests of the
+ *   segments its rules use, and its prerequisites' digests (recursively). Changing a segment or a prerequisite
  *   changes the digests of the flags that use them.
  * - A flag's off digest covers only what it serves when disabled (type, variants, off variant, and
  *   whether front-ends may read it): a
@@ -13,35 +14,48 @@
  *   through without new approvals.
  * - A gate's digest covers the gate definition.
  */
+import { sha256 } from "@noble/hashes/sha2.js";
 import type { FlagDefinition, FlagsDocument, GateDefinition } from "../flags/types";
 
 const encoder = new TextEncoder();
 
-/** Canonical JSON text: sorted object keys, except the order-bearing `split` maps. */
+/**
+ * Canonical JSON text: sorted object keys, except the order-bearing split maps (the `split` of a
+ * rule, fallthrough or step), written as `o[...]` pairs in their order - a form no JSON value takes, so
+ * it cannot collide with one. Inside JSON values (variants, a gate's JSON body) `split` is plain data.
+ */
 export function canonicalJson(value: unknown): string {
-  return write(value, false);
+  return write(value, false, false);
 }
 
-function write(value: unknown, ordered: boolean): string {
+function write(value: unknown, ordered: boolean, plain: boolean): string {
   if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
-  if (Array.isArray(value)) return `[${value.map((v) => write(v, false)).join(",")}]`;
+  if (Array.isArray(value)) return `[${value.map((v) => write(v, false, plain)).join(",")}]`;
   const obj = value as Record<string, unknown>;
   const keys = Object.keys(obj).filter((k) => obj[k] !== undefined);
   if (ordered) {
-    // Split weights: written order is meaning. A list of pairs keeps it and cannot be confused with
-    // a sorted object.
-    return `[${keys.map((k) => `[${JSON.stringify(k)},${write(obj[k], false)}]`).join(",")}]`;
+    return `o[${keys.map((k) => `${JSON.stringify(k)},${write(obj[k], false, true)}`).join(",")}]`;
   }
   keys.sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${write(obj[k], k === "split")}`).join(",")}}`;
+  return `{${keys
+    .map((k) => {
+      const inner = plain || k === "variants" || k === "json";
+      return `${JSON.stringify(k)}:${write(obj[k], !plain && k === "split", inner)}`;
+    })
+    .join(",")}}`;
 }
 
-/** `sha256:` is implied: base64url of the SHA-256 of the text. */
-export async function digestText(text: string): Promise<string> {
-  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
+/** base64url of the SHA-256 of the text's UTF-8 bytes (synchronous: thousands per load must be cheap). */
+export function digestSync(text: string): string {
+  const hash = sha256(encoder.encode(text));
   let bin = "";
   for (const b of hash) bin += String.fromCharCode(b);
   return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** The same digest, for callers that await (the beacon). */
+export async function digestText(text: string): Promise<string> {
+  return digestSync(text);
 }
 
 /** Segments a flag's rules name. */
@@ -55,44 +69,67 @@ function segmentsOf(flag: FlagDefinition): string[] {
 }
 
 /**
- * Digests of one document, computed on demand and memoised (prerequisites are shared). Flags the
- * document does not have digest as null.
+ * Digests of one document, computed on demand and memoised (prerequisites and segments are shared).
+ * Flags the document does not have digest as null. Promise-returning for its callers' convenience;
+ * the work is synchronous.
  */
 export class DocumentDigests {
-  readonly #flags = new Map<string, Promise<string | null>>();
-  readonly #off = new Map<string, Promise<string | null>>();
+  readonly #flags = new Map<string, string | null>();
+  readonly #off = new Map<string, string | null>();
+  readonly #segments = new Map<string, string>();
   constructor(readonly doc: FlagsDocument) {}
 
   flag(key: string): Promise<string | null> {
-    let d = this.#flags.get(key);
-    if (!d) {
-      d = this.#flag(key, new Set());
-      this.#flags.set(key, d);
+    return Promise.resolve(this.flagSync(key));
+  }
+
+  off(key: string): Promise<string | null> {
+    return Promise.resolve(this.offSync(key));
+  }
+
+  flagSync(key: string): string | null {
+    return this.#flag(key, []);
+  }
+
+  /**
+   * `path`: the prerequisite chain that led here. A flag met again on it is a cycle (compile refuses
+   * those before any digest matters); it digests as "cycle" so nothing loops. Without cycles a flag's
+   * digest does not depend on the path, so it is memoised by key alone.
+   */
+  #flag(key: string, path: string[]): string | null {
+    const known = this.#flags.get(key);
+    if (known !== undefined) return known;
+    const flag = Object.hasOwn(this.doc.flags, key) ? this.doc.flags[key] : undefined;
+    if (!flag) return null;
+    const prerequisites: Record<string, string | null> = {};
+    const next = [...path, key];
+    for (const p of flag.prerequisites ?? []) {
+      prerequisites[p.flag] = next.includes(p.flag) ? "cycle" : this.#flag(p.flag, next);
+    }
+    const segments: Record<string, string> = {};
+    for (const name of segmentsOf(flag)) segments[name] = this.#segment(name);
+    const d = digestSync(canonicalJson({ edgeflags: "flag/1", flag, segments, prerequisites }));
+    if (!Object.values(prerequisites).includes("cycle")) this.#flags.set(key, d);
+    return d;
+  }
+
+  /** A segment's digest, once per document however many flags use it (segments can be large). */
+  #segment(name: string): string {
+    let d = this.#segments.get(name);
+    if (d === undefined) {
+      const segment =
+        this.doc.segments && Object.hasOwn(this.doc.segments, name) ? this.doc.segments[name] : null;
+      d = digestSync(canonicalJson({ edgeflags: "segment/1", segment }));
+      this.#segments.set(name, d);
     }
     return d;
   }
 
-  async #flag(key: string, seen: Set<string>): Promise<string | null> {
-    const flag = Object.hasOwn(this.doc.flags, key) ? this.doc.flags[key] : undefined;
-    if (!flag) return null;
-    // A cycle is refused by compile before any digest matters; cut it here so nothing loops.
-    if (seen.has(key)) return "cycle";
-    seen.add(key);
-    const prerequisites: Record<string, string | null> = {};
-    for (const p of flag.prerequisites ?? []) {
-      const cached = this.#flags.get(p.flag);
-      prerequisites[p.flag] = cached ? await cached : await this.#flag(p.flag, seen);
-    }
-    const segments: Record<string, unknown> = {};
-    for (const name of segmentsOf(flag)) segments[name] = this.doc.segments?.[name] ?? null;
-    return digestText(canonicalJson({ edgeflags: "flag/1", flag, segments, prerequisites }));
-  }
-
-  off(key: string): Promise<string | null> {
+  offSync(key: string): string | null {
     let d = this.#off.get(key);
-    if (!d) {
+    if (d === undefined) {
       const flag = Object.hasOwn(this.doc.flags, key) ? this.doc.flags[key] : undefined;
-      d = flag ? digestText(canonicalJson({ edgeflags: "off/1", ...offPart(flag) })) : Promise.resolve(null);
+      d = flag ? digestSync(canonicalJson({ edgeflags: "off/1", ...offPart(flag) })) : null;
       this.#off.set(key, d);
     }
     return d;
@@ -115,5 +152,5 @@ export function gateId(gate: GateDefinition, index: number): string {
 }
 
 export function gateDigest(gate: GateDefinition): Promise<string> {
-  return digestText(canonicalJson({ edgeflags: "gate/1", gate }));
+  return Promise.resolve(digestSync(canonicalJson({ edgeflags: "gate/1", gate })));
 }

@@ -22,6 +22,8 @@ export interface ManifestInput {
   environment: string;
   /** Flags of the live snapshot that `doc` no longer has (their removal is part of what is approved). */
   removed?: string[];
+  /** Gates (by id) of the live snapshot that `doc` no longer has. */
+  removedGates?: string[];
   note?: string;
   /** Epoch ms; default now. */
   now?: number;
@@ -50,6 +52,7 @@ export async function manifestOf(doc: FlagsDocument, input: ManifestInput): Prom
     flags,
     ...(list.length > 0 ? { gates } : {}),
     ...(input.removed?.length ? { removed: [...input.removed].sort() } : {}),
+    ...(input.removedGates?.length ? { removedGates: [...input.removedGates].sort() } : {}),
     ...(input.note ? { note: input.note } : {}),
   };
 }

@@ -16,7 +16,9 @@
  * - Nothing past its `expiresAt` is served: a warm store stops serving at that instant (one number
  *   compare per request) exactly as a cold one refuses the snapshot, and then loads like a cold one.
  */
-import { digestText } from "../policy/digest";
+import type { GateDefinition } from "../flags/types";
+import type { Sticky } from "../policy/check";
+import { digestText, gateId } from "../policy/digest";
 import { classOf } from "../policy/policy";
 import { SnapshotError } from "./errors";
 import type { KeyRing } from "./keys";
@@ -130,7 +132,7 @@ export class SnapshotStore {
   #floorCheckedAt: number | undefined;
   #floorError: { code: string; message: string } | undefined;
   /** The announced version's flag classes, once fetched (see `stickyFor`). */
-  #floorClasses: { digest: string; classes: ReadonlyMap<string, readonly string[]> } | undefined;
+  #floorClasses: { digest: string; classes: Sticky } | undefined;
   /** Whether "nothing published yet" was logged (once per isolate: a cold store re-reads every second). */
   #saidNothingYet = false;
   readonly #now: () => number;
@@ -246,7 +248,7 @@ export class SnapshotStore {
    * load as without a floor). Throws when the announced version's bytes cannot be had or do not match
    * its digest: approvals are then not checked against a guess.
    */
-  async stickyFor(jws: string): Promise<ReadonlyMap<string, readonly string[]> | undefined> {
+  async stickyFor(jws: string): Promise<Sticky | undefined> {
     if (!this.options.keys.policy) return undefined;
     const current = this.#current;
     if (current) return classesOf(current.payload.flags);
@@ -465,16 +467,22 @@ export class SnapshotStore {
 
 class StoreMiss extends Error {}
 
-const classCache = new WeakMap<object, ReadonlyMap<string, readonly string[]>>();
+const classCache = new WeakMap<object, Sticky>();
 
-/** Each flag's class (src/policy/policy.ts `classOf`), computed once per document. */
-function classesOf(doc: { flags: Record<string, unknown> }): ReadonlyMap<string, readonly string[]> {
+/** Each flag's class (src/policy/policy.ts `classOf`) and each gate's flag, once per document. */
+function classesOf(doc: { flags: Record<string, unknown>; gates?: unknown }): Sticky {
   let classes = classCache.get(doc);
   if (!classes) {
     const m = new Map<string, readonly string[]>();
     for (const [key, flag] of Object.entries(doc.flags))
       m.set(key, classOf(flag as Parameters<typeof classOf>[0]));
-    classes = m;
+    const gates = new Map<string, string>();
+    if (Array.isArray(doc.gates)) {
+      (doc.gates as GateDefinition[]).forEach((g, i) => {
+        gates.set(gateId(g, i), g.flag);
+      });
+    }
+    classes = Object.assign(m, { gates });
     classCache.set(doc, classes);
   }
   return classes;
@@ -484,14 +492,18 @@ function classesOf(doc: { flags: Record<string, unknown> }): ReadonlyMap<string,
  * The flags document inside a JWS whose bytes are already trusted (by the beacon's digest): decoded,
  * not verified again. Throws a SnapshotError when it is not one.
  */
-function payloadFlags(jws: string): { flags: Record<string, unknown> } {
+function payloadFlags(jws: string): { flags: Record<string, unknown>; gates?: unknown } {
   try {
     const part = (jws.split(".")[1] ?? "").replace(/-/g, "+").replace(/_/g, "/");
     const bin = atob(part + "===".slice((part.length + 3) % 4));
     const bytes = Uint8Array.from(bin, (ch) => ch.charCodeAt(0));
-    const payload = JSON.parse(new TextDecoder().decode(bytes)) as { flags?: { flags?: unknown } };
+    const payload = JSON.parse(new TextDecoder().decode(bytes)) as {
+      flags?: { flags?: unknown; gates?: unknown };
+    };
     const flags = payload.flags?.flags;
-    if (typeof flags === "object" && flags !== null) return { flags: flags as Record<string, unknown> };
+    if (typeof flags === "object" && flags !== null) {
+      return { flags: flags as Record<string, unknown>, gates: payload.flags?.gates };
+    }
   } catch {}
   throw new SnapshotError(
     "ERR_SNAPSHOT_POLICY",

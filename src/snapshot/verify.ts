@@ -15,7 +15,7 @@ import { isMap } from "../flags/json-value";
 import { checkShape } from "../flags/shape.generated";
 import type { FlagsDocument, GateDefinition } from "../flags/types";
 import { isApprovalGroup } from "../policy/approvals";
-import { checkCoverage } from "../policy/check";
+import { checkCoverage, type Sticky } from "../policy/check";
 import { SnapshotError } from "./errors";
 import { SNAPSHOT_FORMAT, SNAPSHOT_TYP, type SnapshotPayload } from "./format";
 import { isSnapshotAlgorithm, type KeyRing } from "./keys";
@@ -36,7 +36,7 @@ export interface VerifyOptions {
    * With a policy (`keys.policy`): each flag's class when the last trusted snapshot was accepted, so a
    * snapshot cannot reclassify a flag out of a rule or into a key's scope (src/policy/check.ts).
    */
-  sticky?: ReadonlyMap<string, readonly string[]>;
+  sticky?: Sticky;
 }
 
 export interface VerifiedSnapshot {
