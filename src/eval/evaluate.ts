@@ -178,6 +178,17 @@ function geoDecides(g: CompiledGeo, geo: GeoFacts | undefined): boolean {
   return g.allow !== null && !inGeo(g.allow, geo);
 }
 
+/**
+ * Whether a flag's geo allow/block lists keep this context out: what its geo step serves when reached.
+ * Not whether geo decided this evaluation (an earlier step may have): whether it would. False for
+ * unknown keys and flags without geo lists. Overrides (preview links) use it: a geo restriction is
+ * usually a legal one, which nothing may bypass.
+ */
+export function geoRestricts(compiled: CompiledFlags, key: string, ctx: EvaluationContext): boolean {
+  const geo = compiled.byKey.get(key)?.geo;
+  return geo !== null && geo !== undefined && geoDecides(geo, ctx.geo);
+}
+
 /** The targeting key's hash blocks for a salt alignment; undefined when there is no usable key. */
 function targetingKeyBlocks(run: Run, alignment: number): KeyBlocks | undefined {
   let cache = run.keyBlocks;

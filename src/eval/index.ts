@@ -17,5 +17,5 @@
 export { bucketOf, murmur3Utf8, pickVariant } from "./bucket";
 export { CompiledFlags, compile } from "./compile";
 export { CompileError, type CompileErrorCode } from "./errors";
-export { type EvaluateAllOptions, evaluate, evaluateAll, evaluateValues } from "./evaluate";
+export { type EvaluateAllOptions, evaluate, evaluateAll, evaluateValues, geoRestricts } from "./evaluate";
 export type { ErrorCode, EvaluationContext, EvaluationResult, GeoFacts, Reason } from "./types";

@@ -33,7 +33,11 @@ export interface EvaluationContext {
   attributes?: Readonly<Record<string, unknown>>;
 }
 
-export type Reason = "STATIC" | "DEFAULT" | "TARGETING_MATCH" | "SPLIT" | "DISABLED" | "ERROR";
+/**
+ * `PREVIEW` is edgeflags' own: a variant served by a signed preview link (src/preview), never by the
+ * engine. OpenFeature reasons are open strings, so SDKs pass it through.
+ */
+export type Reason = "STATIC" | "DEFAULT" | "TARGETING_MATCH" | "SPLIT" | "DISABLED" | "ERROR" | "PREVIEW";
 
 export type ErrorCode =
   | "FLAG_NOT_FOUND"

@@ -8,11 +8,15 @@ import { getPath } from "hono/utils/url";
 import { evaluate, evaluateValues } from "../eval/index";
 import type { EvaluationResult } from "../eval/types";
 import type { GateDenyRedirect, GateDenyRewrite, GateDenyStatus } from "../flags/types";
+import { PREVIEW_CACHE } from "../http/answer";
 import type { AppEnv } from "../http/app-env";
 import { anonCookieHeader, type BuiltContext, buildContext } from "../http/context";
 import type { Env } from "../http/env";
 import { IdentityUnavailable } from "../http/identity";
+import { previewOf } from "../http/preview";
 import { logEvent } from "../http/runtime";
+import { previewOverride } from "../preview/apply";
+import type { PreviewGrant } from "../preview/token";
 import type { VerifiedSnapshot } from "../snapshot/verify";
 import { type Decision, decide, describeDecision } from "./decide";
 import { injectFlags, isInjectable } from "./inject";
@@ -104,6 +108,9 @@ async function handle(
 
   const compiled = gatesOf(snapshot);
   const trusted = now < compiled.expiresAt;
+  // A preview link (src/preview) overrides gate flags and injected flags for this browser only.
+  const preview = await previewOf(req, rt.keys, rt.config, now);
+  const grant = trusted ? preview.grant : undefined;
   let base: BuiltContext | undefined;
   const baseContext = () => {
     base ??= buildContext({ request: req, config: rt.config });
@@ -130,15 +137,25 @@ async function handle(
     gate = matchGate(compiled.gates, req.method, url.hostname, path.path);
   }
   let result: EvaluationResult | undefined;
+  let previewed = false;
   if (gate && trusted) {
     const identity = await identityOf(c, log);
     if (identity !== null) {
       const built = identity ? buildContext({ request: req, config: rt.config, identity }) : baseContext();
       result = evaluate(snapshot.compiled, gate.flag, built.context, now);
+      const override = grant && previewOverride(grant, snapshot, gate.flag, built.context, now);
+      if (override) {
+        result = override;
+        previewed = true;
+      }
     }
   }
   const decision = decide({ gate, trusted, result });
-  const cookie = () => (base?.newAnonId ? anonCookieHeader(rt.config, base.newAnonId) : undefined);
+  const described = describeDecision(decision, previewed ? "preview=applied" : undefined);
+  const cookie = () => {
+    const anon = base?.newAnonId ? anonCookieHeader(rt.config, base.newAnonId) : undefined;
+    return [anon, preview.cookie].filter((v): v is string => v !== undefined);
+  };
 
   if (decision.action === "deny" || decision.action === "redirect") {
     logDenial(log, decision, req, snapshot);
@@ -147,25 +164,42 @@ async function handle(
       decision.action === "redirect"
         ? redirectResponse(deny as GateDenyRedirect)
         : statusResponse(deny as GateDenyStatus, req.method);
-    const set = cookie();
-    if (set) res.headers.append("set-cookie", set);
-    return withDecision(res, settings, describeDecision(decision));
+    for (const set of cookie()) res.headers.append("set-cookie", set);
+    return withDecision(res, settings, described);
   }
   if (decision.action === "rewrite") logDenial(log, decision, req, snapshot);
 
   const inject = trusted && req.method === "GET" && (settings.injectHtml || gate?.inject === true);
   let flags: { version: number; flags: Record<string, unknown> } | undefined;
   if (trusted && (settings.forwardFlags || inject)) {
-    const values = evaluateValues(snapshot.compiled, baseContext().context, now, { clientVisibleOnly: true });
+    const context = baseContext().context;
+    const values = evaluateValues(snapshot.compiled, context, now, { clientVisibleOnly: true });
+    if (grant) previewValues(grant, snapshot, values, context, now);
     flags = { version: snapshot.payload.version, flags: values };
   }
   return forward(c, settings, log, target, {
-    decision: describeDecision(decision),
+    decision: described,
     rewrite: decision.action === "rewrite" ? (decision.gate.deny as GateDenyRewrite).rewrite : undefined,
     flags,
     inject,
-    cookie: cookie(),
+    cookies: cookie(),
+    preview: preview.grant !== undefined,
   });
+}
+
+/** The client-visible `values` with the preview's overrides that apply to this visitor in place. */
+function previewValues(
+  grant: PreviewGrant,
+  snapshot: VerifiedSnapshot,
+  values: Record<string, unknown>,
+  context: BuiltContext["context"],
+  now: number,
+): void {
+  for (const key of grant.flags.keys()) {
+    if (!snapshot.compiled.isClientVisible(key)) continue;
+    const r = previewOverride(grant, snapshot, key, context, now);
+    if (r) values[key] = r.value;
+  }
 }
 
 interface ForwardPlan {
@@ -173,7 +207,9 @@ interface ForwardPlan {
   rewrite?: string;
   flags?: { version: number; flags: Record<string, unknown> };
   inject?: boolean;
-  cookie?: string;
+  cookies?: string[];
+  /** The visitor has a preview token: the answer is theirs alone, and not to be stored. */
+  preview?: boolean;
 }
 
 async function forward(
@@ -200,9 +236,11 @@ async function forward(
   // A WebSocket handshake must go back as it came.
   if (res.status === 101 || res.webSocket) return res;
   if (plan.inject && plan.flags && isInjectable(res, req.method)) res = injectFlags(res, plan.flags);
-  if (!plan.cookie && !settings.decisionHeader) return res;
+  const cookies = plan.cookies ?? [];
+  if (cookies.length === 0 && !plan.preview && !settings.decisionHeader) return res;
   res = new Response(res.body, res);
-  if (plan.cookie) res.headers.append("set-cookie", plan.cookie);
+  for (const set of cookies) res.headers.append("set-cookie", set);
+  if (plan.preview) res.headers.set("cache-control", PREVIEW_CACHE);
   return withDecision(res, settings, plan.decision);
 }
 

@@ -12,6 +12,9 @@ import type { BulkBody } from "./wire";
 /** Evaluated answers are personal: revalidated, and never stored by shared caches. */
 export const PRIVATE_CACHE = "private, no-cache";
 
+/** Answers that depend on a preview token (src/preview): not stored by any cache, the browser's included. */
+export const PREVIEW_CACHE = "private, no-store";
+
 const JSON_TYPE = { "Content-Type": "application/json; charset=utf-8" };
 
 /** The answer to a failed request; `key` names the flag of a single OFREP evaluation. */
@@ -33,11 +36,16 @@ export function errorAnswer(c: Context<AppEnv>, err: unknown, key?: string): Res
   return c.json(body, status as 400);
 }
 
-/** A bulk answer: its ETag, private caching, and a 304 when the client already has this body. */
-export function bulkAnswer(c: Context<AppEnv>, body: BulkBody): Response {
-  c.header("ETag", body.etag);
-  c.header("Cache-Control", PRIVATE_CACHE);
-  if (notModified(c.req.header("if-none-match"), body.etag)) return c.body(null, 304);
+/**
+ * A bulk answer: its ETag, private caching, and a 304 when the client already has this body. With a
+ * preview token (`preview`), the answer is not stored and its ETag is marked apart (`"preview-..."`),
+ * so a preview answer never revalidates a normal one nor the other way round, even with equal bodies.
+ */
+export function bulkAnswer(c: Context<AppEnv>, body: BulkBody, preview = false): Response {
+  const etag = preview ? `"preview-${body.etag.slice(1)}` : body.etag;
+  c.header("ETag", etag);
+  c.header("Cache-Control", preview ? PREVIEW_CACHE : PRIVATE_CACHE);
+  if (notModified(c.req.header("if-none-match"), etag)) return c.body(null, 304);
   return c.body(body.text(), 200, JSON_TYPE);
 }
 

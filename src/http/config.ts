@@ -4,6 +4,7 @@
  * routing needs them before the runtime exists. No I/O.
  */
 import type { JSONWebKeySet } from "jose";
+import { MAX_PREVIEW_LIFETIME_SECONDS } from "../preview/token";
 import { DEFAULT_MAX_SNAPSHOT_BYTES } from "../snapshot/verify";
 import type { Env } from "./env";
 import { SettingsReader } from "./settings";
@@ -26,6 +27,8 @@ export interface IdentitySettings {
  */
 export const DEFAULT_IDENTITY_MAX_LIFETIME_SECONDS = 24 * 60 * 60;
 
+export type CookieSameSite = "Lax" | "Strict" | "None";
+
 export interface Config {
   environment: string;
   publicKeys: string | undefined;
@@ -46,7 +49,13 @@ export interface Config {
    * Requests with a bearer token are then refused rather than evaluated without identity.
    */
   identityError: string | undefined;
-  anonCookie: { name: string; sameSite: "Lax" | "Strict" | "None" } | undefined;
+  anonCookie: { name: string; sameSite: CookieSameSite } | undefined;
+  /**
+   * Preview links (src/preview): the longest token lifetime accepted, and the cookie's SameSite (the
+   * anonymous-id cookie's, ANON_COOKIE_SAMESITE, even when that cookie is off: both go where the
+   * front-end's requests go).
+   */
+  preview: { maxLifetimeSeconds: number; sameSite: CookieSameSite };
   maxBodyBytes: number;
   maxSnapshotBytes: number;
   /** Settings that were set but could not be used (their defaults apply instead). */
@@ -70,6 +79,7 @@ export function readConfig(env: Env): Config {
   const cookie = r.text("ANON_COOKIE") ?? "ef_id";
   const identity = readIdentity(r);
   if (identity.error) r.warnings.push(`${identity.error}; requests with a bearer token are refused`);
+  const sameSite = r.oneOf("ANON_COOKIE_SAMESITE", ["Lax", "Strict", "None"], "Lax");
   return {
     environment: r.text("EDGEFLAGS_ENV") ?? "development",
     publicKeys: r.text("EDGEFLAGS_PUBLIC_KEYS"),
@@ -83,14 +93,23 @@ export function readConfig(env: Env): Config {
     serverApiKeys: list(env.SERVER_API_KEYS),
     identity: identity.settings,
     identityError: identity.error,
-    anonCookie:
-      cookie.toLowerCase() === "off"
-        ? undefined
-        : { name: cookie, sameSite: r.oneOf("ANON_COOKIE_SAMESITE", ["Lax", "Strict", "None"], "Lax") },
+    anonCookie: cookie.toLowerCase() === "off" ? undefined : { name: cookie, sameSite },
+    preview: { maxLifetimeSeconds: previewLifetime(r), sameSite },
     maxBodyBytes: r.int("MAX_BODY_BYTES", 64 * 1024, 1),
     maxSnapshotBytes: r.int("MAX_SNAPSHOT_BYTES", DEFAULT_MAX_SNAPSHOT_BYTES, 1),
     warnings: r.warnings,
   };
+}
+
+/** PREVIEW_MAX_LIFETIME_SECONDS: it may lower the built-in maximum (7 days), never raise it. */
+function previewLifetime(r: SettingsReader): number {
+  const n = r.int("PREVIEW_MAX_LIFETIME_SECONDS", MAX_PREVIEW_LIFETIME_SECONDS, 1);
+  if (n <= MAX_PREVIEW_LIFETIME_SECONDS) return n;
+  return r.fallback(
+    "PREVIEW_MAX_LIFETIME_SECONDS",
+    `at most ${MAX_PREVIEW_LIFETIME_SECONDS} (7 days)`,
+    MAX_PREVIEW_LIFETIME_SECONDS,
+  );
 }
 
 const LOCAL_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);

@@ -39,6 +39,11 @@ export interface Env {
   ANON_COOKIE?: string;
   /** SameSite of that cookie: Lax (default), Strict or None (cross-site front-ends). */
   ANON_COOKIE_SAMESITE?: string;
+  /**
+   * Longest lifetime of a preview link (exp - iat) the worker accepts, seconds: it may lower the
+   * built-in 604800 (7 days), never raise it. Default 604800.
+   */
+  PREVIEW_MAX_LIFETIME_SECONDS?: string;
   /** Largest accepted evaluation request body, bytes. Default 65536. */
   MAX_BODY_BYTES?: string;
   /** Largest accepted snapshot, bytes. Default 5242880. */

@@ -1,11 +1,17 @@
 /**
  * What every evaluation route does before evaluating: verify identity, build the context, decide
- * whether the caller may see server-only flags, and find the snapshot. Only the snapshot load does I/O.
+ * whether the caller may see server-only flags, read a preview link, and find the snapshot. Only the
+ * snapshot load does I/O.
  */
 import type { Context } from "hono";
+import type { EvaluationResult } from "../eval/types";
+import { applyPreview, previewOverride } from "../preview/apply";
+import type { PreviewGrant } from "../preview/token";
 import type { VerifiedSnapshot } from "../snapshot/verify";
+import { PREVIEW_CACHE, PRIVATE_CACHE } from "./answer";
 import type { AppEnv } from "./app-env";
 import { anonCookieHeader, type BuiltContext, buildContext, keepsAnonCookie } from "./context";
+import { routePreview } from "./preview";
 import { snapshotFor } from "./request";
 
 export interface Evaluation {
@@ -14,6 +20,8 @@ export interface Evaluation {
   serverAccess: boolean;
   snapshot: VerifiedSnapshot;
   now: number;
+  /** A verified preview token came with the request (query or cookie): see src/preview. */
+  preview: PreviewGrant | undefined;
 }
 
 /** Prepares an evaluation; throws ApiError for a bad token or when no snapshot is loaded. */
@@ -31,12 +39,34 @@ export async function prepareEvaluation(
     const cookie = anonCookieHeader(rt.config, built.newAnonId);
     if (cookie) c.header("Set-Cookie", cookie, { append: true });
   }
+  const now = Date.now();
+  const preview = await routePreview(c, now);
   const snapshot = await snapshotFor(c);
-  return { built, serverAccess, snapshot, now: Date.now() };
+  return { built, serverAccess, snapshot, now, preview };
 }
 
 /** Whether this caller may see the flag at all (unknown and hidden flags look the same). */
 export function visible(ev: Evaluation, key: string): boolean {
   const { compiled } = ev.snapshot;
   return compiled.has(key) && (ev.serverAccess || compiled.isClientVisible(key));
+}
+
+/** One flag's result with the request's preview override, when one applies. */
+export function withPreview(ev: Evaluation, r: EvaluationResult): EvaluationResult {
+  if (!ev.preview) return r;
+  return previewOverride(ev.preview, ev.snapshot, r.key, ev.built.context, ev.now) ?? r;
+}
+
+/** Bulk results (a fresh array) with the request's preview overrides in place. */
+export function withPreviews(ev: Evaluation, results: EvaluationResult[]): EvaluationResult[] {
+  if (ev.preview) applyPreview(ev.preview, ev.snapshot, results, ev.built.context, ev.now);
+  return results;
+}
+
+/**
+ * Cache-Control of an evaluated answer: private and revalidated; with a preview token, not stored at
+ * all (whether or not an override applied: the answer depends on the token either way).
+ */
+export function cacheControlOf(ev: Evaluation): string {
+  return ev.preview ? PREVIEW_CACHE : PRIVATE_CACHE;
 }

@@ -5,10 +5,11 @@
 import { Hono } from "hono/tiny";
 import { evaluate, evaluateAll } from "../../eval/index";
 import { MAX_NAME_LENGTH } from "../../flags/defaults";
-import { bulkAnswer, PRIVATE_CACHE } from "../answer";
+import { PREVIEW_PARAM } from "../../preview/token";
+import { bulkAnswer } from "../answer";
 import type { AppEnv } from "../app-env";
 import { ApiError, echoKey } from "../errors";
-import { prepareEvaluation, visible } from "../evaluation";
+import { cacheControlOf, prepareEvaluation, visible, withPreview, withPreviews } from "../evaluation";
 import { queryPairs } from "../request";
 import { bulkBody, detailsOf } from "../wire";
 
@@ -24,6 +25,8 @@ function queryInput(url: string) {
     // The first targetingKey and details count, as URLSearchParams.get would have it.
     if (name === "targetingKey") queryKey ??= value;
     else if (name === "details") details ??= value;
+    // A preview link's token is read by prepareEvaluation; it is no attribute.
+    else if (name === PREVIEW_PARAM) continue;
     else attributes[name] = value;
   }
   return { queryKey, attributes, details: details === "" || details === "1" || details === "true" };
@@ -35,7 +38,12 @@ flagsRoutes.get("/", async (c) => {
   const results = evaluateAll(ev.snapshot.compiled, ev.built.context, ev.now, {
     clientVisibleOnly: !ev.serverAccess,
   });
-  return bulkAnswer(c, bulkBody(details ? "details" : "compact", results, ev.snapshot.payload.version));
+  const body = bulkBody(
+    details ? "details" : "compact",
+    withPreviews(ev, results),
+    ev.snapshot.payload.version,
+  );
+  return bulkAnswer(c, body, ev.preview !== undefined);
 });
 
 flagsRoutes.get("/:key", async (c) => {
@@ -46,7 +54,7 @@ flagsRoutes.get("/:key", async (c) => {
   const input = queryInput(c.req.url);
   const ev = await prepareEvaluation(c, input);
   if (!visible(ev, key)) throw notFound();
-  const r = evaluate(ev.snapshot.compiled, key, ev.built.context, ev.now);
-  c.header("Cache-Control", PRIVATE_CACHE);
+  const r = withPreview(ev, evaluate(ev.snapshot.compiled, key, ev.built.context, ev.now));
+  c.header("Cache-Control", cacheControlOf(ev));
   return c.json({ key, ...detailsOf(r), version: ev.snapshot.payload.version });
 });

@@ -10,7 +10,7 @@ import { MAX_NAME_LENGTH } from "../../flags/defaults";
 import { bulkAnswer, errorAnswer, PRIVATE_CACHE } from "../answer";
 import type { AppEnv } from "../app-env";
 import { ApiError, echoKey } from "../errors";
-import { prepareEvaluation, visible } from "../evaluation";
+import { cacheControlOf, prepareEvaluation, visible, withPreview, withPreviews } from "../evaluation";
 import { readJson } from "../request";
 import { bulkBody, toOfrep } from "../wire";
 
@@ -54,9 +54,9 @@ ofrepRoutes.post("/evaluate/flags/:key", async (c) => {
   if (key.length > MAX_NAME_LENGTH) return flagNotFound(c, key);
   try {
     const ev = await prepareEvaluation(c, await readOfrepRequest(c));
-    c.header("Cache-Control", PRIVATE_CACHE);
+    c.header("Cache-Control", cacheControlOf(ev));
     if (!visible(ev, key)) return flagNotFound(c, key);
-    const r = evaluate(ev.snapshot.compiled, key, ev.built.context, ev.now);
+    const r = withPreview(ev, evaluate(ev.snapshot.compiled, key, ev.built.context, ev.now));
     const metadata = {
       snapshotVersion: ev.snapshot.payload.version,
       ...(r.ruleId ? { ruleId: r.ruleId } : {}),
@@ -74,5 +74,11 @@ ofrepRoutes.post("/evaluate/flags", async (c) => {
     clientVisibleOnly: !ev.serverAccess,
   });
   const { version, environment } = ev.snapshot.payload;
-  return bulkAnswer(c, bulkBody("ofrep", results, version, JSON.stringify({ version, environment })));
+  const body = bulkBody(
+    "ofrep",
+    withPreviews(ev, results),
+    version,
+    JSON.stringify({ version, environment }),
+  );
+  return bulkAnswer(c, body, ev.preview !== undefined);
 });
