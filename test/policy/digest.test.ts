@@ -5,7 +5,14 @@
  */
 import { describe, expect, it } from "vitest";
 import type { FlagDefinition, FlagsDocument, GateDefinition } from "../../src/flags/types";
-import { canonicalJson, DocumentDigests, gateDigest, gateId } from "../../src/policy/digest";
+import {
+  canonicalJson,
+  DocumentDigests,
+  digestSync,
+  digestText,
+  gateDigest,
+  gateId,
+} from "../../src/policy/digest";
 
 type Digests = Record<string, { flag: string | null; off: string | null }>;
 
@@ -322,5 +329,17 @@ describe("canonicalJson", () => {
     ];
     expect(await m.flag("f")).not.toBe(await p.flag("f"));
     expect(await m.off("f")).not.toBe(await p.off("f"));
+  });
+});
+
+describe("the two SHA-256 paths", () => {
+  it.each([
+    ["empty", ""],
+    ["ascii", "edgeflags"],
+    ["non-ASCII", "Größe → 大きさ 🚀"],
+    ["a long text", "x".repeat(100_000)],
+  ])("digestSync (noble) and digestText (WebCrypto) agree: %s", async (_what, text) => {
+    expect(digestSync(text)).toBe(await digestText(text));
+    expect(digestSync(text)).toMatch(/^[A-Za-z0-9_-]{43}$/);
   });
 });
