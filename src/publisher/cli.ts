@@ -16,7 +16,8 @@ Settings (command line > environment > .edgeflags/config.json > defaults):
   --env / EDGEFLAGS_ENV / environment              environment (default "development")
   EDGEFLAGS_PUBLISH_TOKEN / publishToken           bearer token for the worker's intake
   --key / EDGEFLAGS_PRIVATE_KEY(_FILE) / privateKeyFile   signing key (JWK)
-  EDGEFLAGS_PUBLIC_KEYS / publicKeysFile           extra public keys to trust (JWKS)
+  EDGEFLAGS_PUBLIC_KEYS(_FILE) / publicKeysFile    extra public keys to trust (JWKS): the worker's, to count approvals
+  --policy / EDGEFLAGS_POLICY_FILE / policyFile    the trust policy file (what the worker has as EDGEFLAGS_POLICY)
   --target / EDGEFLAGS_TARGET / target             ${TARGETS.join(" | ")} (default worker)
   --timeout / EDGEFLAGS_WAIT_TIMEOUT / waitTimeoutSeconds   how long publish waits for /healthz (default 60)
   --actor / EDGEFLAGS_ACTOR                        who publishes, for the audit record (default: git user)
@@ -41,13 +42,24 @@ function targetOptions(cmd: Command): Command {
     .option("--config <file>", "config file (default: the nearest .edgeflags/config.json)");
 }
 
+/** `--policy`, on the commands that check or report approvals. */
+const policyOption = (cmd: Command) =>
+  cmd.option(
+    "--policy <file>",
+    "trust policy file: what the worker has as EDGEFLAGS_POLICY (docs/approvals.md)",
+  );
+
 /** Options of every command that signs and pushes a snapshot (publish, rollback, kill). */
 function signingOptions(cmd: Command, actor: string): Command {
-  return cmd
+  return policyOption(cmd)
     .option("--actor <name>", actor)
     .option("--key <file>", "private key file (JWK)")
     .option("--no-wait", "do not wait for /healthz to report the new version")
-    .option("--timeout <seconds>", "how long to wait for the new version (default 60)");
+    .option("--timeout <seconds>", "how long to wait for the new version (default 60)")
+    .option(
+      "--break-glass",
+      "the key is an on-call key signing alone (only needed without a policy, which says so itself); records the reason as audit.breakGlass",
+    );
 }
 
 /** `--format`, on the commands whose findings belong on a file's lines (validate, lint, diff). */
@@ -60,7 +72,7 @@ const formatOption = () =>
 function program(io: Io, run: Run): Command {
   const root = new Command("edgeflags")
     .description(
-      "Validate, lint, sign and publish edgeflags snapshots; roll back, kill and unkill flags, read the history.",
+      "Validate, lint, sign and publish edgeflags snapshots; propose and approve changes; roll back, kill and unkill flags, read the history.",
     )
     .addHelpText("after", SETTINGS_HELP)
     // commander's own convention: -V (capital; -v is left free), printed to stdout, exit 0.
@@ -69,6 +81,23 @@ function program(io: Io, run: Run): Command {
     .showHelpAfterError("(run with --help for usage)")
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   const json = new Option("--json", "print one JSON document for scripts");
+
+  root
+    .command("preview")
+    .description(
+      "sign a short-lived preview link serving these variants to whoever opens it (a key with the preview role)",
+    )
+    .argument("<assignments...>", "FLAG=VARIANT pairs, e.g. new-checkout=on")
+    .option("--for <duration>", "how long the link works: 30m, 2h, 3d (at most 7d)")
+    .option("--for-key <targetingKey>", "only for requests with this targeting key")
+    .option("--key <file>", "private key file (JWK) of a key with the preview role")
+    .option("--url <url>", "the page the link opens (default: the worker URL)")
+    .option("--env <name>", "environment the link is for")
+    .option("--config <file>", "config file (default: the nearest .edgeflags/config.json)")
+    .addOption(json)
+    .action((assignments, o) =>
+      run(o, async (ctx) => (await import("./commands/preview")).previewCommand(assignments, o, ctx)),
+    );
 
   root
     .command("keygen")
@@ -145,6 +174,11 @@ function program(io: Io, run: Run): Command {
         .option(
           "--max-step <points>",
           "call out a rollout widened by more than this many percentage points (default 25)",
+        )
+        .option(
+          "--proposal <file>",
+          "an approved proposal of this very file (edgeflags propose/approve): its approvals are signed in (repeatable)",
+          collect,
         ),
     ),
     "who is publishing (default: EDGEFLAGS_ACTOR, git user, OS user)",
@@ -204,6 +238,66 @@ function program(io: Io, run: Run): Command {
     .addOption(json)
     .action((flags, o) =>
       run(o, async (ctx) => (await import("./commands/unkill")).unkillCommand(flags, o, ctx)),
+    );
+
+  policyOption(
+    targetOptions(
+      root
+        .command("propose")
+        .description(
+          "validate a flags file, diff it against live and write a proposal for approvers to sign; with a policy, say who must approve what",
+        )
+        .argument("<file>", "flags file")
+        .option(
+          "--out <file>",
+          "where to write the proposal (default: FILE with .proposal.json, e.g. flags.proposal.json)",
+        )
+        .option("--note <text>", "what is proposed (e.g. the pull request), signed into the manifest")
+        .option(
+          "--signer <kid>",
+          "the key that will publish (default: the configured key, else the policy's publisher)",
+        ),
+    ),
+  )
+    .addOption(json)
+    .action((file, o) =>
+      run(o, async (ctx) => (await import("./commands/propose")).proposeCommand(file, o, ctx)),
+    );
+
+  policyOption(
+    root
+      .command("approve")
+      .description(
+        "check a proposal, show the diff it approves and add your signature to it (offline; signing again replaces your signature)",
+      )
+      .argument("<proposal>", "proposal file (edgeflags propose)")
+      .option("--key <file>", "your private key file (JWK)")
+      .option("--env <name>", "refuse a proposal for another environment")
+      .option("--config <file>", "config file (default: the nearest .edgeflags/config.json)"),
+  )
+    .addOption(json)
+    .action((file, o) =>
+      run(o, async (ctx) => (await import("./commands/approve")).approveCommand(file, o, ctx)),
+    );
+
+  policyOption(
+    targetOptions(
+      root
+        .command("status")
+        .description(
+          "the live version, the trust policy, and for each proposal what it still needs or that it is ready to publish",
+        )
+        .argument("[proposals...]", "proposal files")
+        .option(
+          "--signer <kid>",
+          "the key that will publish (default: the configured key, else the policy's publisher)",
+        )
+        .option("--exit-code", "exit 1 when a proposal is not ready to publish"),
+    ),
+  )
+    .addOption(json)
+    .action((files, o) =>
+      run(o, async (ctx) => (await import("./commands/status")).statusCommand(files, o, ctx)),
     );
 
   targetOptions(

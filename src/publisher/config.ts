@@ -21,6 +21,11 @@ export interface ConfigFile {
   privateKeyFile?: string;
   /** JWKS file of extra public keys to trust when verifying live or old snapshots (key rotation). */
   publicKeysFile?: string;
+  /**
+   * The root trust policy file: exactly what the worker has as EDGEFLAGS_POLICY (docs/approvals.md).
+   * With it, commands say what a change needs and refuse to push what the worker would refuse.
+   */
+  policyFile?: string;
   target?: TargetName;
   /** How long `publish` waits for /healthz to report the new version. */
   waitTimeoutSeconds?: number;
@@ -40,16 +45,22 @@ export interface CliOptions {
   key?: string;
   actor?: string;
   timeout?: string;
+  /** The trust policy file (--policy). */
+  policy?: string;
 }
 
 export interface Settings {
   url: string | undefined;
   environment: string;
+  /** Whether the environment was set (--env, EDGEFLAGS_ENV or the config file) rather than defaulted. */
+  environmentSet: boolean;
   publishToken: string | undefined;
   /** Private JWK as JSON text, or a file to read it from. */
   privateKey: { json: string; source: string } | { file: string } | undefined;
   /** Extra trusted public keys (JWKS JSON text), and where they came from (for messages). */
   publicKeys: { json: string; source: string } | undefined;
+  /** The trust policy (JSON text, as deployed in EDGEFLAGS_POLICY) and where it came from. */
+  policy: { json: string; source: string } | undefined;
   target: TargetName;
   actor: string | undefined;
   waitTimeoutMs: number;
@@ -133,16 +144,45 @@ export function resolveSettings(
           ? { file: fromFile(file.privateKeyFile) as string }
           : undefined;
 
-  const publicKeysFile = fromFile(file.publicKeysFile);
+  // The JWKS itself, else a file of it (EDGEFLAGS_PUBLIC_KEYS_FILE, relative to cwd; or the config's).
+  const envKeysFile = blank(env.EDGEFLAGS_PUBLIC_KEYS_FILE);
+  const publicKeysFile = envKeysFile
+    ? { path: resolve(cwd, envKeysFile), source: "EDGEFLAGS_PUBLIC_KEYS_FILE" }
+    : file.publicKeysFile
+      ? { path: fromFile(file.publicKeysFile) as string, source: "publicKeysFile" }
+      : undefined;
   const publicKeysVar = blank(env.EDGEFLAGS_PUBLIC_KEYS);
   let publicKeys: Settings["publicKeys"] = publicKeysVar
     ? { json: publicKeysVar, source: "EDGEFLAGS_PUBLIC_KEYS" }
     : undefined;
   if (!publicKeys && publicKeysFile) {
+    const { path, source } = publicKeysFile;
     try {
-      publicKeys = { json: readFileSync(publicKeysFile, "utf8"), source: `publicKeysFile ${publicKeysFile}` };
+      publicKeys = { json: readFileSync(path, "utf8"), source: `${source} ${path}` };
     } catch (err) {
-      throw new CliError(EXIT.io, `cannot read publicKeysFile ${publicKeysFile}: ${(err as Error).message}`);
+      throw new CliError(EXIT.io, `cannot read ${source} ${path}: ${(err as Error).message}`);
+    }
+  }
+
+  const policyPath = options.policy
+    ? { path: resolve(cwd, options.policy), source: "--policy" }
+    : blank(env.EDGEFLAGS_POLICY_FILE)
+      ? { path: resolve(cwd, env.EDGEFLAGS_POLICY_FILE as string), source: "EDGEFLAGS_POLICY_FILE" }
+      : file.policyFile
+        ? { path: fromFile(file.policyFile) as string, source: "policyFile" }
+        : undefined;
+  let policy: Settings["policy"];
+  if (policyPath) {
+    try {
+      policy = {
+        json: readFileSync(policyPath.path, "utf8"),
+        source: `${policyPath.source} ${policyPath.path}`,
+      };
+    } catch (err) {
+      throw new CliError(
+        EXIT.io,
+        `cannot read the policy file ${policyPath.path} (${policyPath.source}): ${(err as Error).message}`,
+      );
     }
   }
 
@@ -153,9 +193,11 @@ export function resolveSettings(
   return {
     url: url?.replace(/\/+$/, ""),
     environment: options.env ?? blank(env.EDGEFLAGS_ENV) ?? file.environment ?? "development",
+    environmentSet: (options.env ?? blank(env.EDGEFLAGS_ENV) ?? file.environment) !== undefined,
     publishToken: blank(env.EDGEFLAGS_PUBLISH_TOKEN) ?? file.publishToken,
     privateKey,
     publicKeys,
+    policy,
     target: target as TargetName,
     actor: options.actor ?? blank(env.EDGEFLAGS_ACTOR),
     waitTimeoutMs: timeout * 1000,

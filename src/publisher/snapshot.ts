@@ -5,6 +5,7 @@
  */
 import { decodeJwt } from "jose";
 import type { FlagsDocument } from "../flags/types";
+import type { ApprovalGroup } from "../policy/approvals";
 import { SnapshotError } from "../snapshot/errors";
 import { type SnapshotAudit, type SnapshotPayload, snapshotPayload } from "../snapshot/format";
 import type { KeyRing } from "../snapshot/keys";
@@ -20,6 +21,8 @@ export interface BuildInput {
   sourceDigest: string;
   audit: SnapshotAudit;
   expiresAt?: string;
+  /** Approval groups to sign in (src/publisher/approvals.ts chose them). */
+  approvals?: ApprovalGroup[];
   key: LoadedKey;
   now: number;
 }

@@ -6,6 +6,7 @@ import type { KeyRing } from "../../snapshot/keys";
 import { type CliOptions, resolveSettings, type Settings } from "../config";
 import { type LoadedKey, loadPrivateKey, trustedKeys } from "../keys";
 import type { Io, Output } from "../output";
+import { type LoadedPolicy, loadPolicy } from "../policy";
 import { openTarget, type Target } from "../targets/index";
 
 export interface CommandContext {
@@ -20,6 +21,8 @@ export interface Session {
   key: LoadedKey | undefined;
   keys: KeyRing;
   target: Target;
+  /** The trust policy (--policy / EDGEFLAGS_POLICY_FILE / policyFile), when one is configured. */
+  policy: LoadedPolicy | undefined;
 }
 
 /**
@@ -34,11 +37,12 @@ export async function openSession(
   needKey: boolean | "if-set",
 ): Promise<Session> {
   const settings = resolveSettings(options, ctx.io.env, ctx.io.cwd);
+  const policy = loadPolicy(settings);
   const key =
     needKey === true || (needKey === "if-set" && settings.privateKey && settings.target !== "worker")
       ? await loadPrivateKey(settings)
       : undefined;
   const keys = await trustedKeys(settings.publicKeys, key?.jwk);
   const target = await openTarget(settings, keys, (label) => ctx.out.progress(label));
-  return { settings, key, keys, target };
+  return { settings, key, keys, target, policy };
 }

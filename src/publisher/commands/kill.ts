@@ -6,6 +6,7 @@
  * restores it exactly. I/O: the target, /healthz.
  */
 import type { FlagsDocument } from "../../flags/types";
+import type { CoverageReport } from "../../policy/check";
 import type { KilledFlag, SnapshotPayload } from "../../snapshot/format";
 import { resolveActor } from "../actor";
 import type { CliOptions } from "../config";
@@ -15,13 +16,15 @@ import { verifyReadBack } from "../snapshot";
 import { digestOf } from "../source";
 import { Timer } from "../timing";
 import { type CommandContext, openSession, type Session } from "./context";
-import { type LiveRead, readLive, release, releaseJson, reportRelease } from "./release";
+import { breakGlassReason, type LiveRead, readLive, release, releaseJson, reportRelease } from "./release";
 
 export interface KillOptions extends CliOptions {
   reason?: string;
   /** Every flag with one of these tags (repeatable). */
   tag?: string[];
   wait?: boolean;
+  /** Sign as an on-call key's break-glass without a policy saying so (records audit.breakGlass). */
+  breakGlass?: boolean;
 }
 
 /** The live snapshot, verified by this publisher before its content is signed again. */
@@ -84,6 +87,59 @@ export function killFlags(
   return { flags: { ...doc, flags }, killed };
 }
 
+/** The killed flags `key` depends on through its prerequisites (transitively), in the order found. */
+export function killedPrerequisites(doc: FlagsDocument, key: string, killed: ReadonlySet<string>): string[] {
+  const found: string[] = [];
+  const seen = new Set<string>([key]);
+  const stack = [key];
+  while (stack.length > 0) {
+    const flag = doc.flags[stack.pop() as string];
+    for (const p of flag?.prerequisites ?? []) {
+      if (seen.has(p.flag)) continue;
+      seen.add(p.flag);
+      if (killed.has(p.flag)) found.push(p.flag);
+      stack.push(p.flag);
+    }
+  }
+  return found;
+}
+
+/**
+ * Why a kill cannot pass the trust policy, beyond what each item needs: a flag whose definition
+ * changes with a prerequisite the kill disables, a killed flag whose off value nobody approved, and,
+ * for an on-call key, what it may do alone.
+ */
+export function explainKill(
+  doc: FlagsDocument,
+  keys: string[],
+  onCall: string | undefined,
+): (report: CoverageReport) => string[] {
+  const killed = new Set(keys);
+  return (report) => {
+    const lines: string[] = [];
+    for (const it of report.items) {
+      if (it.ok || !it.item.startsWith("flags.")) continue;
+      const key = it.item.slice("flags.".length);
+      const via = killedPrerequisites(doc, key, killed);
+      if (!killed.has(key) && via.length > 0) {
+        lines.push(
+          `${it.item} depends on ${via.join(", ")} (prerequisite${via.length === 1 ? "" : "s"}), so killing ${via.length === 1 ? "it" : "them"} changes ${key}'s definition, and nobody approved that one: kill ${key} too, or have the change approved and publish it`,
+        );
+      } else if (killed.has(key) && it.by.length < Math.max(1, it.needs)) {
+        lines.push(
+          `${it.item}: no approval carried by the live snapshot covers the value it serves when disabled (its variants and offVariant), so it cannot be killed without ${it.needs > 0 ? "new approvals" : "a publisher key"}`,
+        );
+      }
+    }
+    if (onCall) {
+      lines.push(
+        `(${onCall} is an on-call key: alone it may only disable flags in its scope whose off value is approved, leaving every other flag as approved)`,
+      );
+    }
+    return lines;
+  };
+}
+
 /** Disables the flags named or tagged in one new version, recording their state before. */
 export async function killCommand(
   names: string[],
@@ -96,6 +152,7 @@ export async function killCommand(
   if (!reason) throw new CliError(EXIT.usage, "--reason is required: say why the flag is being killed");
   const session = await openSession(ctx, options, true);
   try {
+    const breakGlass = breakGlassReason(session, reason, "--reason TEXT", options.breakGlass === true);
     const { live, payload } = await readLiveVerified(session, ctx);
     timer.mark("read live");
     const tags = options.tag ?? [];
@@ -134,6 +191,8 @@ export async function killCommand(
         wait: options.wait !== false,
         live,
         audit: { killed },
+        ...(breakGlass ? { breakGlass } : {}),
+        explain: explainKill(flags, keys, breakGlass ? session.key?.signer.kid : undefined),
       },
       timer,
       out,

@@ -5,21 +5,25 @@
  * before the push. I/O: the file, the target, the worker's /healthz.
  */
 import type { FlagsDocument } from "../../flags/types";
+import type { ApprovalGroup } from "../../policy/approvals";
+import { manifestOf } from "../../policy/manifest";
 import type { LintOverride } from "../../snapshot/format";
 import { resolveActor } from "../actor";
+import { manifestDifferences, sameContent as sameManifest } from "../approvals";
 import type { CliOptions } from "../config";
 import { diffDocuments, diffFlags } from "../diff";
 import { expiryWarning } from "../expiry-warning";
 import { applyOverrides, attention, ratchet, sameContent, unallowedRemovals } from "../guards/index";
 import { LINT_RULES, type LintRule, lintDocument } from "../lint";
 import { CliError, EXIT, type Output } from "../output";
+import { checkProposal, type Proposal, readProposal } from "../proposal";
 import type { LocatedFinding } from "../source";
 import { readFlagsSource } from "../source";
 import { Timer } from "../timing";
 import { type CommandContext, openSession } from "./context";
 import { printDiff } from "./diff";
 import { findingJson, lintSource, printFinding } from "./lint";
-import { checkEnvironment, readLive, release, releaseJson, reportRelease } from "./release";
+import { breakGlassReason, checkEnvironment, readLive, release, releaseJson, reportRelease } from "./release";
 import { printProblems, problemJson } from "./validate";
 
 export interface PublishOptions extends CliOptions {
@@ -39,6 +43,10 @@ export interface PublishOptions extends CliOptions {
   reason?: string;
   /** Percentage points a rollout may widen at once before it is called out. */
   maxStep?: string;
+  /** Approved proposals of this very document (repeatable): their approvals are signed in. */
+  proposal?: string[];
+  /** Sign as an on-call key's break-glass without a policy saying so (needs `message`). */
+  breakGlass?: boolean;
 }
 
 /** Percentage points of traffic a variant may gain at one serve before publish calls it out. */
@@ -134,6 +142,42 @@ function findingsJson(findings: LocatedFinding[], v: LintVerdict) {
   }));
 }
 
+/**
+ * The approval groups of `--proposal` files, each checked: not tampered with, for this environment,
+ * and for exactly the document being published (the same digests); else exit 1 saying what differs.
+ */
+export async function proposalGroups(
+  files: string[],
+  proposals: Proposal[],
+  doc: FlagsDocument,
+  file: string,
+  environment: string,
+): Promise<ApprovalGroup[]> {
+  if (files.length === 0) return [];
+  const actual = await manifestOf(doc, { environment });
+  const groups: ApprovalGroup[] = [];
+  for (const [i, proposal] of proposals.entries()) {
+    const name = files[i] as string;
+    const { manifest } = await checkProposal(proposal, name);
+    if (manifest.environment !== environment) {
+      throw new CliError(
+        EXIT.problems,
+        `${name} is a proposal for environment "${manifest.environment}", this publish is for "${environment}": nothing was published`,
+      );
+    }
+    if (!sameManifest(actual, manifest)) {
+      const diffs = manifestDifferences(actual, manifest);
+      throw new CliError(
+        EXIT.problems,
+        `${name} approves another document than ${file}, so nothing was published (run \`edgeflags propose ${file}\` and have it approved):\n${diffs.map((d) => `  ${d}`).join("\n")}`,
+        { differences: diffs },
+      );
+    }
+    groups.push(proposal.approval);
+  }
+  return groups;
+}
+
 /** Publishes a flags file through the guard rails; with --dry-run, stops before the push. */
 export async function publishCommand(
   file: string,
@@ -162,9 +206,18 @@ export async function publishCommand(
   const now = Date.now();
   const findings = lintSource(source, now);
   timer.mark("lint");
+  const proposalFiles = options.proposal ?? [];
+  const proposals = proposalFiles.map((f) => readProposal(f, ctx.io.cwd));
 
   const session = await openSession(ctx, options, true);
   try {
+    const approved = await proposalGroups(proposalFiles, proposals, doc, file, session.settings.environment);
+    const breakGlass = breakGlassReason(
+      session,
+      options.message,
+      "--message TEXT",
+      options.breakGlass === true,
+    );
     const live = await readLive(session, out);
     timer.mark("read live");
     checkEnvironment(live, session.settings.environment);
@@ -249,6 +302,8 @@ export async function publishCommand(
         live,
         audit: { overrides: verdict.overrides },
         dryRun,
+        proposals: approved,
+        ...(breakGlass ? { breakGlass } : {}),
       },
       timer,
       out,

@@ -5,9 +5,22 @@
  * each step. I/O through the target and the health poll.
  */
 import type { FlagsDocument } from "../../flags/types";
+import { type ApprovalGroup, signatureKid } from "../../policy/approvals";
+import type { CoverageReport } from "../../policy/check";
+import { approveGroup, groupOf, manifestOf } from "../../policy/manifest";
 import type { ChangeSummary, SnapshotAudit, SnapshotPayload } from "../../snapshot/format";
+import { carryApprovals } from "../approvals";
 import { diffDocuments } from "../diff";
 import { CliError, EXIT, formatMs, type Output } from "../output";
+import {
+  coverage,
+  coverageJson,
+  coverageLines,
+  isBreakGlassKey,
+  type LoadedPolicy,
+  removalsOf,
+  warnUnverifiable,
+} from "../policy";
 import { printSummary } from "../render-diff";
 import { buildSnapshot, decodeSnapshot } from "../snapshot";
 import type { PushOutcome } from "../targets/index";
@@ -28,6 +41,20 @@ export interface ReleaseInput {
   audit?: Pick<SnapshotAudit, "overrides" | "killed">;
   /** Sign and check the snapshot, then stop: nothing is pushed (`publish --dry-run`). */
   dryRun?: boolean;
+  /**
+   * Approval groups of proposals for exactly `flags` (`publish --proposal`): carried first, and the
+   * signing key's own signature is added to the first of them.
+   */
+  proposals?: ApprovalGroup[];
+  /** Other groups to carry before the live snapshot's (rollback: the old version's own). */
+  earlier?: ApprovalGroup[];
+  /** Set when an on-call key signs alone (see `breakGlassReason`): recorded as audit.breakGlass. */
+  breakGlass?: string;
+  /**
+   * Extra lines explaining why the policy refuses some items (kill: a flag whose prerequisite it
+   * disables); called with the items that fail.
+   */
+  explain?: (report: CoverageReport) => string[];
 }
 
 /** The snapshot to build on, as `readLive` found it. */
@@ -58,6 +85,12 @@ export interface ReleaseResult {
   signal?: PushOutcome["signal"];
   /** What was found in KV without authority and passed over or replaced. */
   warnings?: string[];
+  /** The approval groups signed into the snapshot: how many, and whose signatures they carry. */
+  approvals: { groups: number; signers: string[] };
+  /** The trust policy's verdict, checked here before the push (when a policy is configured). */
+  policy?: ReturnType<typeof coverageJson>;
+  /** The on-call key's reason, when the snapshot is a break-glass. */
+  breakGlass?: string;
 }
 
 /** The warning for a `current` in KV that is not the snapshot to build on (`code` says why). */
@@ -128,6 +161,7 @@ export async function release(
   // Above the floor too: the worker may know a newer verified version than the snapshot it returned.
   const version = Math.max(previousVersion ?? 0, live.floor ?? 0) + 1;
   const changes = diffDocuments(live.payload?.flags, input.flags);
+  const approvals = await approvalsFor(session, input, live);
   const { jws } = await buildSnapshot({
     flags: input.flags,
     environment: settings.environment,
@@ -139,12 +173,29 @@ export async function release(
       changes,
       ...(input.audit?.overrides?.length ? { overrides: input.audit.overrides } : {}),
       ...(input.audit?.killed?.length ? { killed: input.audit.killed } : {}),
+      ...(input.breakGlass ? { breakGlass: { reason: input.breakGlass } } : {}),
     },
     expiresAt: input.expiresAt,
+    approvals: approvals.groups,
     key,
     now: Date.now(),
   });
   timer.mark("sign");
+  const approvalInfo = {
+    groups: approvals.groups.length,
+    signers: [
+      ...new Set(approvals.groups.flatMap((g) => g.signatures.map((s) => signatureKid(s) ?? "?"))),
+    ].sort(),
+  };
+  const verdict = session.policy
+    ? await checkPolicy(session, session.policy, input, live, approvals.groups, out)
+    : undefined;
+  if (verdict) timer.mark("policy");
+  const extra = {
+    approvals: approvalInfo,
+    ...(verdict ? { policy: verdict } : {}),
+    ...(input.breakGlass ? { breakGlass: input.breakGlass } : {}),
+  };
   if (input.dryRun) {
     const warnings = live.warning ? [live.warning] : [];
     return {
@@ -155,10 +206,13 @@ export async function release(
       confirmed: false,
       dryRun: true,
       ...(warnings.length > 0 ? { warnings } : {}),
+      ...extra,
     };
   }
   out.note(`pushing version ${version} to ${target.where} (${changes.text})`);
-  const { signal, warnings: replaced = [] } = await target.push(jws);
+  const { signal, warnings: replaced = [] } = await target.push(jws).catch((err: unknown) => {
+    throw policyRefusal(err, session, input);
+  });
   timer.mark("push");
   for (const w of replaced) out.warning(w);
   const warnings = [...(live.warning ? [live.warning] : []), ...replaced];
@@ -175,6 +229,7 @@ export async function release(
     confirmed: false,
     signal,
     ...(warnings.length > 0 ? { warnings } : {}),
+    ...extra,
   };
   if (!input.wait) {
     out.note("not waiting for the worker to serve it (--no-wait)");
@@ -193,6 +248,129 @@ export async function release(
   return result;
 }
 
+/**
+ * The break-glass reason to record when the signing key is an on-call key (by the policy, or said
+ * with `--break-glass` where there is no policy): it signs alone only with a reason, given as `how`.
+ * Undefined for any other key.
+ */
+export function breakGlassReason(
+  session: Session,
+  reason: string | undefined,
+  how: string,
+  forced = false,
+): string | undefined {
+  const kid = session.key?.signer.kid;
+  const byPolicy =
+    session.policy !== undefined && kid !== undefined && isBreakGlassKey(session.policy.policy, kid);
+  if (!byPolicy && !forced) return undefined;
+  const why = reason?.trim();
+  if (!why) {
+    const whose = byPolicy ? `key ${kid} is an on-call key in the policy` : "--break-glass";
+    throw new CliError(
+      EXIT.usage,
+      `${whose}: a snapshot an on-call key signs alone is a break-glass and must say why: pass ${how} (recorded as audit.breakGlass)`,
+    );
+  }
+  return why;
+}
+
+/**
+ * The approval groups the new snapshot carries: the proposals' (with the signing key's signature
+ * added to the first), or, under a policy, a fresh group of the whole document signed by the signing
+ * key, so that its attestation outlives this publish; then the earlier ones given and the live snapshot's, as far as
+ * they still attest something (src/publisher/approvals.ts). A break-glass (an on-call key) signs no
+ * group: its signature attests nothing.
+ */
+async function approvalsFor(session: Session, input: ReleaseInput, live: LiveRead) {
+  const { key, settings } = session;
+  if (!key) throw new CliError(EXIT.usage, "no private key loaded");
+  // Without a policy here, nor approvals live or proposed, nothing counts approvals: the snapshot
+  // stays as small as it was (a group covers every flag, about 160 KB per 1,000).
+  const underPolicy =
+    session.policy !== undefined ||
+    (live.payload?.approvals?.length ?? 0) > 0 ||
+    (input.proposals?.length ?? 0) > 0;
+  const attests =
+    underPolicy &&
+    !input.breakGlass &&
+    !(session.policy && isBreakGlassKey(session.policy.policy, key.signer.kid));
+  const own: ApprovalGroup[] = [];
+  const proposals = [...(input.proposals ?? [])];
+  if (attests) {
+    const first = proposals.shift();
+    const group =
+      first ??
+      groupOf(
+        await manifestOf(input.flags, {
+          environment: settings.environment,
+          ...removalsOf(live.payload?.flags, input.flags),
+          ...(input.message ? { note: input.message } : {}),
+        }),
+      );
+    own.push(await approveGroup(group, key.signer));
+  }
+  return carryApprovals({
+    doc: input.flags,
+    environment: settings.environment,
+    groups: [...own, ...proposals, ...(input.earlier ?? []), ...(live.payload?.approvals ?? [])],
+    keys: session.keys,
+    live: live.payload?.flags,
+  });
+}
+
+/**
+ * The worker's policy check, run here before anything is pushed: exit 1 with what each item still
+ * needs when the worker would refuse the snapshot.
+ */
+async function checkPolicy(
+  session: Session,
+  loaded: LoadedPolicy,
+  input: ReleaseInput,
+  live: LiveRead,
+  groups: ApprovalGroup[],
+  out: Output,
+): Promise<ReturnType<typeof coverageJson>> {
+  const kid = (session.key as NonNullable<Session["key"]>).signer.kid;
+  warnUnverifiable(out, loaded, session.keys);
+  const report = await coverage({
+    doc: input.flags,
+    environment: session.settings.environment,
+    signer: kid,
+    groups,
+    breakGlassReason: input.breakGlass,
+    loaded,
+    keys: session.keys,
+    live: live.payload?.flags,
+  });
+  if (report.ok) return coverageJson(report);
+  const lines = [...coverageLines(report), ...(input.explain?.(report) ?? [])];
+  throw new CliError(
+    EXIT.problems,
+    `the trust policy (${loaded.source}) would refuse this snapshot signed by ${kid}, so nothing was pushed:\n${lines.map((l) => `  ${l}`).join("\n")}`,
+    { policy: coverageJson(report) },
+  );
+}
+
+/** A push the worker refused under its trust policy, said with what to do about it. */
+function policyRefusal(err: unknown, session: Session, input: ReleaseInput): unknown {
+  if (!(err instanceof CliError) || err.details?.code !== "ERR_SNAPSHOT_POLICY") return err;
+  const detail = String(err.details.message ?? err.message).replace(
+    /^snapshot refused by the trust policy: /,
+    "",
+  );
+  const problems = detail.split("; ");
+  const hint = session.policy
+    ? `it passed the check here against ${session.policy.source}: the worker's EDGEFLAGS_POLICY or EDGEFLAGS_PUBLIC_KEYS differ from this publisher's`
+    : /on-call key/.test(detail) && !input.breakGlass
+      ? "an on-call key signs alone only as a break-glass: configure the policy (--policy FILE, EDGEFLAGS_POLICY_FILE or policyFile) or pass --break-glass, with --reason"
+      : "configure the policy the worker has (--policy FILE, EDGEFLAGS_POLICY_FILE or policyFile) to see what is missing before a push";
+  return new CliError(
+    EXIT.problems,
+    `the worker's trust policy refused the snapshot [ERR_SNAPSHOT_POLICY], nothing changed:\n${problems.map((p) => `  ${p}`).join("\n")}\n  (${hint})`,
+    err.details,
+  );
+}
+
 /** The human report after a release: what went live and how long each step took. */
 export function reportRelease(out: Output, result: ReleaseResult, timer: Timer, verb: string): void {
   const from = result.previousVersion === null ? "" : ` (was ${result.previousVersion})`;
@@ -204,6 +382,13 @@ export function reportRelease(out: Output, result: ReleaseResult, timer: Timer, 
   const total = timer.total();
   const steps = timer.steps.map((s) => `${s.step} ${formatMs(s.ms)}`).join(", ");
   out.line(`  ${out.paint("dim", `${steps}; total ${formatMs(total)}`)}`);
+  if (result.breakGlass) out.line(`  break-glass by an on-call key: "${result.breakGlass}"`);
+  if (result.policy) {
+    const { groups, signers } = result.approvals;
+    out.line(
+      `  trust policy: passed; approvals signed in: ${signers.join(", ") || "none"} (${groups} group${groups === 1 ? "" : "s"})`,
+    );
+  }
   if (result.servedAfterMs !== undefined) {
     // /healthz answers from the nearest location only; the rest follow the signal (or KV).
     const elsewhere =

@@ -8,12 +8,14 @@ import { CliError, EXIT } from "../output";
 import { verifyReadBack } from "../snapshot";
 import { Timer } from "../timing";
 import { type CommandContext, openSession } from "./context";
-import { readLive, release, releaseJson, reportRelease } from "./release";
+import { breakGlassReason, readLive, release, releaseJson, reportRelease } from "./release";
 
 export interface RollbackOptions extends CliOptions {
   to: string;
   message?: string;
   wait?: boolean;
+  /** Sign as an on-call key's break-glass without a policy saying so (needs `message`). */
+  breakGlass?: boolean;
 }
 
 export async function rollbackCommand(options: RollbackOptions, ctx: CommandContext): Promise<number> {
@@ -25,6 +27,12 @@ export async function rollbackCommand(options: RollbackOptions, ctx: CommandCont
   }
   const session = await openSession(ctx, options, true);
   try {
+    const breakGlass = breakGlassReason(
+      session,
+      options.message,
+      "--message TEXT",
+      options.breakGlass === true,
+    );
     const [old, live] = await Promise.all([session.target.version(to), readLive(session, out)]);
     if (old === null)
       throw new CliError(EXIT.problems, `version ${to} was never published to ${session.target.where}`);
@@ -43,6 +51,9 @@ export async function rollbackCommand(options: RollbackOptions, ctx: CommandCont
         message: options.message ? `${note}: ${options.message}` : note,
         wait: options.wait !== false,
         live,
+        // The old version's own approvals attest its flags; the live ones what has not changed since.
+        earlier: earlier.approvals ?? [],
+        ...(breakGlass ? { breakGlass } : {}),
       },
       timer,
       out,

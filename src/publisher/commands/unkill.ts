@@ -14,13 +14,15 @@ import { digestOf } from "../source";
 import { Timer } from "../timing";
 import { type CommandContext, openSession } from "./context";
 import { readLiveVerified, selectFlags } from "./kill";
-import { release, releaseJson, reportRelease } from "./release";
+import { breakGlassReason, release, releaseJson, reportRelease } from "./release";
 
 export interface UnkillOptions extends CliOptions {
   /** Optional for an undo: recorded in the audit message when given. */
   reason?: string;
   tag?: string[];
   wait?: boolean;
+  /** Sign as an on-call key's break-glass without a policy saying so (needs `reason`). */
+  breakGlass?: boolean;
 }
 
 /** How many earlier versions unkill reads, per flag, looking for its kill. */
@@ -83,6 +85,7 @@ export async function unkillCommand(
   const reason = options.reason?.trim();
   const session = await openSession(ctx, options, true);
   try {
+    const breakGlass = breakGlassReason(session, reason, "--reason TEXT", options.breakGlass === true);
     const { live, payload } = await readLiveVerified(session, ctx);
     timer.mark("read live");
     const selected = selectFlags(payload, names, options.tag ?? []);
@@ -134,6 +137,7 @@ export async function unkillCommand(
         message: `unkill ${keys.join(", ")}: ${undo}${reason ? `; ${reason}` : ""}`,
         wait: options.wait !== false,
         live,
+        ...(breakGlass ? { breakGlass } : {}),
       },
       timer,
       out,
