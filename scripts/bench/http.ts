@@ -8,7 +8,12 @@
 import { compactVerify } from "jose";
 import { compile } from "../../src/eval/index";
 import { checkShape } from "../../src/flags/shape.generated";
+import type { FlagDefinition } from "../../src/flags/types";
+import { approveGroup, groupOf, manifestOf } from "../../src/policy/manifest";
+import { generateKeys } from "../../src/publisher/keys";
+import { snapshotPayload } from "../../src/snapshot/format";
 import { loadKeyRing } from "../../src/snapshot/keys";
+import { importSigningKey, type SigningKey, signSnapshot } from "../../src/snapshot/sign";
 import { verifySnapshot } from "../../src/snapshot/verify";
 import { type LoadOptions, pickLoadTool, runLoadWith } from "../lib/loadgen";
 import { startLocalWorker } from "../lib/local-worker";
@@ -131,14 +136,77 @@ async function throughput(jwks: string, jws: string): Promise<void> {
   }
 }
 
+/**
+ * 1,000 flags under a trust policy: 50 of them tagged `payments` (two approvals each), approved by two
+ * approver keys in one group that the publisher's key signs too; and the same document killed by an
+ * on-call key, where every flag must be checked against the carried approvals (the costliest case).
+ */
+async function policySnapshots(): Promise<{ jwks: string; policy: string; snapshots: Map<string, string> }> {
+  const kids = ["bench", "approver-1", "approver-2", "on-call"];
+  const generated = await Promise.all(kids.map((kid) => generateKeys(kid)));
+  const signers = await Promise.all(generated.map((k) => importSigningKey(k.privateJwk)));
+  const jwks = JSON.stringify({ keys: generated.flatMap((k) => k.publicJwks.keys) });
+  const policy = JSON.stringify({
+    keys: {
+      bench: { roles: ["publisher"] },
+      "approver-1": { roles: ["approver"] },
+      "approver-2": { roles: ["approver"] },
+      "on-call": { roles: ["oncall"] },
+    },
+    approvals: { "tag:payments": 2 },
+  });
+  const doc = scenarioDoc(1_000, betaIds());
+  Object.values(doc.flags)
+    .slice(0, 50)
+    .forEach((f) => {
+      f.tags = ["payments"];
+    });
+  let group = groupOf(await manifestOf(doc, { environment: "bench" }));
+  for (const s of signers.slice(0, 3)) group = await approveGroup(group, s as SigningKey);
+  const approved = await signSnapshot(
+    snapshotPayload(doc, { environment: "bench", version: 1, approvals: [group] }),
+    signers[0] as SigningKey,
+  );
+  const killed = structuredClone(doc);
+  (Object.values(killed.flags)[0] as FlagDefinition).enabled = false;
+  const oncall = await signSnapshot(
+    snapshotPayload(killed, {
+      environment: "bench",
+      version: 2,
+      approvals: [group],
+      audit: {
+        actor: "on-call",
+        changes: { added: [], removed: [], changed: [], text: "kill" },
+        breakGlass: { reason: "bench" },
+      },
+    }),
+    signers[3] as SigningKey,
+  );
+  return {
+    jwks,
+    policy,
+    snapshots: new Map([
+      ["1,000 flags, policy: 50 guarded, 2 approvals", approved],
+      ["1,000 flags, policy: on-call kill (every flag checked)", oncall],
+    ]),
+  };
+}
+
 async function coldLoadInWorkerd(jwks: string, snapshots: Map<number, string>): Promise<void> {
+  const withPolicy = await policySnapshots();
   const w = await startLocalWorker({
     entry: "scripts/bench/coldload-worker.ts",
     bindings: { EDGEFLAGS_PUBLIC_KEYS: jwks },
   });
+  const p = await startLocalWorker({
+    entry: "scripts/bench/coldload-worker.ts",
+    bindings: { EDGEFLAGS_PUBLIC_KEYS: withPolicy.jwks, EDGEFLAGS_POLICY: withPolicy.policy },
+  });
   try {
     const kv = await w.mf.getKVNamespace("FLAGS");
     for (const [n, jws] of snapshots) await kv.put(`snap-${n}`, jws);
+    const pkv = await p.mf.getKVNamespace("FLAGS");
+    for (const [name, jws] of withPolicy.snapshots) await pkv.put(name, jws);
     console.log(
       "\nreload in a warm isolate (workerd; KV read + verify + parse + shape check + compile), per reload, after one untimed call of N reloads; not a cold start (see the `cold` section):",
     );
@@ -159,8 +227,36 @@ async function coldLoadInWorkerd(jwks: string, snapshots: Map<number, string>): 
         `  ${String(n).padStart(6)} flags (${kb.padStart(5)} KB snapshot): ${median(runs).toFixed(2)} ms`,
       );
     }
+    // Under a trust policy, against the same 1,000 flags without one, alternating in one run.
+    const reload = async (worker: typeof w, key: string, policy: boolean) => {
+      const call = async (t: number) => {
+        const t0 = performance.now();
+        const res = await fetch(`${worker.url}/?key=${encodeURIComponent(key)}&times=${t}${policy ? "&policy=1" : ""}`);
+        if (!res.ok) throw new Error(await res.text());
+        await res.arrayBuffer();
+        return performance.now() - t0;
+      };
+      await call(20);
+      return async () => ((await call(20)) - (await call(0))) / 20;
+    };
+    const base = await reload(w, "snap-1000", false);
+    for (const [name, jws] of withPolicy.snapshots) {
+      const timed = await reload(p, name, true);
+      const ms: number[] = [];
+      const ratio: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const b = await base();
+        const m = await timed();
+        ms.push(m);
+        ratio.push(m / b);
+      }
+      const kb = (jws.length / 1024).toFixed(0);
+      console.log(
+        `  ${name} (${kb} KB snapshot): ${median(ms).toFixed(2)} ms, ${median(ratio).toFixed(2)}x the same flags without a policy`,
+      );
+    }
   } finally {
-    await w.dispose();
+    await Promise.all([w.dispose(), p.dispose()]);
   }
 }
 

@@ -28,21 +28,41 @@ export function canonicalJson(value: unknown): string {
   return write(value, false, false);
 }
 
+/** Object keys as JSON strings, memoised: a document repeats the same few dozen names thousands of times. */
+const quoted = new Map<string, string>();
+function quote(key: string): string {
+  let q = quoted.get(key);
+  if (q === undefined) {
+    q = JSON.stringify(key);
+    if (quoted.size < 4096) quoted.set(key, q);
+  }
+  return q;
+}
+
 function write(value: unknown, ordered: boolean, plain: boolean): string {
   if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
-  if (Array.isArray(value)) return `[${value.map((v) => write(v, false, plain)).join(",")}]`;
-  const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj).filter((k) => obj[k] !== undefined);
-  if (ordered) {
-    return `o[${keys.map((k) => `${JSON.stringify(k)},${write(obj[k], false, true)}`).join(",")}]`;
+  if (Array.isArray(value)) {
+    let out = "[";
+    for (let i = 0; i < value.length; i++) out += (i === 0 ? "" : ",") + write(value[i], false, plain);
+    return `${out}]`;
   }
-  keys.sort();
-  return `{${keys
-    .map((k) => {
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj);
+  if (!ordered && keys.length > 1) keys.sort();
+  let out = ordered ? "o[" : "{";
+  let first = true;
+  for (const k of keys) {
+    const v = obj[k];
+    if (v === undefined) continue;
+    out += first ? "" : ",";
+    first = false;
+    if (ordered) out += `${quote(k)},${write(v, false, true)}`;
+    else {
       const inner = plain || k === "variants" || k === "json";
-      return `${JSON.stringify(k)}:${write(obj[k], !plain && k === "split", inner)}`;
-    })
-    .join(",")}}`;
+      out += `${quote(k)}:${write(v, !plain && k === "split", inner)}`;
+    }
+  }
+  return out + (ordered ? "]" : "}");
 }
 
 /** base64url of the SHA-256 of the text's UTF-8 bytes (synchronous: thousands per load must be cheap). */
