@@ -309,3 +309,65 @@ describe("the policy setting", () => {
     expect(body.error).toContain("approvals.tag:x: needs 3 approvers");
   });
 });
+
+describe("key rotation and revocation (a new policy deployed: fresh isolates)", () => {
+  it("adding an approver: its approval counts once the policy names it", async () => {
+    const environment = "appr-rot-add";
+    await approvedBase(environment);
+    const next = baseDoc({ fallthrough: "on" });
+    const jws = await policySnapshot(next, environment, {
+      version: 2,
+      groups: [await approvals(next, environment, ["alice", "carol-payments"])],
+    });
+    const { "carol-payments": _carol, ...without } = POLICY.keys;
+    const before = harness(policyEnv(environment, { ...POLICY, keys: without }));
+    const refused = await before.fetch("/v1/snapshot", intake(jws));
+    expect(refused.status).toBe(422);
+    expect(((await refused.json()) as { message: string }).message).toContain("has 1 (alice)");
+    const after = harness(policyEnv(environment));
+    expect((await after.fetch("/v1/snapshot", intake(jws))).status).toBe(201);
+    expect(await flagValue(after, "pay-new-checkout")).toBe(true);
+  });
+
+  it("revoking a compromised approver: its signatures stop counting at once, in the live snapshot too", async () => {
+    const environment = "appr-rot-revoke";
+    const { doc } = await approvedBase(environment);
+    const revoked = { ...POLICY, revoked: ["bob"] };
+    const cold = harness(policyEnv(environment, revoked));
+    const { status, body } = await health(cold);
+    expect(status).toBe(503);
+    expect(body).toMatchObject({ status: "no_snapshot", lastError: { code: "ERR_SNAPSHOT_POLICY" } });
+    expect(body.lastError?.message).toContain("has 1 (alice)");
+    // Re-approved by the remaining keys, the same document serves again.
+    const reapproved = await policySnapshot(doc, environment, {
+      version: 2,
+      groups: [await approvals(doc, environment, ["alice", "carol-payments"])],
+    });
+    expect((await cold.fetch("/v1/snapshot", intake(reapproved))).status).toBe(201);
+    expect(await served(cold)).toBe(2);
+  });
+
+  it("rotating the on-call key: the old one's kill is refused, the new one's accepted", async () => {
+    const environment = "appr-rot-oncall";
+    const { group } = await approvedBase(environment, baseDoc({ fallthrough: "on" }));
+    const rotated = {
+      ...POLICY,
+      keys: { ...POLICY.keys, "qa-preview": { roles: ["oncall" as const] } },
+      revoked: ["oncall"],
+    };
+    const h = harness(policyEnv(environment, rotated));
+    const killed = baseDoc({ fallthrough: "on", enabled: false });
+    const kill = (signer: PolicyKid, version: number) =>
+      policySnapshot(killed, environment, {
+        version,
+        signer,
+        groups: [group],
+        audit: breakGlass("INC-9", ["pay-new-checkout"]),
+      });
+    const old = await h.fetch("/v1/snapshot", intake(await kill("oncall", 2)));
+    expect(old.status).toBe(422);
+    expect(((await old.json()) as { message: string }).message).toContain("signing key oncall is revoked");
+    expect((await h.fetch("/v1/snapshot", intake(await kill("qa-preview", 2)))).status).toBe(201);
+    expect(await flagValue(h, "pay-new-checkout")).toBe(false);
+  });
+});
