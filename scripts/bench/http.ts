@@ -231,7 +231,9 @@ async function coldLoadInWorkerd(jwks: string, snapshots: Map<number, string>): 
     const reload = async (worker: typeof w, key: string, policy: boolean) => {
       const call = async (t: number) => {
         const t0 = performance.now();
-        const res = await fetch(`${worker.url}/?key=${encodeURIComponent(key)}&times=${t}${policy ? "&policy=1" : ""}`);
+        const res = await fetch(
+          `${worker.url}/?key=${encodeURIComponent(key)}&times=${t}${policy ? "&policy=1" : ""}`,
+        );
         if (!res.ok) throw new Error(await res.text());
         await res.arrayBuffer();
         return performance.now() - t0;
