@@ -62,6 +62,17 @@ export function mergeDotenv(text: string, updates: Record<string, string>): stri
   return `${out.join("\n")}\n`;
 }
 
+/** The keys of a JWKS text other than `kid`'s; none when the text is not a JWKS. */
+function otherKeys(text: string | undefined, kid: string | undefined): JWK[] {
+  try {
+    const keys = (JSON.parse(text ?? "") as { keys?: unknown }).keys;
+    if (!Array.isArray(keys)) return [];
+    return keys.filter((k): k is JWK => typeof k === "object" && k !== null && (k as JWK).kid !== kid);
+  } catch {
+    return [];
+  }
+}
+
 /**
  * Creates what is missing and refreshes what `npm start` owns, for a worker at `url`; returns what
  * the start needs.
@@ -78,11 +89,15 @@ export async function prepareDevFiles(root: string, url: string): Promise<DevSet
     createdKey = true;
   }
   const privateJwk = JSON.parse(readFileSync(keyFile, "utf8")) as JWK;
-  const jwks = JSON.stringify({ keys: [publicPart(privateJwk)] });
 
   const varsFile = join(root, ".dev.vars");
   const varsText = existsSync(varsFile) ? readFileSync(varsFile, "utf8") : "";
   const existingVars = readDotenv(varsText);
+  // The development key first; keys a developer added (approvers, on-call, preview: README "Roles,
+  // scopes and approvals") are kept, so an EDGEFLAGS_POLICY naming them stays usable.
+  const jwks = JSON.stringify({
+    keys: [publicPart(privateJwk), ...otherKeys(existingVars.get("EDGEFLAGS_PUBLIC_KEYS"), privateJwk.kid)],
+  });
   // Keep the secrets across runs, so a CLI session or a back-end configured earlier keeps working.
   const publishToken = existingVars.get("PUBLISH_TOKEN") || devSecret();
   // SERVER_API_KEYS is a comma-separated list (src/http/config.ts); a developer's own list is kept.

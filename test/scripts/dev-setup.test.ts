@@ -66,6 +66,33 @@ describe("prepareDevFiles", () => {
       "mine-1, mine-2",
     );
   });
+
+  it("keeps keys a developer added to EDGEFLAGS_PUBLIC_KEYS (approvers for a local policy), the development key first", async () => {
+    const root = mkdtempSync(join(tmpdir(), "edgeflags-dev-"));
+    const first = await prepareDevFiles(root, devUrl(9001));
+    const alice = {
+      kty: "OKP",
+      crv: "Ed25519",
+      x: "fushn-XqknwysgdqE3M4vAufsBPc_i0veylJ_IKVbYo",
+      kid: "alice",
+    };
+    const vars = readDotenv(readFileSync(join(root, ".dev.vars"), "utf8"));
+    const dev = JSON.parse(vars.get("EDGEFLAGS_PUBLIC_KEYS") as string).keys[0];
+    expect(dev.kid).toBe(first.kid);
+    writeFileSync(
+      join(root, ".dev.vars"),
+      `EDGEFLAGS_PUBLIC_KEYS='${JSON.stringify({ keys: [alice, dev] })}'\nEDGEFLAGS_POLICY='{}'\n`,
+    );
+    await prepareDevFiles(root, devUrl(9001));
+    const after = readDotenv(readFileSync(join(root, ".dev.vars"), "utf8"));
+    expect(JSON.parse(after.get("EDGEFLAGS_PUBLIC_KEYS") as string).keys).toEqual([dev, alice]);
+    expect(after.get("EDGEFLAGS_POLICY")).toBe("{}");
+    // Garbage there is replaced by the development key alone.
+    writeFileSync(join(root, ".dev.vars"), "EDGEFLAGS_PUBLIC_KEYS='not json'\n");
+    await prepareDevFiles(root, devUrl(9001));
+    const reset = readDotenv(readFileSync(join(root, ".dev.vars"), "utf8"));
+    expect(JSON.parse(reset.get("EDGEFLAGS_PUBLIC_KEYS") as string).keys).toEqual([dev]);
+  });
 });
 
 describe("the demo flags the examples name", () => {
