@@ -67,10 +67,28 @@ class FlagChecker {
     this.serve(flag.fallthrough, loc, "fallthrough", true);
     this.geo();
     this.schedule();
-    const expires = str(flag.expires);
-    const problem =
-      expires !== undefined && /^\d{4}-\d{2}-\d{2}$/.test(expires) ? dateProblem(expires) : undefined;
-    if (problem) this.report(at(loc, "expires"), `expires: ${problem}`);
+    this.dates();
+  }
+
+  /** `expires` and `created` are real dates, and a flag does not expire before it was created. */
+  private dates(): void {
+    const { flag, loc } = this;
+    const valid: Record<string, string> = {};
+    for (const field of ["created", "expires"] as const) {
+      const date = str(flag[field]);
+      if (date === undefined || !/^\d{4}-\d{2}-\d{2}$/.test(date)) continue;
+      const problem = dateProblem(date);
+      if (problem) this.report(at(loc, field), `${field}: ${problem}`);
+      else valid[field] = date;
+    }
+    const { created, expires } = valid;
+    // YYYY-MM-DD strings compare as dates.
+    if (created !== undefined && expires !== undefined && expires < created) {
+      this.report(
+        at(loc, "expires"),
+        `expires (${expires}) is before created (${created}): flag "${this.key}" would be expired from the start`,
+      );
+    }
   }
 
   private missingVariant(name: string, what: string): string {

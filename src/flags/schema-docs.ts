@@ -28,12 +28,22 @@ export const SCHEMA_DOCS: Record<string, ObjectDocs> = {
     title: "Flag",
     description: "One feature flag: variants and how one is chosen for a visitor.",
     fields: {
-      description: "What the flag does, for people.",
+      description: "What the flag is for (its purpose), for people.",
       owner: "Team or person responsible for the flag.",
       kind: "release, ops (kill switch), experiment, permission or migration.",
       expires: "YYYY-MM-DD after which the flag should be removed (lint fails after it).",
       ticket: "Issue or ticket reference.",
       tags: "Free-form labels.",
+      created:
+        "YYYY-MM-DD the flag was added; lint reports release, experiment and migration flags older than the budget.",
+      environments:
+        "Environments the flag may be published to (e.g. [staging]). Default: every one. publish refuses a document with a flag not allowed in its environment.",
+      rolloutPlan: "How the flag rolls out (stages, success criteria), for people.",
+      dashboard:
+        "http(s) URL of the dashboard watching the rollout; lint wants one for a percentage rollout.",
+      cleanupIssue:
+        'The issue that removes the flag: a URL, "#123", "org/repo#123" or "PROJ-123". Required for release flags.',
+      runbook: "http(s) URL of the runbook: when and how to flip the flag. Wanted for ops flags.",
       clientVisible: "Serve this flag's value to front-ends (GET /v1/flags, OFREP bulk). Default false.",
       type: "boolean, string, number or json. Default: inferred from the variants.",
       enabled: "Kill switch: false serves the off variant with reason DISABLED. Default true.",

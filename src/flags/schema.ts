@@ -30,6 +30,11 @@ export const CONTINENTS = ["AF", "AN", "AS", "EU", "NA", "OC", "SA"] as const;
 const COUNTRY = /^[A-Z]{2}$/;
 const REGION = /^[A-Z]{2}-[A-Z0-9]{1,3}$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
+/** An http(s) URL with a host: dashboards and runbooks are opened by people, so nothing else. */
+export const HTTP_URL = /^https?:\/\/[^\s/?#]+[^\s]*$/;
+/** A URL or an issue reference: `#123`, `owner/repo#123` or a tracker key like `PROJ-123`. */
+export const ISSUE_REF =
+  /^(https?:\/\/[^\s/?#]+[^\s]*|([A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+)?#\d+|[A-Z][A-Z0-9_]*-\d+)$/;
 export const START_TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
 export const END_TIME = /^(([01]\d|2[0-3]):[0-5]\d|24:00)$/;
 
@@ -302,6 +307,27 @@ export const FlagSchema = strict(
     expires: v.optional(pattern(DATE, "expires", "a date YYYY-MM-DD")),
     ticket: v.optional(text("ticket")),
     tags: v.optional(list(text("tag"), "tags")),
+    created: v.optional(pattern(DATE, "created", "a date YYYY-MM-DD")),
+    environments: v.optional(
+      v.pipe(
+        list(name("environment"), "environments"),
+        v.nonEmpty("environments must list at least one environment (or leave it out for every one)"),
+      ),
+    ),
+    rolloutPlan: v.optional(text("rolloutPlan")),
+    dashboard: v.optional(
+      pattern(HTTP_URL, "dashboard", 'an http(s) URL, e.g. "https://grafana.example.com/d/abc"'),
+    ),
+    cleanupIssue: v.optional(
+      pattern(
+        ISSUE_REF,
+        "cleanupIssue",
+        'a URL or an issue reference like "#123", "org/repo#123" or "PROJ-123"',
+      ),
+    ),
+    runbook: v.optional(
+      pattern(HTTP_URL, "runbook", 'an http(s) URL, e.g. "https://wiki.example.com/runbooks/x"'),
+    ),
     clientVisible: v.optional(v.boolean("clientVisible must be true or false")),
     type: v.optional(oneOf(FLAG_TYPES, "type")),
     enabled: v.optional(v.boolean("enabled must be true or false")),

@@ -163,6 +163,7 @@ export interface GeoLists {
 }
 
 export interface FlagDefinition {
+  /** What the flag is for (its purpose), for people. */
   description?: string;
   owner?: string;
   kind?: FlagKind;
@@ -170,6 +171,18 @@ export interface FlagDefinition {
   expires?: string;
   ticket?: string;
   tags?: string[];
+  /** ISO date (YYYY-MM-DD) the flag was added; lint reports temporary flags older than the budget. */
+  created?: string;
+  /** Environments the flag may be published to; omitted: every environment. `publish` refuses others. */
+  environments?: string[];
+  /** How the flag is meant to roll out (stages, criteria), for people. */
+  rolloutPlan?: string;
+  /** http(s) URL of the dashboard watching the flag's rollout; lint wants one for a percentage rollout. */
+  dashboard?: string;
+  /** The issue that removes the flag: a URL, `#123`, `owner/repo#123` or `PROJ-123` (release flags). */
+  cleanupIssue?: string;
+  /** http(s) URL of the runbook saying when and how to flip the flag (ops flags). */
+  runbook?: string;
   /** Served to front-ends (GET /v1/flags, OFREP bulk). Default false: server-only. */
   clientVisible?: boolean;
   /** Declared type; when omitted it is inferred from the variants. */

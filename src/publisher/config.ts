@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
+import type { LintOptions } from "./lint";
 import { CliError, EXIT } from "./output";
 
 export const TARGETS = ["worker", "kv-api", "local"] as const;
@@ -34,6 +35,8 @@ export interface ConfigFile {
   namespaceId?: string;
   /** local target: wrangler's local KV folder and the namespace id from wrangler.toml. */
   localPersist?: string;
+  /** Lint settings (`lint` and `publish`): `{ "maxFlagsPerOwner": 10, "staleAfterDays": 90 }`. */
+  lint?: LintOptions;
 }
 
 /** Options a command may receive from the command line. */
@@ -100,17 +103,64 @@ function readConfigFile(path: string): ConfigFile {
 
 const blank = (v: string | undefined) => (v === undefined || v.trim() === "" ? undefined : v.trim());
 
+/** A positive whole number of a `lint` setting, or undefined when it is not set. */
+function lintCount(value: unknown, name: string, path: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+    throw new CliError(
+      EXIT.usage,
+      `${path}: lint.${name} must be a whole number >= 1, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * The `lint` settings of the config file (--config, EDGEFLAGS_CONFIG or the nearest
+ * `.edgeflags/config.json`), checked; none without a config file. Lint needs nothing else of the
+ * settings, so it reads no keys or policy.
+ */
+export function lintSettings(
+  options: Pick<CliOptions, "config">,
+  env: Record<string, string | undefined>,
+  cwd: string,
+): LintOptions {
+  const path = configPathOf(options, env, cwd);
+  if (!path) return {};
+  const lint = readConfigFile(path).lint as unknown;
+  if (lint === undefined) return {};
+  if (typeof lint !== "object" || lint === null || Array.isArray(lint)) {
+    throw new CliError(EXIT.usage, `${path}: lint must be an object like { "maxFlagsPerOwner": 10 }`);
+  }
+  const l = lint as Record<string, unknown>;
+  const maxFlagsPerOwner = lintCount(l.maxFlagsPerOwner, "maxFlagsPerOwner", path);
+  const staleAfterDays = lintCount(l.staleAfterDays, "staleAfterDays", path);
+  return {
+    ...(maxFlagsPerOwner === undefined ? {} : { maxFlagsPerOwner }),
+    ...(staleAfterDays === undefined ? {} : { staleAfterDays }),
+  };
+}
+
+/** The config file in use: --config, else EDGEFLAGS_CONFIG, else the nearest one above `cwd`. */
+function configPathOf(
+  options: Pick<CliOptions, "config">,
+  env: Record<string, string | undefined>,
+  cwd: string,
+): string | undefined {
+  return options.config
+    ? resolve(cwd, options.config)
+    : blank(env.EDGEFLAGS_CONFIG)
+      ? resolve(cwd, env.EDGEFLAGS_CONFIG as string)
+      : findConfigFile(cwd);
+}
+
 /** Resolves every setting; throws CliError (exit 2) for values that make no sense. */
 export function resolveSettings(
   options: CliOptions,
   env: Record<string, string | undefined>,
   cwd: string,
 ): Settings {
-  const configFile = options.config
-    ? resolve(cwd, options.config)
-    : blank(env.EDGEFLAGS_CONFIG)
-      ? resolve(cwd, env.EDGEFLAGS_CONFIG as string)
-      : findConfigFile(cwd);
+  const configFile = configPathOf(options, env, cwd);
   const file: ConfigFile = configFile ? readConfigFile(configFile) : {};
   const base = configFile ? dirname(configFile) : cwd;
   const fromFile = (p: string | undefined) =>

@@ -1,12 +1,16 @@
 /**
- * Policy checks on a valid flags document, beyond what the worker needs to serve it: expiry and
- * ownership by flag kind, unused segments, rules that can never match, targets and flag keys that
- * shadow each other. Pure, no I/O: `now` is passed in.
+ * Policy checks on a valid flags document, beyond what the worker needs to serve it: what each kind
+ * of flag must carry (owner, expiry, cleanup issue, default off, runbook, a dashboard for a
+ * percentage rollout: the table in kind-policies.ts), age, an optional flag budget per owner, unused
+ * segments, rules that can never match, targets and flag keys that shadow each other. Pure, no I/O:
+ * `now` and the options are passed in.
  */
-import type { FlagDefinition, FlagsDocument } from "../flags/types";
+import { offVariantOf, splitEntries } from "../flags/defaults";
+import type { FlagDefinition, FlagsDocument, ProgressiveSplit, Serve, SplitWeights } from "../flags/types";
 import { canonicalJson } from "./diff";
+import { DEFAULT_STALE_AFTER_DAYS, KIND_POLICIES, KINDLESS_DASHBOARD, type Severity } from "./kind-policies";
 
-export type Severity = "error" | "warning";
+export type { Severity };
 
 /** Every rule name, stable: --json consumers, `publish --allow-lint RULE` and the docs use them. */
 export const LINT_RULES = [
@@ -18,6 +22,12 @@ export const LINT_RULES = [
   "unreachable-rule",
   "duplicate-target",
   "shadowed-flag",
+  "release-needs-cleanup-issue",
+  "release-default-off",
+  "ops-needs-runbook",
+  "rollout-needs-dashboard",
+  "stale",
+  "owner-over-budget",
 ] as const;
 export type LintRule = (typeof LINT_RULES)[number];
 
@@ -30,7 +40,14 @@ export interface LintFinding {
   message: string;
 }
 
-const TEMPORARY = new Set(["release", "experiment"]);
+/** Lint settings from `.edgeflags/config.json` (`lint`); every one optional. */
+export interface LintOptions {
+  /** Most flags one owner may have; more is an owner-over-budget error. Default: no budget. */
+  maxFlagsPerOwner?: number;
+  /** Days after `created` a release, experiment or migration flag is stale. Default 90. */
+  staleAfterDays?: number;
+}
+
 const DAY_MS = 86_400_000;
 
 /** Keys that people (and code that normalises them) would read as the same flag. */
@@ -50,17 +67,17 @@ function lintOwnership(key: string, flag: FlagDefinition, now: number, out: Lint
     });
     return;
   }
-  const temporary = TEMPORARY.has(flag.kind);
+  const policy = KIND_POLICIES[flag.kind];
   if (!flag.owner) {
     out.push({
-      severity: temporary ? "error" : "warning",
+      severity: policy.owner,
       rule: "missing-owner",
       path: at,
       onKey: true,
       message: `${flag.kind} flag "${key}" has no owner: add \`owner: <team>\` so someone is responsible for it`,
     });
   }
-  if (!temporary) return;
+  if (!policy.temporary) return;
   if (!flag.expires) {
     out.push({
       severity: "error",
@@ -77,6 +94,88 @@ function lintOwnership(key: string, flag: FlagDefinition, now: number, out: Lint
       message: `${flag.kind} flag "${key}" expired on ${flag.expires}: remove it from the code and this file, or move the date if it must stay`,
     });
   }
+}
+
+/** Whether a serve splits traffic between two or more variants, now or at any step. */
+function splitsTraffic(serve: Serve | ProgressiveSplit): boolean {
+  if (typeof serve === "string") return false;
+  const several = (w: SplitWeights) => splitEntries(w).filter((e) => e.weight > 0).length > 1;
+  return several(serve.split) || ("steps" in serve && (serve.steps ?? []).some((s) => several(s.split)));
+}
+
+/** Where the flag rolls out by percentage: `fallthrough` or `rules.<i>`, the first one found. */
+function rolloutAt(flag: FlagDefinition): (string | number)[] | undefined {
+  if (splitsTraffic(flag.fallthrough)) return ["fallthrough"];
+  const i = (flag.rules ?? []).findIndex((rule) => splitsTraffic(rule.serve));
+  return i < 0 ? undefined : ["rules", i, "serve"];
+}
+
+/** The per-kind fields beyond owner and expiry: cleanup issue, default off, runbook, dashboard, age. */
+function lintKindFields(
+  key: string,
+  flag: FlagDefinition,
+  now: number,
+  staleAfterDays: number,
+  out: LintFinding[],
+): void {
+  const at = ["flags", key];
+  const policy = flag.kind ? KIND_POLICIES[flag.kind] : undefined;
+  if (policy?.cleanupIssue && !flag.cleanupIssue) {
+    out.push({
+      severity: policy.cleanupIssue,
+      rule: "release-needs-cleanup-issue",
+      path: at,
+      onKey: true,
+      message: `${flag.kind} flag "${key}" has no cleanupIssue: add \`cleanupIssue: <issue URL or PROJ-123>\` for the work that removes it`,
+    });
+  }
+  const off = offVariantOf(flag);
+  if (policy?.defaultOff && typeof flag.fallthrough === "string" && flag.fallthrough !== off) {
+    out.push({
+      severity: policy.defaultOff,
+      rule: "release-default-off",
+      path: [...at, "fallthrough"],
+      message: `${flag.kind} flag "${key}" serves "${flag.fallthrough}" to everyone by default: a release flag's fallthrough is its off variant "${off}" (roll out with rules, targets or a split); once everyone has it, remove the flag`,
+    });
+  }
+  if (policy?.runbook && !flag.runbook) {
+    out.push({
+      severity: policy.runbook,
+      rule: "ops-needs-runbook",
+      path: at,
+      onKey: true,
+      message: `${flag.kind} flag "${key}" has no runbook: add \`runbook: https://...\` saying when and how to flip it`,
+    });
+  }
+  const rollout = flag.dashboard ? undefined : rolloutAt(flag);
+  if (rollout) {
+    out.push({
+      severity: policy?.dashboard ?? KINDLESS_DASHBOARD,
+      rule: "rollout-needs-dashboard",
+      path: [...at, ...rollout],
+      message: `flag "${key}" rolls out by percentage but has no dashboard: add \`dashboard: https://...\` where its effect is watched`,
+    });
+  }
+  if (policy?.agesOut && flag.created) {
+    const days = Math.floor((now - Date.parse(`${flag.created}T00:00:00Z`)) / DAY_MS);
+    if (days > staleAfterDays) {
+      out.push({
+        severity: "warning",
+        rule: "stale",
+        path: [...at, "created"],
+        message: `${flag.kind} flag "${key}" was created ${days} days ago (${flag.created}), more than ${staleAfterDays}: finish it and remove it`,
+      });
+    }
+  }
+}
+
+/** Owner -> how many flags name them, for the flag budget. */
+function flagsPerOwner(doc: FlagsDocument): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const flag of Object.values(doc.flags)) {
+    if (flag.owner) counts.set(flag.owner, (counts.get(flag.owner) ?? 0) + 1);
+  }
+  return counts;
 }
 
 function lintRules(key: string, flag: FlagDefinition, out: LintFinding[]): void {
@@ -129,13 +228,34 @@ function lintTargets(key: string, flag: FlagDefinition, out: LintFinding[]): voi
   }
 }
 
-/** Every finding, in document order (flags, then segments). `now` is epoch milliseconds. */
-export function lintDocument(doc: FlagsDocument, now: number): LintFinding[] {
+/**
+ * Every finding, in document order (flags, then segments). `now` is epoch milliseconds. Over an owner's
+ * budget, each of their flags past the budget (in file order) is a finding, so one more flag is one
+ * more error for the ratchet to see.
+ */
+export function lintDocument(doc: FlagsDocument, now: number, options: LintOptions = {}): LintFinding[] {
   const out: LintFinding[] = [];
   const used = new Set<string>();
   const byNormalised = new Map<string, string>();
+  const staleAfterDays = options.staleAfterDays ?? DEFAULT_STALE_AFTER_DAYS;
+  const budget = options.maxFlagsPerOwner;
+  const owned = budget === undefined ? undefined : flagsPerOwner(doc);
+  const seen = new Map<string, number>();
   for (const [key, flag] of Object.entries(doc.flags)) {
     lintOwnership(key, flag, now, out);
+    lintKindFields(key, flag, now, staleAfterDays, out);
+    if (budget !== undefined && owned && flag.owner) {
+      const nth = (seen.get(flag.owner) ?? 0) + 1;
+      seen.set(flag.owner, nth);
+      if (nth > budget) {
+        out.push({
+          severity: "error",
+          rule: "owner-over-budget",
+          path: ["flags", key, "owner"],
+          message: `owner "${flag.owner}" has ${owned.get(flag.owner)} flags, over the budget of ${budget} (lint.maxFlagsPerOwner): "${key}" is flag ${nth}; remove finished ones first`,
+        });
+      }
+    }
     lintRules(key, flag, out);
     lintTargets(key, flag, out);
     for (const rule of flag.rules ?? []) for (const c of rule.when) if ("segment" in c) used.add(c.segment);

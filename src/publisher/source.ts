@@ -51,8 +51,18 @@ export interface LocatedFinding extends LintFinding {
   column: number;
 }
 
-/** Lint findings with the file:line:column of the node each one is about. */
-export function locateFindings(source: FlagsSource, findings: LintFinding[]): LocatedFinding[] {
+/** The place in the file of something at a document path. */
+export interface Place {
+  file: string;
+  line: number;
+  column: number;
+}
+
+/** Lint findings (or anything at a document path) with the file:line:column of their node. */
+export function locateFindings<T extends Pick<LintFinding, "path" | "onKey">>(
+  source: FlagsSource,
+  findings: T[],
+): (T & Place)[] {
   // Positions need the YAML tree again; most files have no findings to place.
   if (findings.length === 0) return [];
   const lineCounter = new LineCounter();

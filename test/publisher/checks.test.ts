@@ -72,7 +72,7 @@ describe.each<[string, string, number, RegExp[]]>([
   ],
   [
     "a flag expiring today is still fine",
-    'flags:\n  today:\n    owner: web\n    kind: release\n    expires: "2026-07-01"\n    fallthrough: on\n',
+    'flags:\n  today:\n    owner: web\n    kind: release\n    expires: "2026-07-01"\n    cleanupIssue: "#12"\n    fallthrough: off\n',
     0,
     [/no lint findings/],
   ],
@@ -87,7 +87,7 @@ describe.each<[string, string, number, RegExp[]]>([
   ],
   [
     "ops flag without owner only warns",
-    "flags:\n  killswitch:\n    kind: ops\n    fallthrough: on\n",
+    "flags:\n  killswitch:\n    kind: ops\n    runbook: https://runbooks.example.com/k\n    fallthrough: on\n",
     0,
     [
       /^lint\.yaml:2:3: warning: ops flag "killswitch" has no owner.* \[missing-owner\]$/m,
@@ -129,7 +129,10 @@ describe.each<[string, string, number, RegExp[]]>([
 
 describe("lint", () => {
   it("--strict fails on warnings; --json lists findings; invalid files and bad --now are refused", async () => {
-    p.write("warn.yaml", "flags:\n  k:\n    kind: ops\n    fallthrough: on\n");
+    p.write(
+      "warn.yaml",
+      "flags:\n  k:\n    kind: ops\n    runbook: https://runbooks.example.com/k\n    fallthrough: on\n",
+    );
     expect((await cli(["lint", "warn.yaml"], p.dir)).code).toBe(0);
     expect((await cli(["lint", "warn.yaml", "--strict"], p.dir)).code).toBe(1);
     const json = await cli(["lint", "warn.yaml", "--json"], p.dir);

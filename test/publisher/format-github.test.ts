@@ -136,7 +136,8 @@ describe("lint --format github", () => {
     owner: web
     kind: release
     expires: 2020-01-01
-    fallthrough: on
+    cleanupIssue: "#7"
+    fallthrough: off
   kindless:
     owner: web
     fallthrough: on
@@ -150,7 +151,7 @@ describe("lint --format github", () => {
     const found = commands(r.stdout);
     expect(found.map((c) => [c.level, c.props.title, c.props.line])).toEqual([
       ["error", "edgeflags lint (expired)", "5"],
-      ["warning", "edgeflags lint (missing-kind)", "7"],
+      ["warning", "edgeflags lint (missing-kind)", "8"],
     ]);
     expect(found.every((c) => c.props.file === "flags.yaml")).toBe(true);
     expect(r.stdout).toContain("1 error, 1 warning\n");
@@ -199,23 +200,23 @@ describe("diff --format github", () => {
     expect(first.code, first.stderr).toBe(0);
     expect(commands(first.stdout).map((c) => [c.props.title, c.props.line, c.message])).toEqual([
       ["edgeflags diff (flag added)", "2", "+ banner"],
-      ["edgeflags diff (flag added)", "10", "+ checkout"],
-      ["edgeflags diff (flag added)", "15", "+ gone"],
+      ["edgeflags diff (flag added)", "11", "+ checkout"],
+      ["edgeflags diff (flag added)", "17", "+ gone"],
     ]);
     const published = await cli(["publish", "flags.yaml", "--no-wait"], p.dir, env);
     expect(published.code, published.stderr).toBe(0);
 
-    // banner's text changes on line 7, checkout gets `enabled: false` on a new line 15, gone goes.
+    // banner's text changes on line 8, checkout gets `enabled: false` on a new line 17, gone goes.
     const text = `${flagsYaml("Bonjour")}    enabled: false\n  added:\n    owner: web\n    kind: ops\n    fallthrough: on\n`;
     p.write("flags.yaml", text);
     const r = await cli(["diff", "flags.yaml", "--format", "github", "--exit-code"], p.dir, env);
     expect(r.code, r.stderr).toBe(1);
     const notes = commands(r.stdout);
     expect(notes.map((c) => [c.level, c.props.title, c.props.line, c.props.col])).toEqual([
-      ["notice", "edgeflags diff (flag added)", "16", "3"],
+      ["notice", "edgeflags diff (flag added)", "18", "3"],
       ["notice", "edgeflags diff (flag removed)", "1", "1"],
-      ["notice", "edgeflags diff (flag changed)", "7", "24"],
-      ["notice", "edgeflags diff (flag changed)", "15", "14"],
+      ["notice", "edgeflags diff (flag changed)", "8", "24"],
+      ["notice", "edgeflags diff (flag changed)", "17", "14"],
     ]);
     expect(notes[2]?.message).toBe("~ banner\n    variants.shown: Hello -> Bonjour");
     expect(notes[3]?.message).toBe("~ checkout\n    enabled: true -> false");

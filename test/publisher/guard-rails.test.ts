@@ -14,10 +14,13 @@ ${o.adminEnabled ? "" : "    enabled: false\n"}    fallthrough: on
     owner: search
     kind: release
     expires: 2099-01-01
+    cleanupIssue: "search/app#12"
+    dashboard: https://grafana.example.com/d/search
     fallthrough: { split: { on: ${o.searchOn ?? 10}, off: ${100 - (o.searchOn ?? 10)} } }
   old-promo:
     owner: web
     kind: ops
+    runbook: https://runbooks.example.com/promo
     fallthrough: off
 gates:
   - pattern: /checkout/*

@@ -133,6 +133,7 @@ export function flagsYaml(text: string, extra = ""): string {
     description: Banner text.
     owner: web
     kind: ops
+    runbook: https://runbooks.example.com/banner
     clientVisible: true
     variants: { shown: ${JSON.stringify(text)}, hidden: "" }
     offVariant: hidden
@@ -140,6 +141,7 @@ export function flagsYaml(text: string, extra = ""): string {
   checkout:
     owner: payments
     kind: ops
+    runbook: https://runbooks.example.com/checkout
     clientVisible: true
     fallthrough: on
 ${extra}`;

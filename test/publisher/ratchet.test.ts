@@ -23,19 +23,22 @@ const doc = (o: { fix?: "on" | "off"; helperKind?: string; more?: string } = {})
     owner: web
     kind: release
     expires: 2020-01-01
+    cleanupIssue: WEB-1
     fallthrough: off
   payments-fix:
     owner: payments
     kind: ops
+    runbook: https://runbooks.example.com/payments
     fallthrough: ${o.fix ?? "off"}
   helper:
     kind: ${o.helperKind ?? "ops"}
+    runbook: https://runbooks.example.com/helper
     fallthrough: off
 ${o.more ?? ""}`,
   );
 
 const newPromo =
-  "  new-promo:\n    owner: web\n    kind: release\n    expires: 2021-03-01\n    fallthrough: on\n";
+  "  new-promo:\n    owner: web\n    kind: release\n    expires: 2021-03-01\n    cleanupIssue: WEB-2\n    fallthrough: off\n";
 
 let w: LiveProject;
 

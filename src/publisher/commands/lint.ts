@@ -3,7 +3,8 @@
  * with --strict. Findings print as file:line:column lines or, with --format github, as annotations.
  * I/O: reads the file.
  */
-import { lintDocument, type Severity } from "../lint";
+import { lintSettings } from "../config";
+import { type LintOptions as LintSettings, lintDocument, type Severity } from "../lint";
 import { CliError, EXIT, type Output } from "../output";
 import { type FlagsSource, type LocatedFinding, locateFindings, readFlagsSource } from "../source";
 import type { CommandContext } from "./context";
@@ -12,6 +13,8 @@ import { printProblems, problemJson } from "./validate";
 export interface LintOptions {
   now?: string;
   strict?: boolean;
+  /** The config file whose `lint` settings apply (default: EDGEFLAGS_CONFIG or the nearest one). */
+  config?: string;
 }
 
 /** `--now` as epoch ms (a date or an instant), or the clock. */
@@ -23,8 +26,8 @@ export function parseNow(now: string | undefined): number {
 }
 
 /** Lint findings for a valid source, located. */
-export function lintSource(source: FlagsSource, now: number): LocatedFinding[] {
-  return source.document ? locateFindings(source, lintDocument(source.document, now)) : [];
+export function lintSource(source: FlagsSource, now: number, settings: LintSettings = {}): LocatedFinding[] {
+  return source.document ? locateFindings(source, lintDocument(source.document, now, settings)) : [];
 }
 
 /**
@@ -68,6 +71,7 @@ export const findingJson = (f: LocatedFinding) => ({
 export async function lintCommand(file: string, options: LintOptions, ctx: CommandContext): Promise<number> {
   const { out } = ctx;
   const now = parseNow(options.now);
+  const settings = lintSettings(options, ctx.io.env, ctx.io.cwd);
   const source = readFlagsSource(file, ctx.io.cwd);
   if (source.problems.length > 0) {
     out.result({ ok: false, file, problems: source.problems.map(problemJson), findings: [] });
@@ -75,7 +79,7 @@ export async function lintCommand(file: string, options: LintOptions, ctx: Comma
     out.line(`${source.problems.length} validation problem(s): fix them before lint can run`);
     return EXIT.problems;
   }
-  const findings = lintSource(source, now);
+  const findings = lintSource(source, now, settings);
   const errors = findings.filter((f) => f.severity === "error").length;
   const warnings = findings.length - errors;
   const failed = errors > 0 || (options.strict === true && warnings > 0);

@@ -10,15 +10,23 @@ import { manifestOf } from "../../policy/manifest";
 import type { LintOverride } from "../../snapshot/format";
 import { resolveActor } from "../actor";
 import { manifestDifferences, sameContent as sameManifest } from "../approvals";
-import type { CliOptions } from "../config";
+import { type CliOptions, lintSettings } from "../config";
 import { diffDocuments, diffFlags } from "../diff";
 import { expiryWarning } from "../expiry-warning";
-import { applyOverrides, attention, ratchet, sameContent, unallowedRemovals } from "../guards/index";
+import {
+  applyOverrides,
+  attention,
+  type NotAllowed,
+  notAllowedIn,
+  ratchet,
+  sameContent,
+  unallowedRemovals,
+} from "../guards/index";
 import { LINT_RULES, type LintRule, lintDocument } from "../lint";
 import { CliError, EXIT, type Output } from "../output";
 import { checkProposal, type Proposal, readProposal } from "../proposal";
-import type { LocatedFinding } from "../source";
-import { readFlagsSource } from "../source";
+import type { FlagsSource, LocatedFinding } from "../source";
+import { locateFindings, readFlagsSource } from "../source";
 import { Timer } from "../timing";
 import { type CommandContext, openSession } from "./context";
 import { printDiff } from "./diff";
@@ -143,6 +151,38 @@ function findingsJson(findings: LocatedFinding[], v: LintVerdict) {
 }
 
 /**
+ * Refuses (exit 1) a document with flags whose `environments` leave out `environment`, each named at
+ * its `environments` line. The whole document is refused, not published without them: code reading a
+ * dropped flag would silently get its fallback.
+ */
+export function refuseNotAllowed(out: Output, source: FlagsSource, environment: string): void {
+  const doc = source.document as FlagsDocument;
+  const banned: NotAllowed[] = notAllowedIn(doc, environment);
+  if (banned.length === 0) return;
+  const placed = locateFindings(
+    source,
+    banned.map((b) => ({ ...b, path: ["flags", b.flag, "environments"] })),
+  );
+  const why = (b: NotAllowed) =>
+    `flag "${b.flag}" is not allowed in environment "${environment}" (its environments: ${b.environments.join(", ")})`;
+  for (const b of placed) {
+    if (out.github) out.annotate("error", why(b), { file: b.file, line: b.line, column: b.column });
+    else out.line(`${b.file}:${b.line}:${b.column}: ${out.paint(["bold", "red"], "error")}: ${why(b)}`);
+  }
+  out.result({
+    ok: false,
+    file: source.file,
+    environment,
+    notAllowed: placed.map((b) => ({ flag: b.flag, environments: b.environments, line: b.line })),
+  });
+  const names = banned.map((b) => `"${b.flag}"`).join(", ");
+  throw new CliError(
+    EXIT.problems,
+    `${plural(banned.length, "flag")} (${names}) may not be published to environment "${environment}": add "${environment}" to ${banned.length === 1 ? "its" : "their"} environments or publish elsewhere; nothing was published`,
+  );
+}
+
+/**
  * The approval groups of `--proposal` files, each checked: not tampered with, for this environment,
  * and for exactly the document being published (the same digests); else exit 1 saying what differs.
  */
@@ -204,13 +244,15 @@ export async function publishCommand(
   const doc: FlagsDocument = source.document;
   timer.mark("validate");
   const now = Date.now();
-  const findings = lintSource(source, now);
+  const lintOptions = lintSettings(options, ctx.io.env, ctx.io.cwd);
+  const findings = lintSource(source, now, lintOptions);
   timer.mark("lint");
   const proposalFiles = options.proposal ?? [];
   const proposals = proposalFiles.map((f) => readProposal(f, ctx.io.cwd));
 
   const session = await openSession(ctx, options, true);
   try {
+    refuseNotAllowed(out, source, session.settings.environment);
     const approved = await proposalGroups(proposalFiles, proposals, doc, file, session.settings.environment);
     const breakGlass = breakGlassReason(
       session,
@@ -241,7 +283,7 @@ export async function publishCommand(
     }
 
     // The ratchet: only lint errors this change introduces block; what is already live is debt.
-    const { blocking, debt } = ratchet(findings, before ? lintDocument(before, now) : []);
+    const { blocking, debt } = ratchet(findings, before ? lintDocument(before, now, lintOptions) : []);
     const verdict = { ...applyOverrides(blocking, allow.rules, allow.reason), debt };
     for (const rule of verdict.unused) {
       out.note(`--allow-lint ${rule}: this change adds no ${rule} error, nothing to allow (not recorded)`);

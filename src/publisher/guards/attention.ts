@@ -1,20 +1,35 @@
 /**
  * Risky changes a publish calls out (it does not block them): a permission flag turning on or
- * changing who has it, a flag that gates paths changing, a gate added, removed or changed, and a
- * rollout widened by more than a step. Pure, no I/O: `now` picks the step of a progressive split.
+ * changing who has it, a flag that gates paths changing, a gate added, removed or changed, a
+ * rollout widened by more than a step, and a running experiment whose salt, hashed attribute or
+ * variant order changes (which re-buckets its users). Pure, no I/O: `now` picks the step of a
+ * progressive split.
  */
 import { isEnabled, offVariantOf, ruleIdOf, splitEntries } from "../../flags/defaults";
 import type { FlagDefinition, FlagsDocument, GateDefinition, ProgressiveSplit } from "../../flags/types";
 import { canonicalJson } from "../diff";
 
 export interface Attention {
-  kind: "permission" | "gate" | "rollout";
+  kind: "permission" | "gate" | "rollout" | "experiment";
   flag: string;
   message: string;
 }
 
 /** Fields that only describe a flag: changing them changes nothing anyone is served. */
-const DESCRIPTIVE = new Set(["description", "owner", "kind", "expires", "ticket", "tags"]);
+const DESCRIPTIVE = new Set([
+  "description",
+  "owner",
+  "kind",
+  "expires",
+  "ticket",
+  "tags",
+  "created",
+  "environments",
+  "rolloutPlan",
+  "dashboard",
+  "cleanupIssue",
+  "runbook",
+]);
 
 /** Top-level fields whose values differ (key order aside). */
 function changedFields(before: object, after: object): string[] {
@@ -89,6 +104,60 @@ function widened(
   return out;
 }
 
+/** The weights of a split in force at `now`: the last step that has started, else the base. */
+function weightsAt(serve: ProgressiveSplit, now: number) {
+  let weights = serve.split;
+  let latest = Number.NEGATIVE_INFINITY;
+  for (const step of serve.steps ?? []) {
+    const at = Date.parse(step.at);
+    if (at <= now && at >= latest) {
+      latest = at;
+      weights = step.split;
+    }
+  }
+  return weights;
+}
+
+/** Variants with traffic, in bucketing order. */
+const order = (serve: ProgressiveSplit, now: number) =>
+  splitEntries(weightsAt(serve, now))
+    .filter((e) => e.weight > 0)
+    .map((e) => e.variant);
+
+/**
+ * What re-buckets a running experiment's users: at each serve that splits before and after, a new
+ * salt or hashed attribute (everyone moves), or variants with traffic in another order (the ranges
+ * move). Changed weights alone move only the users at the edges, which `widened` reports.
+ */
+function rebucketed(key: string, before: FlagDefinition, after: FlagDefinition, now: number): string[] {
+  const old = serves(before);
+  const out: string[] = [];
+  for (const [where, serve] of serves(after)) {
+    const was = old.get(where);
+    if (typeof serve === "string" || was === undefined || typeof was === "string") continue;
+    const changes: string[] = [];
+    const saltWas = was.salt ?? key;
+    const salt = serve.salt ?? key;
+    if (salt !== saltWas) changes.push(`salt "${saltWas}" -> "${salt}"`);
+    const byWas = was.by ?? "key";
+    const by = serve.by ?? "key";
+    if (by !== byWas) changes.push(`hashes ${byWas} -> ${by}`);
+    const a = order(serve, now);
+    const b = order(was, now);
+    const common = a.filter((v) => b.includes(v));
+    const commonWas = b.filter((v) => a.includes(v));
+    if (common.join("\u0000") !== commonWas.join("\u0000")) {
+      changes.push(`variant order ${commonWas.join(", ")} -> ${common.join(", ")}`);
+    }
+    if (changes.length > 0) {
+      out.push(
+        `running experiment "${key}": ${where} changes its split (${changes.join("; ")}): this re-buckets users, mixing the groups the experiment compares; keep the salt and order, or restart the experiment under a new key`,
+      );
+    }
+  }
+  return out;
+}
+
 const gateKey = (g: GateDefinition) => g.id ?? `${g.host ?? ""}${g.pattern}`;
 const gateLabel = (g: GateDefinition) => `${g.host ?? ""}${g.pattern}`;
 
@@ -150,6 +219,11 @@ export function attention(
     if (was && isEnabled(flag)) {
       for (const message of widened(key, was, flag, options.now, options.maxStep)) {
         out.push({ kind: "rollout", flag: key, message });
+      }
+    }
+    if (was && flag.kind === "experiment" && was.kind === "experiment" && isEnabled(was)) {
+      for (const message of rebucketed(key, was, flag, options.now)) {
+        out.push({ kind: "experiment", flag: key, message });
       }
     }
   }
