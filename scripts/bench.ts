@@ -13,6 +13,7 @@ const SECTIONS = [
   "publish",
   "gateway",
   "propagation",
+  "refs",
 ] as const;
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));

@@ -311,6 +311,39 @@ function program(io: Io, run: Run): Command {
     .addOption(json)
     .action((o) => run(o, async (ctx) => (await import("./commands/history")).historyCommand(o, ctx)));
 
+  root
+    .command("refs")
+    .description(
+      "find the flags file's keys in application code: unknown keys (typos), unreferenced flags, and expired flags still referenced (those fail)",
+    )
+    .argument("<file>", "flags file")
+    .argument("[paths...]", "files and folders to scan (default: the current folder)")
+    .option(
+      "--include <glob>",
+      "scan only files matching this glob (repeatable; no / matches a name anywhere)",
+      collect,
+    )
+    .option("--exclude <glob>", "leave out files and folders matching this glob (repeatable)", collect)
+    .option(
+      "--pattern <regex>",
+      "a wrapper call naming a flag, with one capture group around the key, e.g. 'myFlag\\(\"([\\w.-]+)\"' (repeatable)",
+      collect,
+    )
+    .option(
+      "--no-default-patterns",
+      "do not use the built-in SDK call patterns (OpenFeature, useFlag, isEnabled)",
+    )
+    .option("--no-gitignore", "scan files that .gitignore files exclude too")
+    .option("--now <date>", "check expiry as of this date instead of today")
+    .option("--strict", "fail on unknown keys too")
+    .option("--out <file>", "write the reference map as JSON to this file")
+    .option("--config <file>", "config file (default: the nearest .edgeflags/config.json)")
+    .addOption(json)
+    .addOption(formatOption())
+    .action((file, paths, o) =>
+      run(o, async (ctx) => (await import("./commands/refs")).refsCommand(file, paths, o, ctx)),
+    );
+
   return root;
 }
 
