@@ -344,6 +344,37 @@ function program(io: Io, run: Run): Command {
       run(o, async (ctx) => (await import("./commands/refs")).refsCommand(file, paths, o, ctx)),
     );
 
+  targetOptions(
+    root
+      .command("report")
+      .description(
+        "the stale-flag report, grouped by owner: expired, past their kind's lifetime, fully rolled out or off for N days (with the code to delete), not evaluated, unreferenced; Markdown or --json, always exit 0 unless the input is broken",
+      )
+      .argument("<file>", "flags file")
+      .argument("[paths...]", "files and folders to scan for references (default: the current folder)")
+      .option("--refs <file>", "read the references from a `refs --out` file instead of scanning")
+      .option("--include <glob>", "scan only files matching this glob (repeatable)", collect)
+      .option("--exclude <glob>", "leave out files and folders matching this glob (repeatable)", collect)
+      .option(
+        "--pattern <regex>",
+        "a wrapper call naming a flag, with one capture group (repeatable)",
+        collect,
+      )
+      .option("--no-default-patterns", "do not use the built-in SDK call patterns")
+      .option("--no-gitignore", "scan files that .gitignore files exclude too")
+      .option(
+        "--days <n>",
+        "N of 'fully rolled out or off for N days' and 'not evaluated for N days' (default 30)",
+      )
+      .option("--offline", "do not read the history from the worker ('since' dates are then unknown)")
+      .option("--now <date>", "report as of this date instead of today")
+      .option("--out <file>", "write the Markdown to this file"),
+  )
+    .addOption(json)
+    .action((file, paths, o) =>
+      run(o, async (ctx) => (await import("./commands/report")).reportCommand(file, paths, o, ctx)),
+    );
+
   return root;
 }
 

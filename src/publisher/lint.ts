@@ -9,6 +9,7 @@ import { offVariantOf, splitEntries } from "../flags/defaults";
 import type { FlagDefinition, FlagsDocument, ProgressiveSplit, Serve, SplitWeights } from "../flags/types";
 import { canonicalJson } from "./diff";
 import { DEFAULT_STALE_AFTER_DAYS, KIND_POLICIES, KINDLESS_DASHBOARD, type Severity } from "./kind-policies";
+import { isExpired } from "./refs/report";
 
 export type { Severity };
 
@@ -86,7 +87,7 @@ function lintOwnership(key: string, flag: FlagDefinition, now: number, out: Lint
       onKey: true,
       message: `${flag.kind} flag "${key}" has no expires date: ${flag.kind} flags are temporary, add \`expires: YYYY-MM-DD\``,
     });
-  } else if (Date.parse(`${flag.expires}T00:00:00Z`) + DAY_MS <= now) {
+  } else if (isExpired(flag.expires, now)) {
     out.push({
       severity: "error",
       rule: "expired",
@@ -156,17 +157,31 @@ function lintKindFields(
       message: `flag "${key}" rolls out by percentage but has no dashboard: add \`dashboard: https://...\` where its effect is watched`,
     });
   }
-  if (policy?.agesOut && flag.created) {
-    const days = Math.floor((now - Date.parse(`${flag.created}T00:00:00Z`)) / DAY_MS);
-    if (days > staleAfterDays) {
-      out.push({
-        severity: "warning",
-        rule: "stale",
-        path: [...at, "created"],
-        message: `${flag.kind} flag "${key}" was created ${days} days ago (${flag.created}), more than ${staleAfterDays}: finish it and remove it`,
-      });
-    }
+  const days = staleAge(flag, now, staleAfterDays);
+  if (days !== undefined) {
+    out.push({
+      severity: "warning",
+      rule: "stale",
+      path: [...at, "created"],
+      message: `${flag.kind} flag "${key}" was created ${days} days ago (${flag.created}), more than ${staleAfterDays}: finish it and remove it`,
+    });
   }
+}
+
+/** Whole days from `created` (YYYY-MM-DD, midnight UTC) to `now`; undefined without a usable date. */
+export function ageInDays(created: string | undefined, now: number): number | undefined {
+  const ms = created ? Date.parse(`${created}T00:00:00Z`) : Number.NaN;
+  return Number.isNaN(ms) ? undefined : Math.floor((now - ms) / DAY_MS);
+}
+
+/**
+ * The flag's age in days when it is past its kind's lifetime (rule stale): its kind ages out (not
+ * permission or ops) and `created` is more than `staleAfterDays` ago; else undefined.
+ */
+export function staleAge(flag: FlagDefinition, now: number, staleAfterDays: number): number | undefined {
+  if (!flag.kind || !KIND_POLICIES[flag.kind].agesOut) return undefined;
+  const days = ageInDays(flag.created, now);
+  return days !== undefined && days > staleAfterDays ? days : undefined;
 }
 
 /** Owner -> how many flags name them, for the flag budget. */

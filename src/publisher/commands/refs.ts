@@ -16,11 +16,13 @@ import {
   compileMatcher,
   DEFAULT_PATTERNS,
   type RefsAnalysis,
+  type ScanResult,
   scanFiles,
   walkFiles,
 } from "../refs";
 import { PatternError } from "../refs/matcher";
 import { MAX_FILE_BYTES } from "../refs/scan";
+import type { WalkResult } from "../refs/walk";
 import { readFlagsSource } from "../source";
 import type { CommandContext } from "./context";
 import { parseNow } from "./lint";
@@ -135,6 +137,59 @@ function flagPlaces(file: string, text: string, keys: string[]) {
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
+/**
+ * Walks `paths` (the options' and the config's include/exclude, .gitignore) and scans the files for
+ * `keys` with the default, configured and given patterns; `skip` are absolute paths never scanned.
+ * Throws CliError for a bad pattern (exit 2) or a path that cannot be read (exit 3). `refs` and
+ * `report` share it, so both find the same references.
+ */
+export function scanReferences(
+  keys: Iterable<string>,
+  paths: string[],
+  options: RefsOptions,
+  config: RefsConfig,
+  cwd: string,
+  skip: string[],
+): { walked: WalkResult; scan: ScanResult } {
+  const useDefaults = options.defaultPatterns !== false && config.defaultPatterns !== false;
+  const patterns = [
+    ...(useDefaults ? DEFAULT_PATTERNS.map((p) => p.source) : []),
+    ...(config.patterns ?? []),
+    ...(options.pattern ?? []),
+  ];
+  let matcher: ReturnType<typeof compileMatcher>;
+  try {
+    matcher = compileMatcher(keys, patterns);
+  } catch (err) {
+    if (err instanceof PatternError) throw new CliError(EXIT.usage, err.message);
+    throw err;
+  }
+
+  let walked: ReturnType<typeof walkFiles>;
+  try {
+    walked = walkFiles({
+      cwd,
+      roots: paths,
+      include: [...(config.include ?? []), ...(options.include ?? [])],
+      exclude: [...(config.exclude ?? []), ...(options.exclude ?? [])],
+      skip,
+      gitignore: options.gitignore !== false,
+    });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === "ENOENT" || e.code === "EACCES" || e.code === "ENOTDIR") {
+      const where = e.path ? relative(cwd, e.path).split(sep).join("/") || "." : "a path";
+      throw new CliError(
+        EXIT.io,
+        `cannot read ${where}: ${e.code === "ENOENT" ? "no such file or folder" : e.code}`,
+      );
+    }
+    throw err;
+  }
+  const scan = scanFiles(walked.files, matcher);
+  return { walked, scan };
+}
+
 export async function refsCommand(
   file: string,
   paths: string[],
@@ -154,43 +209,11 @@ export async function refsCommand(
   }
   const flags = new Map(Object.entries(source.document.flags).map(([k, f]) => [k, { expires: f.expires }]));
 
-  const useDefaults = options.defaultPatterns !== false && config.defaultPatterns !== false;
-  const patterns = [
-    ...(useDefaults ? DEFAULT_PATTERNS.map((p) => p.source) : []),
-    ...(config.patterns ?? []),
-    ...(options.pattern ?? []),
-  ];
-  let matcher: ReturnType<typeof compileMatcher>;
-  try {
-    matcher = compileMatcher(flags.keys(), patterns);
-  } catch (err) {
-    if (err instanceof PatternError) throw new CliError(EXIT.usage, err.message);
-    throw err;
-  }
-
   const outFile = options.out ? resolve(cwd, options.out) : undefined;
-  let walked: ReturnType<typeof walkFiles>;
-  try {
-    walked = walkFiles({
-      cwd,
-      roots: paths,
-      include: [...(config.include ?? []), ...(options.include ?? [])],
-      exclude: [...(config.exclude ?? []), ...(options.exclude ?? [])],
-      skip: [resolve(cwd, file), ...(outFile ? [outFile] : [])],
-      gitignore: options.gitignore !== false,
-    });
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === "ENOENT" || e.code === "EACCES" || e.code === "ENOTDIR") {
-      const where = e.path ? relative(cwd, e.path).split(sep).join("/") || "." : "a path";
-      throw new CliError(
-        EXIT.io,
-        `cannot read ${where}: ${e.code === "ENOENT" ? "no such file or folder" : e.code}`,
-      );
-    }
-    throw err;
-  }
-  const scan = scanFiles(walked.files, matcher);
+  const { walked, scan } = scanReferences(flags.keys(), paths, options, config, cwd, [
+    resolve(cwd, file),
+    ...(outFile ? [outFile] : []),
+  ]);
   const analysis = analyseRefs(flags, scan.hits, now);
   const expiredRefs = analysis.expired.reduce((n, e) => n + e.references.length, 0);
   const strict = options.strict === true;
