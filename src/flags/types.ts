@@ -162,6 +162,25 @@ export interface GeoLists {
   regions?: string[];
 }
 
+/**
+ * Top-level fields of a flag that only describe it: changing them changes nothing anyone is served
+ * (the publish guard rails and the stale report both ignore them when asking "what changed").
+ */
+export const METADATA_FIELDS: ReadonlySet<string> = new Set([
+  "description",
+  "owner",
+  "kind",
+  "expires",
+  "ticket",
+  "tags",
+  "created",
+  "environments",
+  "rolloutPlan",
+  "dashboard",
+  "cleanupIssue",
+  "runbook",
+]);
+
 export interface FlagDefinition {
   /** What the flag is for (its purpose), for people. */
   description?: string;

@@ -6,7 +6,13 @@
  * progressive split.
  */
 import { isEnabled, offVariantOf, ruleIdOf, splitEntries } from "../../flags/defaults";
-import type { FlagDefinition, FlagsDocument, GateDefinition, ProgressiveSplit } from "../../flags/types";
+import {
+  type FlagDefinition,
+  type FlagsDocument,
+  type GateDefinition,
+  METADATA_FIELDS,
+  type ProgressiveSplit,
+} from "../../flags/types";
 import { canonicalJson } from "../diff";
 
 export interface Attention {
@@ -14,22 +20,6 @@ export interface Attention {
   flag: string;
   message: string;
 }
-
-/** Fields that only describe a flag: changing them changes nothing anyone is served. */
-const DESCRIPTIVE = new Set([
-  "description",
-  "owner",
-  "kind",
-  "expires",
-  "ticket",
-  "tags",
-  "created",
-  "environments",
-  "rolloutPlan",
-  "dashboard",
-  "cleanupIssue",
-  "runbook",
-]);
 
 /** Top-level fields whose values differ (key order aside). */
 function changedFields(before: object, after: object): string[] {
@@ -41,7 +31,7 @@ function changedFields(before: object, after: object): string[] {
 }
 
 function servingChanges(before: FlagDefinition, after: FlagDefinition): string[] {
-  return changedFields(before, after).filter((f) => !DESCRIPTIVE.has(f));
+  return changedFields(before, after).filter((f) => !METADATA_FIELDS.has(f));
 }
 
 function permission(

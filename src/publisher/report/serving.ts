@@ -4,7 +4,7 @@
  * clock: `now` is passed in.
  */
 import { offVariantOf, splitEntries } from "../../flags/defaults";
-import type { FlagDefinition, SplitWeights } from "../../flags/types";
+import { type FlagDefinition, METADATA_FIELDS, type SplitWeights } from "../../flags/types";
 import type { ChangeSummary } from "../../snapshot/format";
 import type { HistoryRecord } from "../targets/target";
 
@@ -56,24 +56,8 @@ export function servingOf(flag: FlagDefinition, now: number): Serving {
   return { single: true, variant, state: state(variant), ...(current ? { from: current.at } : {}) };
 }
 
-/**
- * Top-level fields that say things about a flag without changing what it serves: a publish that
- * only edits these (moving `expires`, a new owner) does not restart "unchanged since".
- */
-export const METADATA_FIELDS: ReadonlySet<string> = new Set([
-  "description",
-  "owner",
-  "kind",
-  "expires",
-  "ticket",
-  "tags",
-  "created",
-  "environments",
-  "rolloutPlan",
-  "dashboard",
-  "cleanupIssue",
-  "runbook",
-]);
+/** Re-exported: a publish that only edits these (moving `expires`, a new owner) does not restart "unchanged since". */
+export { METADATA_FIELDS };
 
 /** Whether `changes` added, removed or changed how `key` serves (a change of metadata only does not). */
 export function changesServing(changes: ChangeSummary, key: string): boolean {
