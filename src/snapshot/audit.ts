@@ -21,6 +21,8 @@ export function auditRecord(snapshot: Pick<VerifiedSnapshot, "payload" | "kid">)
     sourceDigest: payload.sourceDigest,
     kid: snapshot.kid,
     changes: payload.audit?.changes ?? null,
+    // Only when there is one: records of snapshots without it stay exactly as they were stored.
+    ...(payload.audit?.breakGlass ? { breakGlass: payload.audit.breakGlass.reason } : {}),
   };
 }
 

@@ -132,6 +132,8 @@ export interface AuditRecord {
   /** Key that signed the snapshot. */
   kid: string;
   changes: ChangeSummary | null;
+  /** An on-call key's break-glass publish: its reason (absent for every other publish). */
+  breakGlass?: string;
 }
 
 /** KV keys, per environment. */

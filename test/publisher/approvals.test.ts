@@ -450,6 +450,13 @@ describe("on-call kill (break-glass)", () => {
     expect(r.stdout).toContain('break-glass by an on-call key: "INC-3 fixed"');
     expect(await served()).toMatchObject({ version: 4, flags: { checkout: true, express: true } });
   });
+
+  it("history shows each break-glass with its key and reason, from the signed audit block", async () => {
+    const r = await run(["history", "--limit", "2"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("break-glass by oncall: INC-3 fixed");
+    expect(r.stdout).toContain("break-glass by oncall: INC-3 payments down");
+  });
 });
 
 describe("rollback", () => {

@@ -164,6 +164,17 @@ describe("break-glass: the on-call key alone", () => {
     });
     expect((await h.fetch("/v1/snapshot", intake(jws))).status).toBe(201);
     expect(await flagValue(h, "pay-new-checkout")).toBe(false);
+    // The reason is in the history, from the signed audit block.
+    const history = await h.fetch("/v1/snapshot/history", {
+      headers: { authorization: "Bearer test-publish-token" },
+    });
+    const { records } = (await history.json()) as {
+      records: { version: number; kid: string; breakGlass?: string }[];
+    };
+    expect(records.find((r) => r.version === 2)).toMatchObject({
+      kid: "oncall",
+      breakGlass: "INC-42 double charges",
+    });
 
     // And may put the approved definition back.
     const back = await policySnapshot(on, environment, {

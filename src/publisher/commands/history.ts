@@ -150,6 +150,9 @@ export async function historyCommand(options: HistoryOptions, ctx: CommandContex
       }
       const head = `${version}  ${r.issuedAt}  ${r.actor ?? "(unknown)"}`;
       out.line(r.message ? `${head}  ${out.paint("cyan", r.message)}` : head);
+      if (r.breakGlass) {
+        out.line(`    ${out.paint(["bold", "red"], "break-glass")} by ${r.kid}: ${r.breakGlass}`);
+      }
       const lines = r.changes ? changeLines(out, r.changes, flag) : ["(no change summary)"];
       for (const line of lines) out.line(`    ${line}`);
       if (r.reason) out.line(`    ${out.paint("yellow", `note: ${r.reason}`)}`);
