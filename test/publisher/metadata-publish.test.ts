@@ -59,6 +59,17 @@ describe("environments", () => {
     expect((await w.live()).version).toBe(1);
   });
 
+  it("propose refuses it the same way: nothing to approve that publish would refuse", async () => {
+    const file = w.p.write(
+      "envs.yaml",
+      flagsYaml("Hi", experiment({ environments: "[staging, production]" })),
+    );
+    const r = await cli(["propose", file], w.p.dir);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/envs\.yaml:22:19: error: flag "colour" is not allowed in environment "meta"/);
+    expect(r.stderr).toMatch(/may not be published to environment "meta": .*nothing was proposed/);
+  });
+
   it("a flag that lists the environment publishes", async () => {
     const file = w.p.write(
       "envs.yaml",

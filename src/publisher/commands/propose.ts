@@ -35,6 +35,7 @@ import { renderDiff } from "../render-diff";
 import { readFlagsSource } from "../source";
 import { type CommandContext, openSession, type Session } from "./context";
 import { printDiff } from "./diff";
+import { refuseNotAllowed } from "./publish";
 import { checkEnvironment, readLive } from "./release";
 import { printProblems, problemJson } from "./validate";
 
@@ -94,6 +95,8 @@ export async function proposeCommand(
   try {
     const { settings } = session;
     const environment = settings.environment;
+    // What publish would refuse is not worth approving: a flag not allowed in this environment.
+    refuseNotAllowed(out, source, environment, "nothing was proposed");
     const live = await readLive(session, out);
     checkEnvironment(live, environment);
     const base = live.payload ?? undefined;

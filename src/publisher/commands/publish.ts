@@ -155,7 +155,12 @@ function findingsJson(findings: LocatedFinding[], v: LintVerdict) {
  * its `environments` line. The whole document is refused, not published without them: code reading a
  * dropped flag would silently get its fallback.
  */
-export function refuseNotAllowed(out: Output, source: FlagsSource, environment: string): void {
+export function refuseNotAllowed(
+  out: Output,
+  source: FlagsSource,
+  environment: string,
+  outcome = "nothing was published",
+): void {
   const doc = source.document as FlagsDocument;
   const banned: NotAllowed[] = notAllowedIn(doc, environment);
   if (banned.length === 0) return;
@@ -178,7 +183,7 @@ export function refuseNotAllowed(out: Output, source: FlagsSource, environment: 
   const names = banned.map((b) => `"${b.flag}"`).join(", ");
   throw new CliError(
     EXIT.problems,
-    `${plural(banned.length, "flag")} (${names}) may not be published to environment "${environment}": add "${environment}" to ${banned.length === 1 ? "its" : "their"} environments or publish elsewhere; nothing was published`,
+    `${plural(banned.length, "flag")} (${names}) may not be published to environment "${environment}": add "${environment}" to ${banned.length === 1 ? "its" : "their"} environments or publish elsewhere; ${outcome}`,
   );
 }
 
