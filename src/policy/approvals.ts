@@ -11,6 +11,7 @@
  *
  * Decoding is pure; verification uses WebCrypto.
  */
+import { base64url } from "jose";
 import { isMap } from "../flags/json-value";
 import { isSnapshotAlgorithm, type KeyRing, type TrustedKey } from "../snapshot/keys";
 
@@ -55,20 +56,6 @@ export interface VerifiedApproval {
 
 const decoder = new TextDecoder();
 
-export function base64urlDecode(text: string): Uint8Array {
-  const b64 = text.replace(/-/g, "+").replace(/_/g, "/");
-  const bin = atob(b64 + "===".slice((b64.length + 3) % 4));
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
-export function base64urlEncode(bytes: Uint8Array): string {
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
 const encoder = new TextEncoder();
 
 /** WebCrypto parameters of each algorithm's signature (JWS ES256 signatures are raw r || s, as WebCrypto wants). */
@@ -98,7 +85,7 @@ async function verifySignature(
     ok = await crypto.subtle.verify(
       VERIFY_PARAMS[key.alg],
       key.key as CryptoKey,
-      base64urlDecode(signature),
+      base64url.decode(signature),
       input,
     );
   } catch {}
@@ -119,7 +106,7 @@ export function isApprovalGroup(x: unknown): x is ApprovalGroup {
 export function decodeManifest(group: ApprovalGroup): Manifest | undefined {
   let m: unknown;
   try {
-    m = JSON.parse(decoder.decode(base64urlDecode(group.payload)));
+    m = JSON.parse(decoder.decode(base64url.decode(group.payload)));
   } catch {
     return undefined;
   }
@@ -144,14 +131,20 @@ export function decodeManifest(group: ApprovalGroup): Manifest | undefined {
   return m as unknown as Manifest;
 }
 
-/** The `kid` a signature claims (unverified), or undefined. */
-export function signatureKid(sig: ApprovalSignature): string | undefined {
+/** A signature's protected header (unverified), or undefined when it is not base64url JSON. */
+function headerOf(sig: ApprovalSignature): Record<string, unknown> | undefined {
   try {
-    const header = JSON.parse(decoder.decode(base64urlDecode(sig.protected))) as Record<string, unknown>;
-    return typeof header.kid === "string" ? header.kid : undefined;
+    const header: unknown = JSON.parse(decoder.decode(base64url.decode(sig.protected)));
+    return isMap(header) ? header : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** The `kid` a signature claims (unverified), or undefined. */
+export function signatureKid(sig: ApprovalSignature): string | undefined {
+  const kid = headerOf(sig)?.kid;
+  return typeof kid === "string" ? kid : undefined;
 }
 
 /**
@@ -187,10 +180,8 @@ export async function verifyApprovals(
     };
     group.signatures.forEach((sig, s) => {
       const where = `approvals[${g}].signatures[${s}]`;
-      let header: Record<string, unknown>;
-      try {
-        header = JSON.parse(decoder.decode(base64urlDecode(sig.protected))) as Record<string, unknown>;
-      } catch {
+      const header = headerOf(sig);
+      if (!header) {
         ignored.push(`${where}: malformed header`);
         return;
       }

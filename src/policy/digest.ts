@@ -15,6 +15,7 @@
  * - A gate's digest covers the gate definition.
  */
 import { sha256 } from "@noble/hashes/sha2.js";
+import { base64url } from "jose";
 import type { FlagDefinition, FlagsDocument, GateDefinition } from "../flags/types";
 
 const encoder = new TextEncoder();
@@ -67,18 +68,12 @@ function write(value: unknown, ordered: boolean, plain: boolean): string {
 
 /** base64url of the SHA-256 of the text's UTF-8 bytes (synchronous: thousands per load must be cheap). */
 export function digestSync(text: string): string {
-  return base64url(sha256(encoder.encode(text)));
+  return base64url.encode(sha256(encoder.encode(text)));
 }
 
 /** The same digest through WebCrypto: native, for large texts (a whole snapshot's JWS). */
 export async function digestText(text: string): Promise<string> {
-  return base64url(new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text))));
-}
-
-function base64url(hash: Uint8Array): string {
-  let bin = "";
-  for (const b of hash) bin += String.fromCharCode(b);
-  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return base64url.encode(new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text))));
 }
 
 /** Segments a flag's rules name. */

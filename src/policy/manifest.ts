@@ -3,15 +3,13 @@
  * manifest of a whole candidate document, and one key's signature added to a group. Runs in Node (the
  * CLI) and in tests; WebCrypto through jose.
  */
-import { CompactSign } from "jose";
+import { base64url, CompactSign } from "jose";
 import type { FlagsDocument } from "../flags/types";
 import type { SigningKey } from "../snapshot/sign";
 import {
   APPROVAL_TYP,
   type ApprovalGroup,
   type ApprovalSignature,
-  base64urlDecode,
-  base64urlEncode,
   MANIFEST_FORMAT,
   type Manifest,
   signatureKid,
@@ -59,12 +57,12 @@ export async function manifestOf(doc: FlagsDocument, input: ManifestInput): Prom
 
 /** A group with no signatures yet around `manifest`. */
 export function groupOf(manifest: Manifest): ApprovalGroup {
-  return { payload: base64urlEncode(new TextEncoder().encode(JSON.stringify(manifest))), signatures: [] };
+  return { payload: base64url.encode(JSON.stringify(manifest)), signatures: [] };
 }
 
 /** `signer`'s signature over the group's manifest (exactly its payload bytes). */
 export async function signGroup(group: ApprovalGroup, signer: SigningKey): Promise<ApprovalSignature> {
-  const jws = await new CompactSign(base64urlDecode(group.payload))
+  const jws = await new CompactSign(base64url.decode(group.payload))
     .setProtectedHeader({ alg: signer.alg, kid: signer.kid, typ: APPROVAL_TYP })
     .sign(signer.key);
   const [protectedHeader, payload, signature] = jws.split(".") as [string, string, string];

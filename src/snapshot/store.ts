@@ -16,6 +16,7 @@
  * - Nothing past its `expiresAt` is served: a warm store stops serving at that instant (one number
  *   compare per request) exactly as a cold one refuses the snapshot, and then loads like a cold one.
  */
+import { base64url } from "jose";
 import type { GateDefinition } from "../flags/types";
 import type { Sticky } from "../policy/check";
 import { digestText, gateId } from "../policy/digest";
@@ -494,9 +495,7 @@ function classesOf(doc: { flags: Record<string, unknown>; gates?: unknown }): St
  */
 function payloadFlags(jws: string): { flags: Record<string, unknown>; gates?: unknown } {
   try {
-    const part = (jws.split(".")[1] ?? "").replace(/-/g, "+").replace(/_/g, "/");
-    const bin = atob(part + "===".slice((part.length + 3) % 4));
-    const bytes = Uint8Array.from(bin, (ch) => ch.charCodeAt(0));
+    const bytes = base64url.decode(jws.split(".")[1] ?? "");
     const payload = JSON.parse(new TextDecoder().decode(bytes)) as {
       flags?: { flags?: unknown; gates?: unknown };
     };

@@ -6,9 +6,10 @@
  * kind:permission need two approvals).
  */
 import "urlpattern-polyfill";
+import { base64url } from "jose";
 import { describe, expect, it } from "vitest";
 import type { FlagDefinition, FlagsDocument, GateDefinition } from "../../src/flags/types";
-import { type ApprovalGroup, base64urlDecode, base64urlEncode } from "../../src/policy/approvals";
+import type { ApprovalGroup } from "../../src/policy/approvals";
 import { checkCoverage } from "../../src/policy/check";
 import { classOf, type PolicyFile } from "../../src/policy/policy";
 import type { KeyRing } from "../../src/snapshot/keys";
@@ -71,9 +72,9 @@ function expectVerdict(actual: string, expected: Expected): void {
 
 /** The group with its manifest changed (signatures kept as they were). */
 function tampered(group: ApprovalGroup, change: (m: Record<string, unknown>) => void): ApprovalGroup {
-  const manifest = JSON.parse(new TextDecoder().decode(base64urlDecode(group.payload)));
+  const manifest = JSON.parse(new TextDecoder().decode(base64url.decode(group.payload)));
   change(manifest);
-  return { ...group, payload: base64urlEncode(new TextEncoder().encode(JSON.stringify(manifest))) };
+  return { ...group, payload: base64url.encode(JSON.stringify(manifest)) };
 }
 
 describe("approvals: distinct approver keys in scope, over the current definition", () => {
