@@ -6,12 +6,11 @@
 import type { CliOptions } from "../config";
 import { type DocumentDiff, diffFlags, isEmptyDiff, summarize } from "../diff";
 import { diffNotes } from "../diff-places";
-import { CliError, EXIT, type Output } from "../output";
+import { EXIT, type Output } from "../output";
 import { renderDiff } from "../render-diff";
-import { readFlagsSource } from "../source";
 import { type CommandContext, openSession } from "./context";
 import { readLive } from "./release";
-import { printProblems } from "./validate";
+import { readValidSource } from "./validate";
 
 export interface DiffOptions extends CliOptions {
   exitCode?: boolean;
@@ -24,14 +23,7 @@ export function printDiff(out: Output, diff: DocumentDiff): void {
 
 export async function diffCommand(file: string, options: DiffOptions, ctx: CommandContext): Promise<number> {
   const { out } = ctx;
-  const source = readFlagsSource(file, ctx.io.cwd);
-  if (!source.document) {
-    printProblems(out, source.problems);
-    throw new CliError(
-      EXIT.problems,
-      `${file} has ${source.problems.length} problem(s); run \`edgeflags validate ${file}\``,
-    );
-  }
+  const source = readValidSource(out, file, ctx.io.cwd, `run \`edgeflags validate ${file}\``);
   const session = await openSession(ctx, options, "if-set");
   try {
     const live = await readLive(session, out);

@@ -32,12 +32,11 @@ import {
   writeProposal,
 } from "../proposal";
 import { renderDiff } from "../render-diff";
-import { readFlagsSource } from "../source";
 import { type CommandContext, openSession, type Session } from "./context";
 import { printDiff } from "./diff";
 import { refuseNotAllowed } from "./publish";
 import { checkEnvironment, readLive } from "./release";
-import { printProblems, problemJson } from "./validate";
+import { readValidSource } from "./validate";
 
 export interface ProposeOptions extends CliOptions {
   out?: string;
@@ -77,15 +76,7 @@ export async function proposeCommand(
   ctx: CommandContext,
 ): Promise<number> {
   const { out } = ctx;
-  const source = readFlagsSource(file, ctx.io.cwd);
-  if (!source.document) {
-    out.result({ ok: false, file, problems: source.problems.map(problemJson) });
-    printProblems(out, source.problems);
-    throw new CliError(
-      EXIT.problems,
-      `${file} has ${source.problems.length} problem(s): nothing was proposed`,
-    );
-  }
+  const source = readValidSource(out, file, ctx.io.cwd, "nothing was proposed");
   const doc = source.document;
   const outPath = options.out
     ? resolve(ctx.io.cwd, options.out)

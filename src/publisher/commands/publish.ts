@@ -26,13 +26,13 @@ import { LINT_RULES, type LintRule, lintDocument } from "../lint";
 import { CliError, EXIT, type Output } from "../output";
 import { checkProposal, type Proposal, readProposal } from "../proposal";
 import type { FlagsSource, LocatedFinding } from "../source";
-import { locateFindings, readFlagsSource } from "../source";
+import { locateFindings } from "../source";
 import { Timer } from "../timing";
 import { type CommandContext, openSession } from "./context";
 import { printDiff } from "./diff";
 import { findingJson, lintSource, printFinding } from "./lint";
 import { breakGlassReason, checkEnvironment, readLive, release, releaseJson, reportRelease } from "./release";
-import { printProblems, problemJson } from "./validate";
+import { readValidSource } from "./validate";
 
 export interface PublishOptions extends CliOptions {
   message?: string;
@@ -237,15 +237,7 @@ export async function publishCommand(
   const dryRun = options.dryRun === true;
   const expiryNote = expiresMs === undefined ? undefined : expiryWarning(expiresMs);
   if (expiryNote) out.warning(expiryNote);
-  const source = readFlagsSource(file, ctx.io.cwd);
-  if (!source.document) {
-    out.result({ ok: false, file, problems: source.problems.map(problemJson) });
-    printProblems(out, source.problems);
-    throw new CliError(
-      EXIT.problems,
-      `${file} has ${source.problems.length} problem(s): nothing was published`,
-    );
-  }
+  const source = readValidSource(out, file, ctx.io.cwd, "nothing was published");
   const doc: FlagsDocument = source.document;
   timer.mark("validate");
   const now = Date.now();

@@ -23,10 +23,9 @@ import {
 import { PatternError } from "../refs/matcher";
 import { MAX_FILE_BYTES } from "../refs/scan";
 import type { WalkResult } from "../refs/walk";
-import { readFlagsSource } from "../source";
 import type { CommandContext } from "./context";
 import { parseNow } from "./lint";
-import { printProblems, problemJson } from "./validate";
+import { readValidSource } from "./validate";
 
 export interface RefsOptions {
   include?: string[];
@@ -200,13 +199,7 @@ export async function refsCommand(
   const { cwd } = ctx.io;
   const now = parseNow(options.now);
   const config = loadRefsConfig(options, ctx);
-  const source = readFlagsSource(file, cwd);
-  if (!source.document) {
-    out.result({ ok: false, file, problems: source.problems.map(problemJson) });
-    printProblems(out, source.problems);
-    out.line(`${plural(source.problems.length, "validation problem")}: fix them before refs can run`);
-    return EXIT.problems;
-  }
+  const source = readValidSource(out, file, cwd, "fix them before refs can run");
   const flags = new Map(Object.entries(source.document.flags).map(([k, f]) => [k, { expires: f.expires }]));
 
   const outFile = options.out ? resolve(cwd, options.out) : undefined;

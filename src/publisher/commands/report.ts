@@ -18,11 +18,10 @@ import {
   renderMarkdown,
   type StaleReport,
 } from "../report";
-import { readFlagsSource } from "../source";
 import { type CommandContext, openSession } from "./context";
 import { parseNow } from "./lint";
 import { loadRefsConfig, type RefsOptions, scanReferences } from "./refs";
-import { printProblems, problemJson } from "./validate";
+import { readValidSource } from "./validate";
 
 export interface ReportOptions
   extends CliOptions,
@@ -138,13 +137,7 @@ export async function reportCommand(
     throw new CliError(EXIT.usage, "give either paths to scan or --refs FILE, not both");
   }
   const settings = lintSettings(options, env, cwd);
-  const source = readFlagsSource(file, cwd);
-  if (!source.document) {
-    out.result({ ok: false, file, problems: source.problems.map(problemJson) });
-    printProblems(out, source.problems);
-    out.line(`${source.problems.length} validation problem(s): fix them before report can run`);
-    return EXIT.problems;
-  }
+  const source = readValidSource(out, file, cwd, "fix them before report can run");
   const flags = source.document.flags;
   const references = options.refs
     ? readRefsFile(options.refs, cwd)

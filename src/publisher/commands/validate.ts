@@ -3,8 +3,9 @@
  * --format github, as an annotation on that line of the pull request). I/O: reads the file.
  */
 import { formatProblem, type LocatedProblem } from "../../flags/parse";
-import { EXIT, type Output } from "../output";
-import { readFlagsSource } from "../source";
+import type { FlagsDocument } from "../../flags/types";
+import { CliError, EXIT, type Output } from "../output";
+import { type FlagsSource, readFlagsSource } from "../source";
 import type { CommandContext } from "./context";
 
 /** Prints problems as `file:line:column: error: message` lines, or as GitHub error annotations. */
@@ -27,6 +28,23 @@ export const problemJson = (p: LocatedProblem) => ({
   path: p.path,
   message: p.message,
 });
+
+/**
+ * The flags file every command but `validate` needs valid: read, and on problems print them (and the
+ * JSON result) and exit 1 with `${file} has N problem(s): ${outcome}`.
+ */
+export function readValidSource(
+  out: Output,
+  file: string,
+  cwd: string,
+  outcome: string,
+): FlagsSource & { document: FlagsDocument } {
+  const source = readFlagsSource(file, cwd);
+  if (source.document) return source as FlagsSource & { document: FlagsDocument };
+  out.result({ ok: false, file, problems: source.problems.map(problemJson) });
+  printProblems(out, source.problems);
+  throw new CliError(EXIT.problems, `${file} has ${source.problems.length} problem(s): ${outcome}`);
+}
 
 export async function validateCommand(file: string, ctx: CommandContext): Promise<number> {
   const { out } = ctx;
