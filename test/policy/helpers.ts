@@ -4,7 +4,7 @@
  * verifySnapshot's answer into "ok" or the ERR_SNAPSHOT_POLICY message.
  */
 import { readFileSync } from "node:fs";
-import { generateKeyPair, type JWK } from "jose";
+import { generateKeyPair } from "jose";
 import type { FlagDefinition, FlagsDocument } from "../../src/flags/types";
 import type { ApprovalGroup } from "../../src/policy/approvals";
 import { approveGroup, groupOf, manifestOf } from "../../src/policy/manifest";
@@ -14,23 +14,16 @@ import { type SnapshotAudit, snapshotPayload } from "../../src/snapshot/format";
 import { type KeyRing, loadKeyRing } from "../../src/snapshot/keys";
 import { importSigningKey, type SigningKey, signSnapshot } from "../../src/snapshot/sign";
 import { verifySnapshot } from "../../src/snapshot/verify";
+import { POLICY_KIDS, type PolicyKeys, type PolicyKid, policyJwks } from "../fixtures/policy-keys";
 
-export const KIDS = [
-  "ci-publisher",
-  "alice",
-  "bob",
-  "carol-payments",
-  "oncall",
-  "qa-preview",
-  "team-web",
-] as const;
-export type Kid = (typeof KIDS)[number];
+export const KIDS = POLICY_KIDS;
+export type Kid = PolicyKid;
 
 const fixture = JSON.parse(
   readFileSync(new URL("../fixtures/policy-keys.json", import.meta.url), "utf8"),
-) as Record<Kid, { public: JWK; private: JWK }>;
+) as PolicyKeys;
 
-export const JWKS = { keys: KIDS.map((k) => fixture[k].public) };
+export const JWKS = policyJwks(fixture);
 
 export const ENV = "production";
 /** 2026-01-15T12:00:00Z */

@@ -3,7 +3,7 @@
  * each, before and after the signature. Keys: test/fixtures/policy-keys.json.
  */
 import { readFileSync } from "node:fs";
-import { base64url, CompactSign, type JWK } from "jose";
+import { base64url, CompactSign } from "jose";
 import { describe, expect, it } from "vitest";
 import type { PolicyFile } from "../../src/policy/policy";
 import { previewPayload, signPreviewToken } from "../../src/preview/sign";
@@ -19,13 +19,13 @@ import {
 } from "../../src/preview/token";
 import { loadKeyRing } from "../../src/snapshot/keys";
 import { importSigningKey, type SigningKey } from "../../src/snapshot/sign";
+import { type PolicyKeys, policyJwks } from "../fixtures/policy-keys";
 
 type Kid = "ci-publisher" | "alice" | "qa-preview" | "team-web" | "bob";
 const fixture = JSON.parse(
   readFileSync(new URL("../fixtures/policy-keys.json", import.meta.url), "utf8"),
-) as Record<Kid, { public: JWK; private: JWK }>;
-const KIDS: Kid[] = ["ci-publisher", "alice", "qa-preview", "team-web", "bob"];
-const JWKS = { keys: KIDS.map((k) => fixture[k].public) };
+) as PolicyKeys;
+const JWKS = policyJwks(fixture, ["ci-publisher", "alice", "qa-preview", "team-web", "bob"]);
 
 const POLICY: PolicyFile = {
   keys: {

@@ -1,6 +1,7 @@
 /** Shared by the approval tests: the test keys of test/fixtures/policy-keys.json and the trust policy. */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { POLICY_KIDS } from "../fixtures/policy-keys";
 
 export type FixtureKeys = Record<string, { public: Record<string, string>; private: Record<string, string> }>;
 
@@ -8,7 +9,7 @@ export const fixtureKeys = JSON.parse(
   readFileSync(join(import.meta.dirname, "../fixtures/policy-keys.json"), "utf8"),
 ) as FixtureKeys;
 
-export const KIDS = ["ci-publisher", "alice", "bob", "carol-payments", "oncall", "qa-preview", "team-web"];
+export const KIDS: readonly string[] = POLICY_KIDS;
 
 /**
  * CI publishes everything; alice and bob approve everything, carol only payments flags; payments flags

@@ -1,8 +1,3 @@
-/**
- * Shared by the trust-policy tests in workerd: the policy keys (test/fixtures/policy-keys.json), a
- * policy, the settings that give a worker both, and snapshots signed with approval groups.
- */
-import type { JWK } from "jose";
 import type { FlagDefinition, FlagsDocument } from "../../src/flags/types";
 import type { Env } from "../../src/http/env";
 import type { ApprovalGroup } from "../../src/policy/approvals";
@@ -10,31 +5,16 @@ import { approveGroup, groupOf, manifestOf } from "../../src/policy/manifest";
 import type { PolicyFile } from "../../src/policy/policy";
 import { type SnapshotAudit, snapshotPayload } from "../../src/snapshot/format";
 import { importSigningKey, type SigningKey, signSnapshot } from "../../src/snapshot/sign";
+import { type PolicyKeys, type PolicyKid, policyJwks } from "../fixtures/policy-keys";
 import { testEnv } from "./helpers";
 
-export type PolicyKid =
-  | "ci-publisher"
-  | "alice"
-  | "bob"
-  | "carol-payments"
-  | "oncall"
-  | "qa-preview"
-  | "team-web";
+export type { PolicyKid };
 
 const keys = JSON.parse(
   (testEnv as unknown as { POLICY_FIXTURE_KEYS: string }).POLICY_FIXTURE_KEYS,
-) as Record<PolicyKid, { public: JWK; private: JWK }>;
-const KIDS: PolicyKid[] = [
-  "ci-publisher",
-  "alice",
-  "bob",
-  "carol-payments",
-  "oncall",
-  "qa-preview",
-  "team-web",
-];
+) as PolicyKeys;
 
-export const POLICY_JWKS = JSON.stringify({ keys: KIDS.map((k) => keys[k].public) });
+export const POLICY_JWKS = JSON.stringify(policyJwks(keys));
 
 /** Payments flags need two approvals; teams publish their own flags; on-call can kill. */
 export const POLICY: PolicyFile = {
