@@ -57,6 +57,14 @@ export type Sticky = ReadonlyMap<string, readonly string[]> & {
   readonly gates?: ReadonlyMap<string, string>;
 };
 
+/** What `doc` says as the last trusted snapshot: each flag's class, and each gate's flag by id. */
+export function stickyOf(doc: Pick<FlagsDocument, "flags" | "gates">): Sticky {
+  const classes = new Map<string, readonly string[]>();
+  for (const [key, flag] of Object.entries(doc.flags)) classes.set(key, classOf(flag));
+  const gates = new Map<string, string>((doc.gates ?? []).map((g, i) => [gateId(g, i), g.flag]));
+  return Object.assign(classes, { gates });
+}
+
 export interface ItemCoverage {
   /** `flags.<key>` or `gates.<id>`. */
   item: string;

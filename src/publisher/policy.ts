@@ -6,9 +6,9 @@
  */
 import type { FlagsDocument } from "../flags/types";
 import type { ApprovalGroup } from "../policy/approvals";
-import { type CoverageReport, checkCoverage, type ItemCoverage, type Sticky } from "../policy/check";
+import { type CoverageReport, checkCoverage, type ItemCoverage, stickyOf } from "../policy/check";
 import { gateId } from "../policy/digest";
-import { classOf, keyPolicy, type Policy, PolicyError, parsePolicy, ROLES } from "../policy/policy";
+import { keyPolicy, type Policy, PolicyError, parsePolicy, ROLES } from "../policy/policy";
 import type { KeyRing } from "../snapshot/keys";
 import type { Settings } from "./config";
 import { CliError, EXIT, type Output } from "./output";
@@ -48,18 +48,6 @@ export function warnUnverifiable(out: Output, loaded: LoadedPolicy, ring: KeyRin
   out.warning(
     `the policy names ${missing.length === 1 ? "key" : "keys"} ${missing.join(", ")} but no public key for ${missing.length === 1 ? "it" : "them"} is configured: ${missing.length === 1 ? "its" : "their"} approvals cannot be counted here; set publicKeysFile (or EDGEFLAGS_PUBLIC_KEYS) to the worker's EDGEFLAGS_PUBLIC_KEYS`,
   );
-}
-
-/**
- * What the worker holds a new snapshot to (`Sticky`): each flag's class in the live snapshot, and
- * which flag each of its gates gates, so that reclassifying or deleting them is checked here as there.
- */
-export function stickyOf(live: FlagsDocument | undefined): Sticky | undefined {
-  if (!live) return undefined;
-  const classes = new Map<string, string[]>();
-  for (const [key, flag] of Object.entries(live.flags)) classes.set(key, classOf(flag));
-  const gates = new Map<string, string>((live.gates ?? []).map((g, i) => [gateId(g, i), g.flag]));
-  return Object.assign(classes, { gates });
 }
 
 /** What `doc` deletes of `live`: flag keys and gate ids (a manifest lists them as approved removals). */
@@ -120,7 +108,7 @@ export function coverage(input: CoverageCheck): Promise<CoverageReport> {
     breakGlassReason: input.breakGlassReason,
     policy: input.loaded.policy,
     keys: input.keys,
-    sticky: stickyOf(input.live),
+    sticky: input.live ? stickyOf(input.live) : undefined,
   });
 }
 

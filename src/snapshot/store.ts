@@ -17,10 +17,10 @@
  *   compare per request) exactly as a cold one refuses the snapshot, and then loads like a cold one.
  */
 import { base64url } from "jose";
-import type { GateDefinition } from "../flags/types";
-import type { Sticky } from "../policy/check";
-import { digestText, gateId } from "../policy/digest";
-import { classOf } from "../policy/policy";
+import { isMap } from "../flags/json-value";
+import type { FlagsDocument } from "../flags/types";
+import { type Sticky, stickyOf } from "../policy/check";
+import { digestText } from "../policy/digest";
 import { SnapshotError } from "./errors";
 import type { KeyRing } from "./keys";
 import { type VerifiedSnapshot, verifySnapshot } from "./verify";
@@ -471,19 +471,10 @@ class StoreMiss extends Error {}
 const classCache = new WeakMap<object, Sticky>();
 
 /** Each flag's class (src/policy/policy.ts `classOf`) and each gate's flag, once per document. */
-function classesOf(doc: { flags: Record<string, unknown>; gates?: unknown }): Sticky {
+function classesOf(doc: Pick<FlagsDocument, "flags" | "gates">): Sticky {
   let classes = classCache.get(doc);
   if (!classes) {
-    const m = new Map<string, readonly string[]>();
-    for (const [key, flag] of Object.entries(doc.flags))
-      m.set(key, classOf(flag as Parameters<typeof classOf>[0]));
-    const gates = new Map<string, string>();
-    if (Array.isArray(doc.gates)) {
-      (doc.gates as GateDefinition[]).forEach((g, i) => {
-        gates.set(gateId(g, i), g.flag);
-      });
-    }
-    classes = Object.assign(m, { gates });
+    classes = stickyOf(doc);
     classCache.set(doc, classes);
   }
   return classes;
@@ -493,16 +484,12 @@ function classesOf(doc: { flags: Record<string, unknown>; gates?: unknown }): St
  * The flags document inside a JWS whose bytes are already trusted (by the beacon's digest): decoded,
  * not verified again. Throws a SnapshotError when it is not one.
  */
-function payloadFlags(jws: string): { flags: Record<string, unknown>; gates?: unknown } {
+function payloadFlags(jws: string): Pick<FlagsDocument, "flags" | "gates"> {
   try {
     const bytes = base64url.decode(jws.split(".")[1] ?? "");
-    const payload = JSON.parse(new TextDecoder().decode(bytes)) as {
-      flags?: { flags?: unknown; gates?: unknown };
-    };
-    const flags = payload.flags?.flags;
-    if (typeof flags === "object" && flags !== null) {
-      return { flags: flags as Record<string, unknown>, gates: payload.flags?.gates };
-    }
+    // Bytes that verified when they were announced: a flags document of the checked shape.
+    const doc = (JSON.parse(new TextDecoder().decode(bytes)) as { flags?: FlagsDocument }).flags;
+    if (isMap(doc?.flags)) return doc as FlagsDocument;
   } catch {}
   throw new SnapshotError(
     "ERR_SNAPSHOT_POLICY",
