@@ -13,7 +13,7 @@
  */
 import { base64url } from "jose";
 import { isMap } from "../flags/json-value";
-import { isSnapshotAlgorithm, type KeyRing, type TrustedKey } from "../snapshot/keys";
+import { isSnapshotAlgorithm, type KeyRing, type TrustedKey, VERIFY_PARAMS } from "../snapshot/keys";
 
 export const APPROVAL_TYP = "edgeflags-approval+jws";
 export const MANIFEST_FORMAT = 1;
@@ -57,12 +57,6 @@ export interface VerifiedApproval {
 const decoder = new TextDecoder();
 
 const encoder = new TextEncoder();
-
-/** WebCrypto parameters of each algorithm's signature (JWS ES256 signatures are raw r || s, as WebCrypto wants). */
-const VERIFY_PARAMS = {
-  EdDSA: { name: "Ed25519" },
-  ES256: { name: "ECDSA", hash: "SHA-256" },
-} as const;
 
 /**
  * Checks a JWS signature over its signing input directly with WebCrypto: unlike a full JWS verify it

@@ -26,6 +26,15 @@ const IMPORT_PARAMS: Record<SnapshotAlgorithm, { name: string; namedCurve?: stri
   ES256: { name: "ECDSA", namedCurve: "P-256" },
 };
 
+/**
+ * The WebCrypto parameters of each algorithm's signature check, for verifying a JWS signature over
+ * its signing input directly (JWS ES256 signatures are raw r || s, as WebCrypto wants).
+ */
+export const VERIFY_PARAMS: Record<SnapshotAlgorithm, { name: string; hash?: string }> = {
+  EdDSA: { name: "Ed25519" },
+  ES256: { name: "ECDSA", hash: "SHA-256" },
+};
+
 /** The algorithm a JWK can verify, from its own fields; undefined if it is no snapshot key. */
 export function algorithmOf(jwk: JWK): SnapshotAlgorithm | undefined {
   if (jwk.kty === "OKP" && jwk.crv === "Ed25519") return "EdDSA";
