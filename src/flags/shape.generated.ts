@@ -3,137 +3,812 @@
  * The flags-file schema as plain code: what the worker checks every snapshot's flags against, without
  * valibot in its bundle. Accepts exactly what src/flags/schema.ts accepts (test/flags/shape.test.ts),
  * except that it checks the keys `__proto__`, `constructor` and `prototype` of a map or an object
- * like any other, where valibot skips them. Pure, no I/O.
+ * like any other, where valibot skips them. Straight-line code for cold isolates, see
+ * scripts/gen-shape.ts; the success path allocates nothing. Pure, no I/O.
  */
-import {
-  all,
-  anyOf,
-  atLeast,
-  atMost,
-  bool,
-  type Check,
-  fields,
-  finite,
-  jsonValue,
-  list,
-  map,
-  matches,
-  minEntries,
-  nonEmpty,
-  num,
-  oneOf,
-  opt,
-  runCheck,
-  type ShapeProblem,
-  text,
-  whole,
-} from "./shape-checks";
+import { anyOf, isJsonValue, no, oneOf, present, runCheck, type ShapeProblem, table, up } from "./shape-checks";
 
 export type { ShapeProblem };
 
-const c0: Check = opt(text);
-const c1: Check = all(text, matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/));
-const c2: Check = oneOf(["release","ops","experiment","permission","migration"]);
-const c3: Check = opt(c2);
-const c4: Check = all(text, matches(/^\d{4}-\d{2}-\d{2}$/));
-const c5: Check = opt(c4);
-const c6: Check = list(text);
-const c7: Check = opt(c6);
-const c8: Check = all(list(c1), nonEmpty);
-const c9: Check = opt(c8);
-const c10: Check = all(text, matches(/^https?:\/\/[^\s/?#]+[^\s]*$/));
-const c11: Check = opt(c10);
-const c12: Check = all(text, matches(/^(https?:\/\/[^\s/?#]+[^\s]*|([A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+)?#\d+|[A-Z][A-Z0-9_]*-\d+)$/));
-const c13: Check = opt(c12);
-const c14: Check = opt(bool);
-const c15: Check = oneOf(["boolean","string","number","json"]);
-const c16: Check = opt(c15);
-const c17: Check = all(map(c1, jsonValue), minEntries(1));
-const c18: Check = opt(c17);
-const c19: Check = oneOf(["mon","tue","wed","thu","fri","sat","sun"]);
-const c20: Check = all(list(c19), nonEmpty);
-const c21: Check = all(text, matches(/^([01]\d|2[0-3]):[0-5]\d$/));
-const c22: Check = all(text, matches(/^(([01]\d|2[0-3]):[0-5]\d|24:00)$/));
-const c23: Check = fields({ "days": c20, "start": c21, "end": c22 }, ["days","start","end"]);
-const c24: Check = list(c23);
-const c25: Check = opt(c24);
-const c26: Check = fields({ "from": c0, "until": c0, "timezone": c0, "windows": c25 }, []);
-const c27: Check = opt(c26);
-const c28: Check = all(list(text), nonEmpty);
-const c29: Check = fields({ "flag": text, "variants": c28 }, ["flag","variants"]);
-const c30: Check = list(c29);
-const c31: Check = opt(c30);
-const c32: Check = all(text, matches(/^[A-Z]{2}$/));
-const c33: Check = list(c32);
-const c34: Check = opt(c33);
-const c35: Check = oneOf(["AF","AN","AS","EU","NA","OC","SA"]);
-const c36: Check = list(c35);
-const c37: Check = opt(c36);
-const c38: Check = all(text, matches(/^[A-Z]{2}-[A-Z0-9]{1,3}$/));
-const c39: Check = list(c38);
-const c40: Check = opt(c39);
-const c41: Check = fields({ "countries": c34, "continents": c37, "regions": c40 }, []);
-const c42: Check = opt(c41);
-const c43: Check = fields({ "allow": c42, "block": c42, "serve": c0 }, []);
-const c44: Check = opt(c43);
-const c45: Check = map(text, c6);
-const c46: Check = opt(c45);
-const c47: Check = opt(c1);
-const c48: Check = all(text, nonEmpty);
-const c49: Check = oneOf(["in","not_in","equals","not_equals","starts_with","ends_with","contains","matches","lt","lte","gt","gte","before","after","semver_eq","semver_lt","semver_lte","semver_gt","semver_gte","exists","not_exists"]);
-const c50: Check = all(num, finite);
-const c51: Check = anyOf([text, c50, bool], "(string | number | boolean)");
-const c52: Check = list(c51);
-const c53: Check = opt(c52);
-const c54: Check = fields({ "attribute": c48, "op": c49, "values": c53 }, ["attribute","op"]);
-const c55: Check = fields({ "segment": text, "negate": c14 }, ["segment"]);
-const c56: Check = anyOf([c54, c55], "Object");
-const c57: Check = list(c56);
-const c58: Check = all(num, whole, atLeast(0));
-const c59: Check = map(c1, c58);
-const c60: Check = fields({ "variant": c1, "weight": c58 }, ["variant","weight"]);
-const c61: Check = list(c60);
-const c62: Check = anyOf([c59, c61], "(Object | Array)");
-const c63: Check = opt(c48);
-const c64: Check = fields({ "split": c62, "by": c63, "salt": c0 }, ["split"]);
-const c65: Check = anyOf([text, c64], "(string | Object)");
-const c66: Check = fields({ "id": c47, "description": c0, "when": c57, "serve": c65 }, ["when","serve"]);
-const c67: Check = list(c66);
-const c68: Check = opt(c67);
-const c69: Check = fields({ "at": text, "split": c62 }, ["at","split"]);
-const c70: Check = list(c69);
-const c71: Check = opt(c70);
-const c72: Check = fields({ "split": c62, "by": c63, "salt": c0, "steps": c71 }, ["split"]);
-const c73: Check = anyOf([text, c72], "(string | Object)");
-const c74: Check = fields({ "description": c0, "owner": c0, "kind": c3, "expires": c5, "ticket": c0, "tags": c7, "created": c5, "environments": c9, "rolloutPlan": c0, "dashboard": c11, "cleanupIssue": c13, "runbook": c11, "clientVisible": c14, "type": c16, "enabled": c14, "variants": c18, "offVariant": c0, "schedule": c27, "prerequisites": c31, "geo": c44, "targets": c46, "rules": c68, "fallthrough": c73 }, ["fallthrough"]);
-const c75: Check = map(c1, c74);
-const c76: Check = list(c54);
-const c77: Check = fields({ "when": c76 }, ["when"]);
-const c78: Check = list(c77);
-const c79: Check = opt(c78);
-const c80: Check = fields({ "description": c0, "included": c7, "excluded": c7, "rules": c79 }, []);
-const c81: Check = map(c1, c80);
-const c82: Check = opt(c81);
-const c83: Check = oneOf(["GET","HEAD","POST","PUT","PATCH","DELETE","OPTIONS"]);
-const c84: Check = all(list(c83), nonEmpty);
-const c85: Check = opt(c84);
-const c86: Check = all(num, whole, atLeast(400), atMost(599));
-const c87: Check = map(text, jsonValue);
-const c88: Check = opt(c87);
-const c89: Check = fields({ "status": c86, "body": c0, "json": c88 }, ["status"]);
-const c90: Check = oneOf([301,302,303,307,308]);
-const c91: Check = opt(c90);
-const c92: Check = fields({ "redirect": c48, "status": c91 }, ["redirect"]);
-const c93: Check = fields({ "rewrite": c48 }, ["rewrite"]);
-const c94: Check = anyOf([c89, c92, c93], "Object");
-const c95: Check = oneOf(["deny","allow"]);
-const c96: Check = opt(c95);
-const c97: Check = fields({ "id": c47, "pattern": c48, "host": c63, "methods": c85, "flag": text, "allow": c28, "deny": c94, "onUnavailable": c96, "inject": c14, "caseSensitive": c14 }, ["pattern","flag","allow","deny"]);
-const c98: Check = list(c97);
-const c99: Check = opt(c98);
-const c100: Check = fields({ "$schema": c0, "flags": c75, "segments": c82, "gates": c99 }, ["flags"]);
+const C0 = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const C1 = table(["release","ops","experiment","permission","migration"]);
+const C2 = /^\d{4}-\d{2}-\d{2}$/;
+const C3 = /^https?:\/\/[^\s/?#]+[^\s]*$/;
+const C4 = /^(https?:\/\/[^\s/?#]+[^\s]*|([A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+)?#\d+|[A-Z][A-Z0-9_]*-\d+)$/;
+const C5 = table(["boolean","string","number","json"]);
+const C6 = table(["mon","tue","wed","thu","fri","sat","sun"]);
+const C7 = /^([01]\d|2[0-3]):[0-5]\d$/;
+const C8 = /^(([01]\d|2[0-3]):[0-5]\d|24:00)$/;
+const C9 = /^[A-Z]{2}$/;
+const C10 = table(["AF","AN","AS","EU","NA","OC","SA"]);
+const C11 = /^[A-Z]{2}-[A-Z0-9]{1,3}$/;
+const C12 = table(["in","not_in","equals","not_equals","starts_with","ends_with","contains","matches","lt","lte","gt","gte","before","after","semver_eq","semver_lt","semver_lte","semver_gt","semver_gte","exists","not_exists"]);
+const C13 = table(["GET","HEAD","POST","PUT","PATCH","DELETE","OPTIONS"]);
+const C14 = table(["deny","allow"]);
+
+function weeklyWindow(x: unknown): boolean {
+  if (!(typeof x === "object" && x !== null && !Array.isArray(x))) return no("a map of fields");
+  const o = x as Record<string, unknown>;
+  let n = 0;
+  for (const k in o) {
+    const v = o[k];
+    switch (k) {
+      case "days":
+        if (!Array.isArray(v)) return no("a list", k);
+        if (v.length === 0) return no("not empty", k);
+        for (let i1 = 0; i1 < v.length; i1++) {
+          const e1 = v[i1];
+          if (!(typeof e1 === "string" && C6[e1] === 1)) return no(oneOf(C6), i1, k);
+        }
+        n++;
+        break;
+      case "start":
+        if (!(typeof v === "string")) return no("a string", k);
+        if (!(C7.test(v))) return no("text matching " + C7, k);
+        n++;
+        break;
+      case "end":
+        if (!(typeof v === "string")) return no("a string", k);
+        if (!(C8.test(v))) return no("text matching " + C8, k);
+        n++;
+        break;
+      default:
+        return no("no such field", k);
+    }
+  }
+  return n === 3 || present(o, "days", "start", "end");
+}
+
+function schedule(x: unknown): boolean {
+  if (!(typeof x === "object" && x !== null && !Array.isArray(x))) return no("a map of fields");
+  const o = x as Record<string, unknown>;
+  for (const k in o) {
+    const v = o[k];
+    switch (k) {
+      case "from":
+      case "until":
+      case "timezone":
+        if (v !== undefined && !(typeof v === "string")) return no("a string", k);
+        break;
+      case "windows":
+        if (v !== undefined) {
+          if (!Array.isArray(v)) return no("a list", k);
+          for (let i1 = 0; i1 < v.length; i1++) {
+            const e1 = v[i1];
+            if (!weeklyWindow(e1)) return up(i1, k);
+          }
+        }
+        break;
+      default:
+        return no("no such field", k);
+    }
+  }
+  return true;
+}
+
+function prerequisite(x: unknown): boolean {
+  if (!(typeof x === "object" && x !== null && !Array.isArray(x))) return no("a map of fields");
+  const o = x as Record<string, unknown>;
+  let n = 0;
+  for (const k in o) {
+    const v = o[k];
+    switch (k) {
+      case "flag":
+        if (!(typeof v === "string")) return no("a string", k);
+        n++;
+        break;
+      case "variants":
+        if (!Array.isArray(v)) return no("a list", k);
+        if (v.length === 0) return no("not empty", k);
+        for (let i1 = 0; i1 < v.length; i1++) {
+          const e1 = v[i1];
+          if (!(typeof e1 === "string")) return no("a string", i1, k);
+        }
+        n++;
+        break;
+      default:
+        return no("no such field", k);
+    }
+  }
+  return n === 2 || present(o, "flag", "variants");
+}
+
+function geoLists(x: unknown): boolean {
+  if (!(typeof x === "object" && x !== null && !Array.isArray(x))) return no("a map of fields");
+  const o = x as Record<string, unknown>;
+  for (const k in o) {
+    const v = o[k];
+    switch (k) {
+      case "countries":
+        if (v !== undefined) {
+          if (!Array.isArray(v)) return no("a list", k);
+          for (let i1 = 0; i1 < v.length; i1++) {
+            const e1 = v[i1];
+            if (!(typeof e1 === "string")) return no("a string", i1, k);
+            if (!(C9.test(e1))) return no("text matching " + C9, i1, k);
+          }
+        }
+        break;
+      case "continents":
+        if (v !== undefined) {
+          if (!Array.isArray(v)) return no("a list", k);
+          for (let i1 = 0; i1 < v.length; i1++) {
+            const e1 = v[i1];
+            if (!(typeof e1 === "string" && C10[e1] === 1)) return no(oneOf(C10), i1, k);
+          }
+        }
+        break;
+      case "regions":
+        if (v !== undefined) {
+          if (!Array.isArray(v)) return no("a list", k);
+          for (let i1 = 0; i1 < v.length; i1++) {
+            const e1 = v[i1];
+            if (!(typeof e1 === "string")) return no("a string", i1, k);
+            if (!(C11.test(e1))) return no("text matching " + C11, i1, k);
+          }
+        }
+        break;
+      default:
+        return no("no such field", k);
+    }
+  }
+  return true;
+}
+
+function geoRule(x: unknown): boolean {
+  if (!(typeof x === "object" && x !== null && !Array.isArray(x))) return no("a map of fields");
+  const o = x as Record<string, unknown>;
+  for (const k in o) {
+    const v = o[k];
+    switch (k) {
+      case "allow":
+      case "block":
+        if (v !== undefined) {
+          if (!geoLists(v)) return up(k);
+        }
+        break;
+      case "serve":
+        if (v !== undefined && !(typeof v === "string")) return no("a string", k);
+        break;
+      default:
+        return no("no such field", k);
+    }
+  }
+  return true;
+}
+
+function attributeCondition(x: unknown): boolean {
+  if (!(typeof x === "object" && x !== null && !Array.isArray(x))) return no("a map of fields");
+  const o = x as Record<string, unknown>;
+  let n = 0;
+  for (const k in o) {
+    const v = o[k];
+    switch (k) {
+      case "attribute":
+        if (!(typeof v === "string")) return no("a string", k);
+        if (!(v.length !== 0)) return no("not empty", k);
+        n++;
+        break;
+      case "op":
+        if (!(typeof v === "string" && C12[v] === 1)) return no(oneOf(C12), k);
+        n++;
+        break;
+      case "values":
+        if (v !== undefined) {
+          if (!Array.isArray(v)) return no("a list", k);
+          for (let i1 = 0; i1 < v.length; i1++) {
+            const e1 = v[i1];
+            if (!((typeof e1 === "string") || (typeof e1 === "number" && e1 === e1 && e1 - e1 === 0) || (typeof e1 === "boolean"))) return no("(string | number | boolean)", i1, k);
+          }
+        }
+        break;
+      default:
+        return no("no such field", k);
+    }
+  }
+  return n === 2 || present(o, "attribute", "op");
+}
+
+function segmentCondition(x: unknown): boolean {
+  if (!(typeof x === "object" && x !== null && !Array.isArray(x))) return no("a map of fields");
+  const o = x as Record<string, unknown>;
+  let n = 0;
+  for (const k in o) {
+    const v = o[k];
+    switch (k) {
+      case "segment":
+        if (!(typeof v === "string")) return no("a string", k);
+        n++;
+        break;
+      case "negate":
+        if (v !== undefined && !(typeof v === "boolean")) return no("true or false", k);
+        break;
+      default:
+        return no("no such field", k);
+    }
+  }
+  return n === 1 || present(o, "segment");
+}
+
+function condition(x: unknown): boolean {
+  if (typeof x === "object" && x !== null && "attribute" in x && attributeCondition(x)) return true;
+  if (typeof x === "object" && x !== null && "segment" in x && segmentCondition(x)) return true;
+  return anyOf(x, [attributeCondition, segmentCondition], "Object");
+}
+
+function f8(x: unknown): boolean {
+  if (!(typeof x === "object" && x !== null && !Array.isArray(x))) return no("a map");
+  for (const k0 in x) {
+    if (!Object.hasOwn(x, k0)) continue;
+    if (!(C0.test(k0))) return no("a key that is " + "text matching " + C0, k0);
+    const e0 = (x as Record<string, unknown>)[k0];
+    if (!(typeof e0 === "number" && e0 === e0)) return no("a number", k0);
+    if (!(e0 % 1 === 0)) return no("a whole number", k0);
+    if (!(e0 >= 0)) return no("a number >= 0", k0);
+  }
+  return true;
+}
+
+function f9(x: unknown): boolean {
+  if (!(typeof x === "object" && x !== null && !Array.isArray(x))) return no("a map of fields");
+  const o = x as Record<string, unknown>;
+  let n = 0;
+  for (const k in o) {
+    const v = o[k];
+    switch (k) {
+      case "variant":
+        if (!(typeof v === "string")) return no("a string", k);
+        if (!(C0.test(v))) return no("text matching " + C0, k);
+        n++;
+        break;
+      case "weight":
+        if (!(typeof v === "number" && v === v)) return no("a number", k);
+        if (!(v % 1 === 0)) return no("a whole number", k);
+        if (!(v >= 0)) return no("a number >= 0", k);
+        n++;
+        break;
+      default:
+        return no("no such field", k);
+    }
+  }
+  return n === 2 || present(o, "variant", "weight");
+}
+
+function f10(x: unknown): boolean {
+  if (!Array.isArray(x)) return no("a list");
+  for (let i0 = 0; i0 < x.length; i0++) {
+    const e0 = x[i0];
+    if (!f9(e0)) return up(i0);
+  }
+  return true;
+}
+
+function f11(x: unknown): boolean {
+  if (Array.isArray(x) && f10(x)) return true;
+  if (typeof x === "object" && x !== null && !Array.isArray(x) && f8(x)) return true;
+  return anyOf(x, [f8, f10], "(Object | Array)");
+}
+
+function split(x: unknown): boolean {
+  if (!(typeof x === "object" && x !== null && !Array.isArray(x))) return no("a map of fields");
+  const o = x as Record<string, unknown>;
+  let n = 0;
+  for (const k in o) {
+    const v = o[k];
+    switch (k) {
+      case "split":
+        if (!f11(v)) return up(k);
+        n++;
+        break;
+      case "by":
+        if (v !== undefined) {
+          if (!(typeof v === "string")) return no("a string", k);
+          if (!(v.length !== 0)) return no("not empty", k);
+        }
+        break;
+      case "salt":
+        if (v !== undefined && !(typeof v === "string")) return no("a string", k);
+        break;
+      default:
+        return no("no such field", k);
+    }
+  }
+  return n === 1 || present(o, "split");
+}
+
+function f13(x: unknown): boolean {
+  if (!(typeof x === "string")) return no("a string");
+  return true;
+}
+
+function serve(x: unknown): boolean {
+  if (typeof x === "string") return true;
+  if (typeof x === "object" && x !== null && "split" in x && split(x)) return true;
+  return anyOf(x, [f13, split], "(string | Object)");
+}
+
+function rule(x: unknown): boolean {
+  if (!(typeof x === "object" && x !== null && !Array.isArray(x))) return no("a map of fields");
+  const o = x as Record<string, unknown>;
+  let n = 0;
+  for (const k in o) {
+    const v = o[k];
+    switch (k) {
+      case "id":
+        if (v !== undefined) {
+          if (!(typeof v === "string")) return no("a string", k);
+          if (!(C0.test(v))) return no("text matching " + C0, k);
+        }
+        break;
+      case "description":
+        if (v !== undefined && !(typeof v === "string")) return no("a string", k);
+        break;
+      case "when":
+        if (!Array.isArray(v)) return no("a list", k);
+        for (let i1 = 0; i1 < v.length; i1++) {
+          const e1 = v[i1];
+          if (!condition(e1)) return up(i1, k);
+        }
+        n++;
+        break;
+      case "serve":
+        if (!serve(v)) return up(k);
+        n++;
+        break;
+      default:
+        return no("no such field", k);
+    }
+  }
+  return n === 2 || present(o, "when", "serve");
+}
+
+function rolloutStep(x: unknown): boolean {
+  if (!(typeof x === "object" && x !== null && !Array.isArray(x))) return no("a map of fields");
+  const o = x as Record<string, unknown>;
+  let n = 0;
+  for (const k in o) {
+    const v = o[k];
+    switch (k) {
+      case "at":
+        if (!(typeof v === "string")) return no("a string", k);
+        n++;
+        break;
+      case "split":
+        if (!f11(v)) return up(k);
+        n++;
+        break;
+      default:
+        return no("no such field", k);
+    }
+  }
+  return n === 2 || present(o, "at", "split");
+}
+
+function progressiveSplit(x: unknown): boolean {
+  if (!(typeof x === "object" && x !== null && !Array.isArray(x))) return no("a map of fields");
+  const o = x as Record<string, unknown>;
+  let n = 0;
+  for (const k in o) {
+    const v = o[k];
+    switch (k) {
+      case "split":
+        if (!f11(v)) return up(k);
+        n++;
+        break;
+      case "by":
+        if (v !== undefined) {
+          if (!(typeof v === "string")) return no("a string", k);
+          if (!(v.length !== 0)) return no("not empty", k);
+        }
+        break;
+      case "salt":
+        if (v !== undefined && !(typeof v === "string")) return no("a string", k);
+        break;
+      case "steps":
+        if (v !== undefined) {
+          if (!Array.isArray(v)) return no("a list", k);
+          for (let i1 = 0; i1 < v.length; i1++) {
+            const e1 = v[i1];
+            if (!rolloutStep(e1)) return up(i1, k);
+          }
+        }
+        break;
+      default:
+        return no("no such field", k);
+    }
+  }
+  return n === 1 || present(o, "split");
+}
+
+function fallthrough(x: unknown): boolean {
+  if (typeof x === "string") return true;
+  if (typeof x === "object" && x !== null && "split" in x && progressiveSplit(x)) return true;
+  return anyOf(x, [f13, progressiveSplit], "(string | Object)");
+}
+
+function flag(x: unknown): boolean {
+  if (!(typeof x === "object" && x !== null && !Array.isArray(x))) return no("a map of fields");
+  const o = x as Record<string, unknown>;
+  let n = 0;
+  for (const k in o) {
+    const v = o[k];
+    switch (k) {
+      case "description":
+      case "owner":
+      case "ticket":
+      case "rolloutPlan":
+      case "offVariant":
+        if (v !== undefined && !(typeof v === "string")) return no("a string", k);
+        break;
+      case "kind":
+        if (v !== undefined && !(typeof v === "string" && C1[v] === 1)) return no(oneOf(C1), k);
+        break;
+      case "expires":
+      case "created":
+        if (v !== undefined) {
+          if (!(typeof v === "string")) return no("a string", k);
+          if (!(C2.test(v))) return no("text matching " + C2, k);
+        }
+        break;
+      case "tags":
+        if (v !== undefined) {
+          if (!Array.isArray(v)) return no("a list", k);
+          for (let i1 = 0; i1 < v.length; i1++) {
+            const e1 = v[i1];
+            if (!(typeof e1 === "string")) return no("a string", i1, k);
+          }
+        }
+        break;
+      case "environments":
+        if (v !== undefined) {
+          if (!Array.isArray(v)) return no("a list", k);
+          if (v.length === 0) return no("not empty", k);
+          for (let i1 = 0; i1 < v.length; i1++) {
+            const e1 = v[i1];
+            if (!(typeof e1 === "string")) return no("a string", i1, k);
+            if (!(C0.test(e1))) return no("text matching " + C0, i1, k);
+          }
+        }
+        break;
+      case "dashboard":
+      case "runbook":
+        if (v !== undefined) {
+          if (!(typeof v === "string")) return no("a string", k);
+          if (!(C3.test(v))) return no("text matching " + C3, k);
+        }
+        break;
+      case "cleanupIssue":
+        if (v !== undefined) {
+          if (!(typeof v === "string")) return no("a string", k);
+          if (!(C4.test(v))) return no("text matching " + C4, k);
+        }
+        break;
+      case "clientVisible":
+      case "enabled":
+        if (v !== undefined && !(typeof v === "boolean")) return no("true or false", k);
+        break;
+      case "type":
+        if (v !== undefined && !(typeof v === "string" && C5[v] === 1)) return no(oneOf(C5), k);
+        break;
+      case "variants":
+        if (v !== undefined) {
+          if (!(typeof v === "object" && v !== null && !Array.isArray(v))) return no("a map", k);
+          let n1 = 0;
+          for (const k1 in v) {
+            if (!Object.hasOwn(v, k1)) continue;
+            if (!(C0.test(k1))) return no("a key that is " + "text matching " + C0, k1, k);
+            const e1 = (v as Record<string, unknown>)[k1];
+            if (!(isJsonValue(e1))) return no("plain JSON", k1, k);
+            n1++;
+          }
+          if (n1 < 1) return no("at least 1 entries", k);
+        }
+        break;
+      case "schedule":
+        if (v !== undefined) {
+          if (!schedule(v)) return up(k);
+        }
+        break;
+      case "prerequisites":
+        if (v !== undefined) {
+          if (!Array.isArray(v)) return no("a list", k);
+          for (let i1 = 0; i1 < v.length; i1++) {
+            const e1 = v[i1];
+            if (!prerequisite(e1)) return up(i1, k);
+          }
+        }
+        break;
+      case "geo":
+        if (v !== undefined) {
+          if (!geoRule(v)) return up(k);
+        }
+        break;
+      case "targets":
+        if (v !== undefined) {
+          if (!(typeof v === "object" && v !== null && !Array.isArray(v))) return no("a map", k);
+          for (const k1 in v) {
+            if (!Object.hasOwn(v, k1)) continue;
+            const e1 = (v as Record<string, unknown>)[k1];
+            if (!Array.isArray(e1)) return no("a list", k1, k);
+            for (let i2 = 0; i2 < e1.length; i2++) {
+              const e2 = e1[i2];
+              if (!(typeof e2 === "string")) return no("a string", i2, k1, k);
+            }
+          }
+        }
+        break;
+      case "rules":
+        if (v !== undefined) {
+          if (!Array.isArray(v)) return no("a list", k);
+          for (let i1 = 0; i1 < v.length; i1++) {
+            const e1 = v[i1];
+            if (!rule(e1)) return up(i1, k);
+          }
+        }
+        break;
+      case "fallthrough":
+        if (!fallthrough(v)) return up(k);
+        n++;
+        break;
+      default:
+        return no("no such field", k);
+    }
+  }
+  return n === 1 || present(o, "fallthrough");
+}
+
+function segmentRule(x: unknown): boolean {
+  if (!(typeof x === "object" && x !== null && !Array.isArray(x))) return no("a map of fields");
+  const o = x as Record<string, unknown>;
+  let n = 0;
+  for (const k in o) {
+    const v = o[k];
+    switch (k) {
+      case "when":
+        if (!Array.isArray(v)) return no("a list", k);
+        for (let i1 = 0; i1 < v.length; i1++) {
+          const e1 = v[i1];
+          if (!attributeCondition(e1)) return up(i1, k);
+        }
+        n++;
+        break;
+      default:
+        return no("no such field", k);
+    }
+  }
+  return n === 1 || present(o, "when");
+}
+
+function segment(x: unknown): boolean {
+  if (!(typeof x === "object" && x !== null && !Array.isArray(x))) return no("a map of fields");
+  const o = x as Record<string, unknown>;
+  for (const k in o) {
+    const v = o[k];
+    switch (k) {
+      case "description":
+        if (v !== undefined && !(typeof v === "string")) return no("a string", k);
+        break;
+      case "included":
+      case "excluded":
+        if (v !== undefined) {
+          if (!Array.isArray(v)) return no("a list", k);
+          for (let i1 = 0; i1 < v.length; i1++) {
+            const e1 = v[i1];
+            if (!(typeof e1 === "string")) return no("a string", i1, k);
+          }
+        }
+        break;
+      case "rules":
+        if (v !== undefined) {
+          if (!Array.isArray(v)) return no("a list", k);
+          for (let i1 = 0; i1 < v.length; i1++) {
+            const e1 = v[i1];
+            if (!segmentRule(e1)) return up(i1, k);
+          }
+        }
+        break;
+      default:
+        return no("no such field", k);
+    }
+  }
+  return true;
+}
+
+function gateDenyStatus(x: unknown): boolean {
+  if (!(typeof x === "object" && x !== null && !Array.isArray(x))) return no("a map of fields");
+  const o = x as Record<string, unknown>;
+  let n = 0;
+  for (const k in o) {
+    const v = o[k];
+    switch (k) {
+      case "status":
+        if (!(typeof v === "number" && v === v)) return no("a number", k);
+        if (!(v % 1 === 0)) return no("a whole number", k);
+        if (!(v >= 400)) return no("a number >= 400", k);
+        if (!(v <= 599)) return no("a number <= 599", k);
+        n++;
+        break;
+      case "body":
+        if (v !== undefined && !(typeof v === "string")) return no("a string", k);
+        break;
+      case "json":
+        if (v !== undefined) {
+          if (!(typeof v === "object" && v !== null && !Array.isArray(v))) return no("a map", k);
+          for (const k1 in v) {
+            if (!Object.hasOwn(v, k1)) continue;
+            const e1 = (v as Record<string, unknown>)[k1];
+            if (!(isJsonValue(e1))) return no("plain JSON", k1, k);
+          }
+        }
+        break;
+      default:
+        return no("no such field", k);
+    }
+  }
+  return n === 1 || present(o, "status");
+}
+
+function gateDenyRedirect(x: unknown): boolean {
+  if (!(typeof x === "object" && x !== null && !Array.isArray(x))) return no("a map of fields");
+  const o = x as Record<string, unknown>;
+  let n = 0;
+  for (const k in o) {
+    const v = o[k];
+    switch (k) {
+      case "redirect":
+        if (!(typeof v === "string")) return no("a string", k);
+        if (!(v.length !== 0)) return no("not empty", k);
+        n++;
+        break;
+      case "status":
+        if (v !== undefined && !((v === 301 || v === 302 || v === 303 || v === 307 || v === 308))) return no("one of 301, 302, 303, 307, 308", k);
+        break;
+      default:
+        return no("no such field", k);
+    }
+  }
+  return n === 1 || present(o, "redirect");
+}
+
+function gateDenyRewrite(x: unknown): boolean {
+  if (!(typeof x === "object" && x !== null && !Array.isArray(x))) return no("a map of fields");
+  const o = x as Record<string, unknown>;
+  let n = 0;
+  for (const k in o) {
+    const v = o[k];
+    switch (k) {
+      case "rewrite":
+        if (!(typeof v === "string")) return no("a string", k);
+        if (!(v.length !== 0)) return no("not empty", k);
+        n++;
+        break;
+      default:
+        return no("no such field", k);
+    }
+  }
+  return n === 1 || present(o, "rewrite");
+}
+
+function gateDeny(x: unknown): boolean {
+  if (typeof x === "object" && x !== null && "redirect" in x && gateDenyRedirect(x)) return true;
+  if (typeof x === "object" && x !== null && "rewrite" in x && gateDenyRewrite(x)) return true;
+  if (typeof x === "object" && x !== null && !Array.isArray(x) && gateDenyStatus(x)) return true;
+  return anyOf(x, [gateDenyStatus, gateDenyRedirect, gateDenyRewrite], "Object");
+}
+
+function gate(x: unknown): boolean {
+  if (!(typeof x === "object" && x !== null && !Array.isArray(x))) return no("a map of fields");
+  const o = x as Record<string, unknown>;
+  let n = 0;
+  for (const k in o) {
+    const v = o[k];
+    switch (k) {
+      case "id":
+        if (v !== undefined) {
+          if (!(typeof v === "string")) return no("a string", k);
+          if (!(C0.test(v))) return no("text matching " + C0, k);
+        }
+        break;
+      case "pattern":
+        if (!(typeof v === "string")) return no("a string", k);
+        if (!(v.length !== 0)) return no("not empty", k);
+        n++;
+        break;
+      case "host":
+        if (v !== undefined) {
+          if (!(typeof v === "string")) return no("a string", k);
+          if (!(v.length !== 0)) return no("not empty", k);
+        }
+        break;
+      case "methods":
+        if (v !== undefined) {
+          if (!Array.isArray(v)) return no("a list", k);
+          if (v.length === 0) return no("not empty", k);
+          for (let i1 = 0; i1 < v.length; i1++) {
+            const e1 = v[i1];
+            if (!(typeof e1 === "string" && C13[e1] === 1)) return no(oneOf(C13), i1, k);
+          }
+        }
+        break;
+      case "flag":
+        if (!(typeof v === "string")) return no("a string", k);
+        n++;
+        break;
+      case "allow":
+        if (!Array.isArray(v)) return no("a list", k);
+        if (v.length === 0) return no("not empty", k);
+        for (let i1 = 0; i1 < v.length; i1++) {
+          const e1 = v[i1];
+          if (!(typeof e1 === "string")) return no("a string", i1, k);
+        }
+        n++;
+        break;
+      case "deny":
+        if (!gateDeny(v)) return up(k);
+        n++;
+        break;
+      case "onUnavailable":
+        if (v !== undefined && !(typeof v === "string" && C14[v] === 1)) return no(oneOf(C14), k);
+        break;
+      case "inject":
+      case "caseSensitive":
+        if (v !== undefined && !(typeof v === "boolean")) return no("true or false", k);
+        break;
+      default:
+        return no("no such field", k);
+    }
+  }
+  return n === 4 || present(o, "pattern", "flag", "allow", "deny");
+}
+
+function flagsDocument(x: unknown): boolean {
+  if (!(typeof x === "object" && x !== null && !Array.isArray(x))) return no("a map of fields");
+  const o = x as Record<string, unknown>;
+  let n = 0;
+  for (const k in o) {
+    const v = o[k];
+    switch (k) {
+      case "$schema":
+        if (v !== undefined && !(typeof v === "string")) return no("a string", k);
+        break;
+      case "flags":
+        if (!(typeof v === "object" && v !== null && !Array.isArray(v))) return no("a map", k);
+        for (const k1 in v) {
+          if (!Object.hasOwn(v, k1)) continue;
+          if (!(C0.test(k1))) return no("a key that is " + "text matching " + C0, k1, k);
+          const e1 = (v as Record<string, unknown>)[k1];
+          if (!flag(e1)) return up(k1, k);
+        }
+        n++;
+        break;
+      case "segments":
+        if (v !== undefined) {
+          if (!(typeof v === "object" && v !== null && !Array.isArray(v))) return no("a map", k);
+          for (const k1 in v) {
+            if (!Object.hasOwn(v, k1)) continue;
+            if (!(C0.test(k1))) return no("a key that is " + "text matching " + C0, k1, k);
+            const e1 = (v as Record<string, unknown>)[k1];
+            if (!segment(e1)) return up(k1, k);
+          }
+        }
+        break;
+      case "gates":
+        if (v !== undefined) {
+          if (!Array.isArray(v)) return no("a list", k);
+          for (let i1 = 0; i1 < v.length; i1++) {
+            const e1 = v[i1];
+            if (!gate(e1)) return up(i1, k);
+          }
+        }
+        break;
+      default:
+        return no("no such field", k);
+    }
+  }
+  return n === 1 || present(o, "flags");
+}
 
 /** Checks a flags document's shape; undefined when the schema accepts it. */
 export function checkShape(doc: unknown): ShapeProblem | undefined {
-  return runCheck(c100, doc);
+  return runCheck(flagsDocument, doc);
 }

@@ -83,7 +83,7 @@ describe("src/flags/shape.generated.ts", () => {
   });
 
   const flag = (fields: Record<string, unknown>) => ({ flags: { x: { fallthrough: "on", ...fields } } });
-  it.each<[string, unknown, (string | number)[], string]>([
+  it.each<[string, unknown, (string | number)[], unknown]>([
     ["no document", null, [], "a map of fields"],
     ["a list for the flags map", { flags: [] }, ["flags"], "a map"],
     ["no flags map", {}, ["flags"], "a required field"],
@@ -130,6 +130,83 @@ describe("src/flags/shape.generated.ts", () => {
       { flags: {}, gates: [{ pattern: "/a", flag: "x", allow: ["on"], deny: { status: 200 } }] },
       ["gates", 0, "deny", "status"],
       "a number >= 400",
+    ],
+    // Unions: the option that got furthest names the problem (the first of equals); none, the union.
+    [
+      "an infinite condition value",
+      flag({ rules: [{ when: [{ attribute: "a", op: "lt", values: [1, Infinity] }], serve: "on" }] }),
+      ["flags", "x", "rules", 0, "when", 0, "values", 1],
+      "(string | number | boolean)",
+    ],
+    [
+      "a list for a condition",
+      flag({ rules: [{ when: [[]], serve: "on" }] }),
+      ["flags", "x", "rules", 0, "when", 0],
+      "Object",
+    ],
+    [
+      "a segment condition with a bad negate (the attribute test got as far)",
+      flag({ rules: [{ when: [{ segment: "s", negate: 1 }], serve: "on" }] }),
+      ["flags", "x", "rules", 0, "when", 0, "segment"],
+      "no such field",
+    ],
+    [
+      "an operator that is a list",
+      flag({ rules: [{ when: [{ attribute: "a", op: ["in"] }], serve: "on" }] }),
+      ["flags", "x", "rules", 0, "when", 0, "op"],
+      expect.stringMatching(/^one of "in", "not_in", /),
+    ],
+    [
+      "a serve that is true",
+      flag({ rules: [{ when: [], serve: true }] }),
+      ["flags", "x", "rules", 0, "serve"],
+      "(string | Object)",
+    ],
+    [
+      "a split that is a number",
+      flag({ fallthrough: { split: 5 } }),
+      ["flags", "x", "fallthrough", "split"],
+      "(Object | Array)",
+    ],
+    [
+      "a split entry without a weight",
+      flag({ fallthrough: { split: [{ variant: "a" }] } }),
+      ["flags", "x", "fallthrough", "split", 0, "weight"],
+      "a required field",
+    ],
+    [
+      "a fractional weight in a rollout step",
+      flag({ fallthrough: { split: { a: 1 }, steps: [{ at: "t", split: { a: 0.5 } }] } }),
+      ["flags", "x", "fallthrough", "steps", 0, "split", "a"],
+      "a whole number",
+    ],
+    ["an empty variants map", flag({ variants: {} }), ["flags", "x", "variants"], "at least 1 entries"],
+    [
+      "a target that is a number",
+      flag({ targets: { on: ["u", 7] } }),
+      ["flags", "x", "targets", "on", 1],
+      "a string",
+    ],
+    [
+      "a window without days",
+      flag({ schedule: { windows: [{ days: [], start: "09:00", end: "10:00" }] } }),
+      ["flags", "x", "schedule", "windows", 0, "days"],
+      "not empty",
+    ],
+    [
+      "a redirect with a bad status (the status answer got as far)",
+      {
+        flags: {},
+        gates: [{ pattern: "/a", flag: "x", allow: ["on"], deny: { redirect: "/b", status: 300 } }],
+      },
+      ["gates", 0, "deny", "redirect"],
+      "no such field",
+    ],
+    [
+      "a deny that is text",
+      { flags: {}, gates: [{ pattern: "/a", flag: "x", allow: ["on"], deny: "no" }] },
+      ["gates", 0, "deny"],
+      "Object",
     ],
   ])("names where it fails: %s", (_what, doc, path, expected) => {
     expect(valibotAccepts(doc)).toBe(false);
