@@ -23,7 +23,7 @@ import { type Sticky, stickyOf } from "../policy/check";
 import { digestText } from "../policy/digest";
 import { SnapshotError } from "./errors";
 import type { KeyRing } from "./keys";
-import { type VerifiedSnapshot, verifySnapshot } from "./verify";
+import { checkVersion, type VerifiedSnapshot, verifySnapshot } from "./verify";
 
 /** Where snapshots are read from. A KV namespace satisfies it by shape. */
 export interface SnapshotSource {
@@ -294,15 +294,20 @@ export class SnapshotStore {
     // With nothing to serve, nothing below the floor may serve either: learn it alongside the KV
     // read, so a cold start waits for the slower of the two, not for both in turn.
     const cold = this.#servable(started) === undefined;
-    const [read] = await Promise.all([
-      Promise.resolve()
-        .then(() => source.get(key, { type: "text", cacheTtl: cacheTtlSeconds }))
-        .then(
-          (jws) => ({ jws }),
-          (err: unknown) => ({ err }),
-        ),
-      cold ? this.#readFloor() : undefined,
-    ]);
+    const kv: Promise<{ jws: string | null } | { err: unknown }> = Promise.resolve()
+      .then(() => source.get(key, { type: "text", cacheTtl: cacheTtlSeconds }))
+      .then(
+        (jws) => ({ jws }),
+        (err: unknown) => ({ err }),
+      );
+    // Cold, the KV copy's signature, shape and compile are checked while the floor is still being
+    // read (on the edge, a round trip to the beacon): only its version waits for the floor. Under a
+    // trust policy the check needs the announced version's classes (`stickyFor`), so it waits whole.
+    const early =
+      cold && this.options.floor && !this.options.keys.policy
+        ? kv.then((r) => ("jws" in r && r.jws !== null ? settle(this.#verify(r.jws, 0)) : undefined))
+        : undefined;
+    const [read] = await Promise.all([kv, cold ? this.#readFloor() : undefined]);
     let failure: StoreFailure | undefined;
     try {
       if ("err" in read) throw read.err;
@@ -312,7 +317,7 @@ export class SnapshotStore {
         // A key that disappears under a served or announced snapshot is a real failure (someone deleted it).
         throw new StoreMiss(`no snapshot at KV key ${key}`);
       } else {
-        await this.#take(read.jws, "kv", started);
+        await this.#take(read.jws, "kv", started, await early);
       }
     } catch (err) {
       failure = this.#behindKv(err) && this.#kvMayLag() ? undefined : this.#fail(err, "kv");
@@ -361,7 +366,7 @@ export class SnapshotStore {
    * The one trust check for every path: verify against the floor, then serve if newer. Throws what
    * refuses the snapshot.
    */
-  async #take(jws: string, via: string, started: number): Promise<void> {
+  async #take(jws: string, via: string, started: number, early?: Settled<VerifiedSnapshot>): Promise<void> {
     const now = this.#now();
     const current = this.#current;
     // The same bytes as the snapshot in memory: no signature to check again, but the same rules.
@@ -379,14 +384,15 @@ export class SnapshotStore {
       return;
     }
     const minVersion = this.#minVersion();
-    const verified = await verifySnapshot(jws, {
-      keys: this.options.keys,
-      environment: this.options.environment,
-      minVersion: minVersion > 0 ? minVersion : undefined,
-      now,
-      maxBytes: this.options.maxBytes,
-      sticky: await this.stickyFor(jws),
-    });
+    let verified: VerifiedSnapshot;
+    if (early) {
+      // Verified without a floor while the floor was read: the same checks, the version rule now.
+      if ("error" in early) throw early.error;
+      verified = early.value;
+      if (minVersion > 0) checkVersion(verified.payload.version, minVersion);
+    } else {
+      verified = await this.#verify(jws, minVersion, now);
+    }
     // Two paths may verify at once (KV refresh and signal): the newer one wins whatever the order.
     if (this.#current && verified.payload.version < this.#current.payload.version) return;
     this.#serve(verified);
@@ -397,6 +403,18 @@ export class SnapshotStore {
       environment: verified.payload.environment,
       via,
       ms: (this.#loadedAt as number) - started,
+    });
+  }
+
+  /** `verifySnapshot` with this store's keys, environment and limits, above `minVersion` (0: none). */
+  async #verify(jws: string, minVersion: number, now = this.#now()): Promise<VerifiedSnapshot> {
+    return verifySnapshot(jws, {
+      keys: this.options.keys,
+      environment: this.options.environment,
+      minVersion: minVersion > 0 ? minVersion : undefined,
+      now,
+      maxBytes: this.options.maxBytes,
+      sticky: await this.stickyFor(jws),
     });
   }
 
@@ -467,6 +485,16 @@ export class SnapshotStore {
 }
 
 class StoreMiss extends Error {}
+
+type Settled<T> = { value: T } | { error: unknown };
+
+/** A promise's outcome as a value, so it can wait while another read finishes without going unhandled. */
+function settle<T>(p: Promise<T>): Promise<Settled<T>> {
+  return p.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+}
 
 const classCache = new WeakMap<object, Sticky>();
 

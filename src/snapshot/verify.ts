@@ -107,15 +107,7 @@ export async function verifySnapshot(jws: string, options: VerifyOptions): Promi
       `snapshot is for environment ${p.environment}, this worker serves ${options.environment}`,
     );
   }
-  if (options.minVersion !== undefined) {
-    const older = options.strictlyNewer ? p.version <= options.minVersion : p.version < options.minVersion;
-    if (older) {
-      throw new SnapshotError(
-        "ERR_SNAPSHOT_ROLLBACK",
-        `snapshot version ${p.version} is not newer than version ${options.minVersion}`,
-      );
-    }
-  }
+  if (options.minVersion !== undefined) checkVersion(p.version, options.minVersion, options.strictlyNewer);
   if (p.expiresAt !== undefined && Date.parse(p.expiresAt) <= options.now) {
     throw new SnapshotError("ERR_SNAPSHOT_EXPIRED", `snapshot expired at ${p.expiresAt}`);
   }
@@ -160,6 +152,20 @@ export async function verifySnapshot(jws: string, options: VerifyOptions): Promi
     }
   }
   return { payload: p, compiled, kid: trusted.kid, jws };
+}
+
+/**
+ * The version rule on its own, for a snapshot verified before its floor was known (a cold load checks
+ * the KV copy while the beacon is still being read): refuses `version` below `minVersion` (or equal,
+ * with `strictlyNewer`) exactly as `verifySnapshot` does.
+ */
+export function checkVersion(version: number, minVersion: number, strictlyNewer = false): void {
+  if (strictlyNewer ? version <= minVersion : version < minVersion) {
+    throw new SnapshotError(
+      "ERR_SNAPSHOT_ROLLBACK",
+      `snapshot version ${version} is not newer than version ${minVersion}`,
+    );
+  }
 }
 
 /**

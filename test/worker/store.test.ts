@@ -294,6 +294,65 @@ describe("the version floor on a cold load", () => {
     expect(s.status().floor).toMatchObject({ version: 2 });
   });
 
+  it("checks the KV copy (signature, shape, compile) while the floor is still being read", async () => {
+    // The floor answers only once the KV copy's signer key was looked up, i.e. once its check began:
+    // waiting for the floor before checking, the load would never finish.
+    const ring = await keys;
+    let checking!: () => void;
+    const checkStarted = new Promise<void>((r) => {
+      checking = r;
+    });
+    const spying = Object.assign(new Map([...ring].map(([kid, key]) => [kid, key])), { policy: ring.policy });
+    const get = spying.get.bind(spying);
+    spying.get = (kid: string) => {
+      checking();
+      return get(kid);
+    };
+    const jws = await snapshot({ version: 3 });
+    const s = new SnapshotStore({
+      source: { get: async () => jws },
+      key: "current",
+      environment: "test",
+      keys: spying,
+      refreshMs: 10_000,
+      floor: {
+        read: async () => {
+          await checkStarted;
+          return { version: 2, announcedAt: Date.now(), held: false };
+        },
+        fetch: () => Promise.reject(new Error("no copy")),
+      },
+    });
+    expect((await s.get(waitUntil))?.payload.version).toBe(3);
+    expect(s.status()).toMatchObject({ source: "fresh", floor: { version: 2 } });
+  });
+
+  it("a KV copy checked early is still refused below the floor, with the rollback alarm", async () => {
+    const events: Record<string, unknown>[] = [];
+    const jws = await snapshot({ version: 2 });
+    const s = new SnapshotStore({
+      source: { get: async () => jws },
+      key: "current",
+      environment: "test",
+      keys: await keys,
+      refreshMs: 10_000,
+      log: (e) => events.push(e),
+      // Announced long ago: KV's propagation cannot explain an older copy any more.
+      floor: {
+        read: async () => ({ version: 5, announcedAt: Date.now() - 3_600_000, held: false }),
+        fetch: () => Promise.reject(new Error("no copy")),
+      },
+    });
+    expect(await s.get(waitUntil)).toBeUndefined();
+    expect(events).toContainEqual(
+      expect.objectContaining({
+        event: "snapshot_rollback_refused",
+        code: "ERR_SNAPSHOT_ROLLBACK",
+        message: "snapshot version 2 is not newer than version 5",
+      }),
+    );
+  });
+
   it("a warm store reads no floor itself (the signal's checks keep it)", async () => {
     let floorReads = 0;
     const jws = await snapshot({ version: 2 });
