@@ -9,6 +9,7 @@ import { FlagdCore } from "@openfeature/flagd-core";
 import murmur from "murmurhash-js";
 import { type CompiledFlags, compile, evaluate, evaluateAll, evaluateValues } from "../../src/eval/index";
 import type { EvaluationContext } from "../../src/eval/types";
+import type { FlagsDocument } from "../../src/flags/types";
 import { median } from "../lib/stats";
 import {
   BLOCKED,
@@ -17,8 +18,12 @@ import {
   countriesFor,
   FLAGS,
   flagKey,
+  ownCountriesDoc,
+  ownTargetsDoc,
   scenarioContexts,
   scenarioDoc,
+  sharedTargetsDoc,
+  staffIds,
   wideDoc,
 } from "./scenario";
 
@@ -278,6 +283,7 @@ export async function run(): Promise<void> {
     console.log(`flagd-core baseline skipped: ${(err as Error).message}`);
   }
 
+  harderDocuments(beta, contexts, sums[0]!);
   singleFlag(beta, contexts);
 
   console.log("\ncompile (median of 7) and retained heap after gc:");
@@ -319,6 +325,78 @@ export async function run(): Promise<void> {
     `   1,000 flags with one 1,000-key target list each: compile ${ms.toFixed(2)} ms, ` +
       `retained ${(retained / 1024).toFixed(0)} KiB`,
   );
+  sharedListCompile(beta);
+}
+
+/**
+ * The scenario's flags, each holding its own copy of one 10,000-key target list as a parsed file does
+ * (separate arrays and strings), against the same flags without it: what the list costs to compile and
+ * to keep. Interned, the copies should cost about one Set.
+ */
+function sharedListCompile(beta: string[]): void {
+  const keys = staffIds(10_000);
+  const docs: [string, FlagsDocument][] = [
+    ["without the list", scenarioDoc(FLAGS, beta)],
+    ["with the list in every flag", sharedTargetsDoc(FLAGS, beta, keys)],
+  ];
+  console.log(`
+${FLAGS} flags and one 10,000-key target list copied into each (median of 7 compiles):`);
+  for (const [label, doc] of docs) {
+    const times: number[] = [];
+    for (let r = 0; r < 7; r++) {
+      const t0 = process.hrtime.bigint();
+      live.push(compile(doc));
+      times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      live.length = 0;
+    }
+    // Ten live copies, so the figure is not lost in heap noise.
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 10; i++) live.push(compile(doc));
+    gc();
+    const retained = (process.memoryUsage().heapUsed - before) / 10;
+    live.length = 0;
+    console.log(
+      `  ${label.padEnd(28)} compile ${median(times).toFixed(2).padStart(7)} ms, ` +
+        `retained ${(retained / 1024).toFixed(0).padStart(5)} KiB`,
+    );
+  }
+}
+
+/**
+ * evaluateAll over documents that cost more than the reference scenario but answer the same (see
+ * scenario.ts), timed in turns with the reference: ns per flag and the ratio to the reference. Each
+ * candidate's checksum must equal the reference's, and the reference's the one of the first section.
+ */
+function harderDocuments(beta: string[], contexts: readonly EvaluationContext[], expected: number): void {
+  const docs: [string, FlagsDocument][] = [
+    ["reference scenario", scenarioDoc(FLAGS, beta)],
+    ["(a) >64 tests: own country list/flag", ownCountriesDoc(FLAGS, beta)],
+    ["(b) own 100-key allow list/flag", ownTargetsDoc(FLAGS, beta, 100)],
+    ["(c) one 10,000-key list in each flag", sharedTargetsDoc(FLAGS, beta, staffIds(10_000))],
+  ];
+  // The first section's checksum covers its warm-up and RUNS passes: so do these.
+  const sums = docs.map(() => 0);
+  const ns = timeAll(
+    contexts,
+    docs.map(([, doc], d) => {
+      const compiled = compile(doc);
+      return (ctx: EvaluationContext) => {
+        const results = evaluateAll(compiled, ctx, NOW);
+        let s = 0;
+        for (let i = 0; i < results.length; i++) if (results[i]!.value === true) s += i + 1;
+        sums[d]! += s;
+      };
+    }),
+  );
+  console.log(`
+harder documents, same answers; evaluateAll, median of ${RUNS} runs, ratio per flag:`);
+  docs.forEach(([label], d) => {
+    const ratio = d === 0 ? "" : `  ${(ns[d]! / ns[0]!).toFixed(2)}x reference`;
+    console.log(`${label.padEnd(38)} ${(ns[d]! / FLAGS).toFixed(1).padStart(6)} ns/flag${ratio}`);
+  });
+  if (sums.some((v) => v !== expected)) throw new Error(`checksums differ: ${sums.join(", ")}`);
+  console.log(`  checksum ${expected} (every document, and the first section, agree)`);
 }
 
 /** A weighted sum of which flags are on: cheap, and changes if any one value changes. */

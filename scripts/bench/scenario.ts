@@ -123,3 +123,49 @@ export function wideDoc(count: number, beta: string[]): FlagsDocument {
   }
   return { flags, segments: { beta: { included: beta } } };
 }
+
+/**
+ * The engine bench's harder variants of scenarioDoc. Each adds targeting that no scenario context
+ * matches, so every variant answers exactly what scenarioDoc does (the bench checks its checksum
+ * against the reference's) while costing what that targeting costs to evaluate.
+ */
+
+/**
+ * Every flag's rule 1 tests its own country list (its 5 countries plus a code no context has), so the
+ * document has more than 64 distinct tests and no two flags share their rules.
+ */
+export function ownCountriesDoc(count: number, beta: string[]): FlagsDocument {
+  const doc = scenarioDoc(count, beta);
+  Object.values(doc.flags).forEach((flag, i) => {
+    flag.rules![0]!.when[0] = {
+      attribute: "geo.country",
+      op: "in",
+      values: [...countriesFor(i % 10), `X${i}`],
+    };
+  });
+  return doc;
+}
+
+/** Every flag also serves `on` to its own allow list of `size` targeting keys (none a context's). */
+export function ownTargetsDoc(count: number, beta: string[], size: number): FlagsDocument {
+  const doc = scenarioDoc(count, beta);
+  Object.values(doc.flags).forEach((flag, i) => {
+    flag.targets = { on: Array.from({ length: size }, (_, j) => `vip-${i}-${j}`) };
+  });
+  return doc;
+}
+
+/** `size` staff ids, none a context's targeting key. */
+export function staffIds(size: number): string[] {
+  return Array.from({ length: size }, (_, j) => `staff-${j}`);
+}
+
+/**
+ * Every flag also serves `on` to the same long list of keys, each flag holding its own copy, as a
+ * parsed flags file does (say, staff ids pasted into every flag).
+ */
+export function sharedTargetsDoc(count: number, beta: string[], keys: readonly string[]): FlagsDocument {
+  const doc = scenarioDoc(count, beta);
+  for (const flag of Object.values(doc.flags)) flag.targets = { on: JSON.parse(JSON.stringify(keys)) };
+  return doc;
+}

@@ -30,7 +30,6 @@ import type {
 import { resolveAttribute, SRC_KEY } from "./attributes";
 import { cumulativeWeights, hashBounds, utf8Binary } from "./bucket";
 import type {
-  CompiledCondition,
   CompiledFlag,
   CompiledGeo,
   CompiledPrerequisite,
@@ -40,11 +39,14 @@ import type {
   CompiledSplit,
   CompiledTargets,
   GeoMatcher,
+  RuleProgram,
+  TargetKeys,
+  ValueIndex,
   Weights,
 } from "./compiled";
 import { CompileError } from "./errors";
 import { hashPrefix } from "./murmur";
-import { type CompiledTest, compileTest, segmentTest } from "./operators";
+import { type CompiledTest, compileTest, OP_IN, OP_NOT_IN, segmentTest, targetKeysTest } from "./operators";
 import {
   failed,
   PREREQUISITE_PREFIX,
@@ -70,8 +72,11 @@ export class CompiledFlags {
   /** @internal whether any flag has prerequisites (then evaluateAll memoises results) */
   readonly hasPrerequisites: boolean;
 
-  /** @internal size of the per-evaluation outcome memo (segments and distinct tests) */
+  /** @internal size of the per-evaluation outcome memo (segments, distinct tests, target lists) */
   readonly memoCount: number;
+
+  /** @internal what decides each outcome memo entry, by memo index */
+  readonly deciders: readonly CompiledTest[];
 
   /** @internal number of distinct attribute references (size of the per-evaluation value memo) */
   readonly attributeCount: number;
@@ -82,8 +87,23 @@ export class CompiledFlags {
    */
   readonly idle: unknown[] = [];
 
-  constructor(flags: readonly CompiledFlag[], memoCount: number, attributeCount: number) {
-    this.memoCount = memoCount;
+  /** @internal number of distinct rule programs (size of the per-evaluation matched-rule memo) */
+  readonly programCount: number;
+
+  /** @internal the values of every in / not_in test and target list, by attribute slot */
+  readonly index: ValueIndex;
+
+  constructor(
+    flags: readonly CompiledFlag[],
+    deciders: readonly CompiledTest[],
+    programCount: number,
+    attributeCount: number,
+    index: ValueIndex,
+  ) {
+    this.programCount = programCount;
+    this.index = index;
+    this.deciders = Object.freeze(deciders.slice());
+    this.memoCount = deciders.length;
     this.attributeCount = attributeCount;
     this.flags = Object.freeze(flags.slice());
     this.keys = Object.freeze(flags.map((f) => f.key));
@@ -153,6 +173,12 @@ interface TestsOf {
   readonly many: Map<unknown, CompiledTest>;
 }
 
+/** A copy of a target list seen while compiling (compared with later ones) and what it interned to. */
+interface KeyList {
+  readonly keys: readonly string[];
+  readonly target: TargetKeys;
+}
+
 /** State shared while compiling one document. */
 class Compiler {
   private readonly segments = new Map<string, CompiledSegment>();
@@ -163,10 +189,17 @@ class Compiler {
   private readonly slots = new Map<string, number>();
   /** attribute -> operator -> the distinct tests of that pair */
   private readonly tests = new Map<unknown, Map<unknown, TestsOf>>();
-  /** Target key sets by content hash (see keySet): identical lists share one Set. */
-  private readonly keySets = new Map<number, Set<string>[]>();
-  /** Outcome memo entries handed out so far (segments and distinct tests). */
-  private memoCount = 0;
+  /** Target lists by a sample of their keys in order (see targetKeys): copies pasted as they are. */
+  private readonly listsBySample = new Map<number, KeyList[]>();
+  /** Target lists by a hash of all their keys, in any order (see targetKeys): the same keys reordered. */
+  private readonly listsByContent = new Map<number, KeyList[]>();
+  /** Distinct rule programs by code (see program). */
+  private readonly programs = new Map<string, RuleProgram>();
+  /** What decides each outcome memo entry handed out so far (segments, distinct tests, target lists). */
+  private readonly deciders: CompiledTest[] = [];
+  /** The value index being built (see ValueIndex): by slot, value -> memo index or ~(index in lists). */
+  private readonly listed: Map<unknown, number>[] = [];
+  private readonly lists: number[][] = [];
   private readonly order: Map<string, number>;
 
   constructor(private readonly doc: FlagsDocument) {
@@ -181,22 +214,69 @@ class Compiler {
     for (const key of this.order.keys()) this.flag(key, `flags.${key}`);
     return new CompiledFlags(
       [...this.order.keys()].map((k) => this.compiled.get(k)!),
-      this.memoCount,
+      this.deciders,
+      this.programs.size,
       this.slots.size,
+      {
+        bySlot: Array.from({ length: this.slots.size }, (_, slot) => this.listed[slot] ?? null),
+        lists: this.lists.map((memos) => Int32Array.from(memos)),
+      },
     );
+  }
+
+  /**
+   * Files the values of the in / not_in test (or target list) at `memo` under its slot in the value
+   * index; returns how many distinct values it has. Memo indexes are handed out in increasing order,
+   * so each value's list of them comes out sorted.
+   */
+  private index(slot: number, values: readonly unknown[], memo: number): number {
+    let map = this.listed[slot];
+    if (map === undefined) {
+      map = new Map();
+      this.listed[slot] = map;
+    }
+    let distinct = 0;
+    for (const v of values) {
+      const had = map.get(v);
+      if (had === undefined) {
+        map.set(v, memo);
+      } else if (had >= 0) {
+        if (had === memo) continue;
+        map.set(v, ~this.lists.length);
+        this.lists.push([had, memo]);
+      } else {
+        const memos = this.lists[~had]!;
+        if (memos[memos.length - 1] === memo) continue;
+        memos.push(memo);
+      }
+      distinct++;
+    }
+    return distinct;
+  }
+
+  /** Hands out the next outcome memo entry, decided by what `decider` builds for that index. */
+  private memo<T extends CompiledTest>(decider: (memo: number) => T): T {
+    const memo = this.deciders.length;
+    // Reserved before `decider` runs, so the index stays this entry's even if it compiles others.
+    this.deciders.push(NO_DECIDER);
+    const built = decider(memo);
+    this.deciders[memo] = built;
+    return built;
   }
 
   private segment(name: string, def: SegmentDefinition): CompiledSegment {
     const path = `segments.${name}`;
-    return {
-      name,
-      memo: this.memoCount++,
-      included: def.included !== undefined && def.included.length > 0 ? new Set(def.included) : null,
-      excluded: def.excluded !== undefined && def.excluded.length > 0 ? new Set(def.excluded) : null,
-      rules: (def.rules ?? []).map((r, i) =>
-        r.when.map((c, j) => this.test(c, `${path}.rules[${i}].when[${j}]`)),
-      ),
-    };
+    return this.memo((memo) =>
+      segmentTest({
+        name,
+        memo,
+        included: def.included !== undefined && def.included.length > 0 ? new Set(def.included) : null,
+        excluded: def.excluded !== undefined && def.excluded.length > 0 ? new Set(def.excluded) : null,
+        rules: (def.rules ?? []).map((r, i) =>
+          r.when.map((c, j) => this.test(c, `${path}.rules[${i}].when[${j}]`)),
+        ),
+      }),
+    ).segment!;
   }
 
   /** Compiles a flag after its prerequisites (depth first), so references are to finished objects. */
@@ -270,19 +350,19 @@ class Compiler {
     for (const [variant, keys] of Object.entries(def.targets ?? {})) {
       const r = result(variant, "TARGETING_MATCH", RULE_TARGET, `${path}.targets`);
       if (keys.length === 0) continue;
+      const list = this.targetKeys(keys);
       targets ??= [];
-      targets.push(Object.freeze({ keys: this.keySet(keys), result: r }));
+      targets.push(Object.freeze({ keys: list, memo: list.memo, result: r }));
     }
 
+    const program: number[] = [];
     const rules: CompiledRule[] = (def.rules ?? []).map((rule, i) => {
       const at = `${path}.rules[${i}]`;
       const id = ruleIdOf(rule, i);
       const serve = this.serve(key, type, rule.serve, id, "TARGETING_MATCH", result, `${at}.serve`);
-      return {
-        result: serve.result,
-        split: serve.split,
-        conditions: rule.when.map((c, j) => this.condition(c, `${at}.when[${j}]`)),
-      };
+      program.push(rule.when.length);
+      for (const [j, c] of rule.when.entries()) program.push(this.condition(c, `${at}.when[${j}]`));
+      return serve;
     });
 
     // Nothing can vary: the answer is the same for every context and every moment.
@@ -303,14 +383,14 @@ class Compiler {
       index: this.order.get(key)!,
       type,
       clientVisible: isClientVisible(def),
-      gated:
-        disabled !== null || schedule !== null || prerequisites !== null || geo !== null || targets !== null,
+      gated: disabled !== null || schedule !== null || prerequisites !== null || geo !== null,
       disabled,
       schedule,
       scheduleOff,
       prerequisites,
       geo,
       targets,
+      program: rules.length === 0 ? null : this.program(program),
       rules,
       fallthroughResult: fallthrough.result,
       fallthroughSplit: fallthrough.split,
@@ -318,13 +398,25 @@ class Compiler {
     });
   }
 
-  private condition(c: Condition, path: string): CompiledCondition {
+  /** The one RuleProgram of this code: flags with the same conditions share it (and its memo entry). */
+  private program(code: number[]): RuleProgram {
+    const key = code.join();
+    let program = this.programs.get(key);
+    if (program === undefined) {
+      program = Object.freeze({ id: this.programs.size, code: Int32Array.from(code) });
+      this.programs.set(key, program);
+    }
+    return program;
+  }
+
+  /** A rule condition in RuleProgram form: its memo entry, shifted, with the negation bit. */
+  private condition(c: Condition, path: string): number {
     if ("segment" in c) {
       const segment = this.segments.get(c.segment);
       if (segment === undefined) throw new CompileError("UNKNOWN_SEGMENT", path, `no segment "${c.segment}"`);
-      return segmentTest(segment, c.negate === true);
+      return (segment.memo << 1) | (c.negate === true ? 1 : 0);
     }
-    return this.test(c, path);
+    return this.test(c, path).memo << 1;
   }
 
   /** The one compiled instance of an attribute test. */
@@ -346,33 +438,35 @@ class Compiler {
     const key = single ? values[0] : JSON.stringify(values);
     let test = map.get(key);
     if (test === undefined) {
-      test = compileTest(c, path, this.slot(c.attribute), this.memoCount++);
+      const slot = this.slot(c.attribute);
+      test = this.memo((memo) => compileTest(c, path, slot, memo));
+      if (test.op === OP_IN || test.op === OP_NOT_IN) this.index(slot, c.values ?? [], test.memo);
       map.set(key, test);
     }
     return test;
   }
 
   /**
-   * The Set of a target list, shared with every earlier list holding the same keys: a long list copied
-   * into many flags is stored once. Found by an order-insensitive hash of the keys, then compared.
+   * The interned target list holding these keys, shared with every earlier list holding the same ones:
+   * a long list pasted into many flags is indexed (and looked up per context) once. A verbatim copy,
+   * the usual case, is found by a hash of a few of its keys and confirmed by one comparison per key,
+   * without reading every character; only a list not seen in this order pays for hashing all of its
+   * keys (to find the same keys reordered) and, if new, for indexing them.
    */
-  private keySet(keys: readonly string[]): Set<string> {
-    let hash = 0;
-    for (const k of keys) {
-      let h = 0x811c9dc5;
-      for (let i = 0; i < k.length; i++) h = Math.imul(h ^ k.charCodeAt(i), 0x01000193);
-      hash = (hash + (h ^ (h >>> 15))) | 0;
+  private targetKeys(keys: readonly string[]): TargetKeys {
+    const bySample = bucketOf(this.listsBySample, sampleHash(keys));
+    for (const list of bySample) if (sameList(list.keys, keys)) return list.target;
+    const byContent = bucketOf(this.listsByContent, contentHash(keys));
+    let target = byContent.find((list) => sameKeys(new Set(list.keys), keys))?.target;
+    if (target === undefined) {
+      const slot = this.slot("key");
+      const memo = this.memo((m) => targetKeysTest(slot, m)).memo;
+      target = Object.freeze({ memo, size: this.index(slot, keys, memo) });
+      byContent.push({ keys, target });
     }
-    let bucket = this.keySets.get(hash);
-    if (bucket !== undefined) {
-      for (const set of bucket) if (sameKeys(set, keys)) return set;
-    } else {
-      bucket = [];
-      this.keySets.set(hash, bucket);
-    }
-    const set = new Set(keys);
-    bucket.push(set);
-    return set;
+    // Filed under this order too, so that further verbatim copies of it take the fast path.
+    bySample.push({ keys, target });
+    return target;
   }
 
   private slot(attribute: string): number {
@@ -450,10 +544,63 @@ class Compiler {
   }
 }
 
+/** Placeholder of a memo entry whose decider is being built (see Compiler.memo). */
+const NO_DECIDER = Object.freeze(
+  segmentTest({ name: "", memo: -1, included: null, excluded: null, rules: [] }),
+);
+
+/** The list of `map` at `id`, created empty if missing. */
+function bucketOf<T>(map: Map<number, T[]>, id: number): T[] {
+  let bucket = map.get(id);
+  if (bucket === undefined) {
+    bucket = [];
+    map.set(id, bucket);
+  }
+  return bucket;
+}
+
+/** FNV-1a of a string's UTF-16 units, continuing from `h`. */
+function fnv(h: number, s: string): number {
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h;
+}
+
+/** Up to this many keys, spread over a target list, go into its sample hash. */
+const SAMPLES = 8;
+
+/** A hash of a list's length and of a few of its keys in order (first, last and evenly between). */
+function sampleHash(keys: readonly string[]): number {
+  const n = keys.length;
+  let h = Math.imul(n, 0x9e3779b1);
+  const samples = Math.min(n, SAMPLES);
+  for (let s = 0; s < samples; s++) {
+    const k = keys[samples === 1 ? 0 : Math.floor((s * (n - 1)) / (samples - 1))]!;
+    h = fnv(Math.imul(h ^ k.length, 0x01000193), k);
+  }
+  return h;
+}
+
+/** An order-insensitive hash of all of a list's keys. */
+function contentHash(keys: readonly string[]): number {
+  let hash = 0;
+  for (let i = 0; i < keys.length; i++) {
+    const h = fnv(0x811c9dc5, keys[i]!);
+    hash = (hash + (h ^ (h >>> 15))) | 0;
+  }
+  return hash;
+}
+
+/** Whether two lists hold the same keys in the same order. */
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** Whether a list holds exactly the keys of a set (duplicates in the list aside). */
 function sameKeys(set: ReadonlySet<string>, keys: readonly string[]): boolean {
   if (keys.length < set.size) return false;
-  for (const k of keys) if (!set.has(k)) return false;
+  for (let i = 0; i < keys.length; i++) if (!set.has(keys[i]!)) return false;
   // Every key is in the set; the set has no key the list lacks unless the list repeats some.
   return keys.length === set.size || new Set(keys).size === set.size;
 }

@@ -46,13 +46,20 @@ export interface CompiledSegment {
   readonly rules: readonly (readonly CompiledTest[])[];
 }
 
-/** One condition of a rule: an attribute test or segment membership (op OP_SEGMENT). */
-export type CompiledCondition = CompiledTest;
-
-/** A rule with what it serves inline. */
-export interface CompiledRule extends CompiledServe {
-  readonly conditions: readonly CompiledCondition[];
+/**
+ * A flag's rule conditions as one flat list of ints (`code`), walked without touching an object per
+ * condition: per rule, its condition count, then each condition as `memo << 1 | negate` (memo: the
+ * outcome memo entry of a test or segment; negate: segment non-membership). Rule i matches when all
+ * its conditions hold. Flags whose rules test the same things in the same order (copied targeting)
+ * share one program, and `id` indexes the per-context memo of which rule matched: walked once.
+ */
+export interface RuleProgram {
+  readonly id: number;
+  readonly code: Int32Array;
 }
+
+/** What a rule serves; its conditions are in the flag's RuleProgram. */
+export type CompiledRule = CompiledServe;
 
 export interface GeoMatcher {
   readonly countries: ReadonlySet<string>;
@@ -73,10 +80,35 @@ export interface CompiledPrerequisite {
   readonly failed: EvaluationResult;
 }
 
-/** The targeting keys served one variant. Identical key sets are one shared Set across the snapshot. */
+/**
+ * A target list, interned: every flag listing the same keys (in any order) shares this one object and
+ * its outcome memo entry, a `key in <list>` test whose keys are in the value index (ValueIndex).
+ */
+export interface TargetKeys {
+  readonly memo: number;
+  /** Distinct keys. */
+  readonly size: number;
+}
+
+/** The targeting keys served one variant. */
 export interface CompiledTargets {
-  readonly keys: ReadonlySet<string>;
+  readonly keys: TargetKeys;
+  /** keys.memo, inline: one object less to load per flag. */
+  readonly memo: number;
   readonly result: EvaluationResult;
+}
+
+/**
+ * Every `in` / `not_in` / `equals` / `not_equals` test and target list of a snapshot, inverted per
+ * attribute slot: value -> the memo entries of the tests listing it. An entry is a memo index (the
+ * value is in one test), the complement (~i) of an index into `lists` (sorted memo indexes, for a
+ * value in several), or absent. A context then looks its value up once per attribute, not once per
+ * test: with a list per flag (an allow list, a country list), each flag only searches a short array.
+ */
+export interface ValueIndex {
+  /** By attribute slot; null for slots no such test reads. */
+  readonly bySlot: readonly (ReadonlyMap<unknown, number> | null)[];
+  readonly lists: readonly Int32Array[];
 }
 
 export interface CompiledFlag {
@@ -85,7 +117,7 @@ export interface CompiledFlag {
   readonly index: number;
   readonly type: FlagType;
   readonly clientVisible: boolean;
-  /** Whether any of steps 2-5 applies (kill switch, schedule, prerequisites, geo, targets). */
+  /** Whether any of steps 2-4 applies (kill switch, schedule, prerequisites, geo). */
   readonly gated: boolean;
   /** Non-null when the kill switch is off: the whole answer. */
   readonly disabled: EvaluationResult | null;
@@ -93,8 +125,10 @@ export interface CompiledFlag {
   readonly scheduleOff: EvaluationResult | null;
   readonly prerequisites: readonly CompiledPrerequisite[] | null;
   readonly geo: CompiledGeo | null;
-  /** Per variant in the order written (a key listed twice gets the first), non-empty sets only. */
+  /** Per variant in the order written (a key listed twice gets the first), non-empty lists only. */
   readonly targets: readonly CompiledTargets[] | null;
+  /** The rules' conditions (null when there are no rules) and, by rule index, what each serves. */
+  readonly program: RuleProgram | null;
   readonly rules: readonly CompiledRule[];
   /** The fallthrough, inline: exactly one of the two is non-null. */
   readonly fallthroughResult: EvaluationResult | null;

@@ -8,15 +8,17 @@ import { readAttribute } from "./attributes";
 import { pickByHash, utf8Binary } from "./bucket";
 import type { CompiledFlags } from "./compile";
 import type {
-  CompiledCondition,
   CompiledFlag,
   CompiledGeo,
   CompiledSegment,
   CompiledSplit,
   GeoMatcher,
+  RuleProgram,
+  ValueIndex,
+  Weights,
 } from "./compiled";
 import { hashBlocks, hashResume, type KeyBlocks, keyBlocks } from "./murmur";
-import { type CompiledTest, OP_IN, OP_SEGMENT, testValue } from "./operators";
+import { type CompiledTest, isScalar, OP_IN, OP_NOT_IN, OP_SEGMENT, testValue } from "./operators";
 import { flagNotFound, typeMismatch } from "./reasons";
 import { scheduleActive } from "./schedule";
 import type { EvaluationContext, EvaluationResult, GeoFacts } from "./types";
@@ -30,15 +32,28 @@ import type { EvaluationContext, EvaluationResult, GeoFacts } from "./types";
 class Run {
   ctx: EvaluationContext = NO_CONTEXT;
   now = 0;
-  /** The targeting key cut into hash blocks, per prefix alignment (0-3), computed on first use. */
-  keyBlocks: (KeyBlocks | undefined)[] | null = null;
+  /**
+   * The targeting key cut into hash blocks, per prefix alignment (0-3), computed on first use (NO_KEY
+   * when there is no usable key); cleared at release.
+   */
+  readonly keyBlocks: (KeyBlocks | undefined)[] = [undefined, undefined, undefined, undefined];
   /** Bumped per evaluation; outcome stamps below 2 * epoch are from earlier evaluations. */
   epoch = 0;
   /** This evaluation's stamps: an outcome equal to `yes` is true, `no` false, anything less unknown. */
   no = 0;
   yes = 1;
-  /** Outcomes of segments and tests by memo index, stamped with the epoch (see `no` and `yes`). */
+  /** Outcomes of segments, tests and target lists by memo index, stamped (see `no` and `yes`). */
   readonly outcomes: Uint32Array;
+  /** What decides each memo entry (the snapshot's). */
+  readonly deciders: readonly CompiledTest[];
+  /** The snapshot's value index (what in / not_in tests and target lists list). */
+  readonly index: ValueIndex;
+  /** By slot: the index entry of the slot's value, valid where hitEpochs holds the epoch. */
+  readonly hits: Int32Array;
+  readonly hitEpochs: Uint32Array;
+  /** The rule each program matched (-1: none) by program id, valid where matchEpochs holds the epoch. */
+  readonly matched: Int32Array;
+  readonly matchEpochs: Uint32Array;
   /** Attribute values by slot (UNREAD until read): flags usually test the same few attributes. */
   readonly values: unknown[];
   /** The slots read this evaluation, reset to UNREAD at release so no context value outlives its call. */
@@ -50,6 +65,12 @@ class Run {
 
   constructor(compiled: CompiledFlags) {
     this.outcomes = new Uint32Array(compiled.memoCount);
+    this.deciders = compiled.deciders;
+    this.index = compiled.index;
+    this.hits = new Int32Array(compiled.attributeCount);
+    this.hitEpochs = new Uint32Array(compiled.attributeCount);
+    this.matched = new Int32Array(compiled.programCount);
+    this.matchEpochs = new Uint32Array(compiled.programCount);
     this.values = new Array<unknown>(compiled.attributeCount).fill(UNREAD);
     this.touched = new Int32Array(compiled.attributeCount);
     const n = compiled.hasPrerequisites ? compiled.flags.length : 0;
@@ -72,10 +93,11 @@ function acquire(compiled: CompiledFlags, ctx: EvaluationContext, now: number): 
   const run = (compiled.idle.pop() as Run | undefined) ?? new Run(compiled);
   run.ctx = ctx;
   run.now = now;
-  run.keyBlocks = null;
   let epoch = run.epoch + 1;
   if (epoch > MAX_EPOCH) {
     run.outcomes.fill(0);
+    run.matchEpochs.fill(0);
+    run.hitEpochs.fill(0);
     run.resultEpochs?.fill(0);
     epoch = 1;
   }
@@ -92,7 +114,8 @@ function release(compiled: CompiledFlags, run: Run): void {
   for (let i = 0; i < run.touchedCount; i++) values[touched[i]!] = UNREAD;
   run.touchedCount = 0;
   run.ctx = NO_CONTEXT;
-  run.keyBlocks = null;
+  const blocks = run.keyBlocks;
+  blocks[0] = blocks[1] = blocks[2] = blocks[3] = undefined;
   compiled.idle.push(run);
 }
 
@@ -108,26 +131,70 @@ function readSlot(run: Run, t: CompiledTest): unknown {
   return v;
 }
 
-/** An attribute test's outcome, memoised per context: flags often repeat the same conditions. */
-function passes(run: Run, t: CompiledTest): boolean {
-  const memo = run.outcomes;
-  const known = memo[t.memo]!;
-  if (known >= run.no) return known === run.yes;
-  const v = readSlot(run, t);
-  // `in` (and `equals`) is most of real targeting: test it here rather than through the switch.
-  const ok = t.op === OP_IN ? t.set!.has(v) : testValue(t, v);
-  memo[t.memo] = ok ? run.yes : run.no;
-  return ok;
+/**
+ * Decides memo entry `m` (a test, segment or target list) on its first use in this evaluation, records
+ * it and returns its stamp (`run.yes` or `run.no`). Out of line on purpose: after the first few flags
+ * of a context, every entry the rest need is decided and the rule walk only compares stamps.
+ */
+function decide(run: Run, m: number): number {
+  const t = run.deciders[m]!;
+  const op = t.op;
+  let ok: boolean;
+  if (op === OP_SEGMENT) {
+    ok = computeSegment(run, t.segment!);
+  } else if (op === OP_IN) {
+    ok = listed(run, t);
+  } else if (op === OP_NOT_IN) {
+    ok = isScalar(readSlot(run, t)) && !listed(run, t);
+  } else {
+    ok = testValue(t, readSlot(run, t));
+  }
+  const stamp = ok ? run.yes : run.no;
+  run.outcomes[m] = stamp;
+  return stamp;
 }
 
-/** Segment membership, memoised per context: many flags usually share a few segments. */
-function inSegment(run: Run, s: CompiledSegment): boolean {
-  const memo = run.outcomes;
-  const known = memo[s.memo]!;
-  if (known >= run.no) return known === run.yes;
-  const member = computeSegment(run, s);
-  memo[s.memo] = member ? run.yes : run.no;
-  return member;
+/** A Run.hits entry that is not a value index entry: the value is in no test's list. */
+const UNLISTED = -0x8000_0000;
+
+/**
+ * Whether the value of the in / not_in test t's attribute is in t's values: the value is looked up in
+ * the index once per context and attribute, then each test only compares memo indexes.
+ */
+function listed(run: Run, t: CompiledTest): boolean {
+  const slot = t.slot;
+  let hit: number;
+  if (run.hitEpochs[slot] === run.epoch) {
+    hit = run.hits[slot]!;
+  } else {
+    hit = run.index.bySlot[slot]!.get(readSlot(run, t)) ?? UNLISTED;
+    run.hits[slot] = hit;
+    run.hitEpochs[slot] = run.epoch;
+  }
+  if (hit >= 0) return hit === t.memo;
+  // A value in several lists: a binary search, so that no lookup costs more than O(log n).
+  return hit !== UNLISTED && sortedIncludes(run.index.lists[~hit]!, t.memo);
+}
+
+/** Binary search in ascending ints. */
+function sortedIncludes(sorted: Int32Array, x: number): boolean {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const at = sorted[mid]!;
+    if (at === x) return true;
+    if (at < x) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
+}
+
+/** Whether memo entry `m` holds for this context: flags usually share conditions, segments and lists. */
+function holds(run: Run, m: number): boolean {
+  let known = run.outcomes[m]!;
+  if (known < run.no) known = decide(run, m);
+  return known === run.yes;
 }
 
 function computeSegment(run: Run, s: CompiledSegment): boolean {
@@ -139,7 +206,7 @@ function computeSegment(run: Run, s: CompiledSegment): boolean {
   for (const rule of s.rules) {
     let all = true;
     for (const t of rule) {
-      if (!passes(run, t)) {
+      if (!holds(run, t.memo)) {
         all = false;
         break;
       }
@@ -149,17 +216,41 @@ function computeSegment(run: Run, s: CompiledSegment): boolean {
   return false;
 }
 
-function matches(run: Run, conditions: readonly CompiledCondition[]): boolean {
-  for (let i = 0; i < conditions.length; i++) {
-    const c = conditions[i]!;
-    const op = c.op;
-    if (op === OP_SEGMENT) {
-      if (inSegment(run, c.segment!) === c.negate) return false;
-    } else if (!passes(run, c)) {
-      return false;
+/** The index of the first rule of `program` whose conditions all hold, or -1; memoised per context. */
+function matchedRule(run: Run, program: RuleProgram): number {
+  const id = program.id;
+  if (run.matchEpochs[id] === run.epoch) return run.matched[id]!;
+  const rule = firstMatch(run, program.code);
+  run.matched[id] = rule;
+  run.matchEpochs[id] = run.epoch;
+  return rule;
+}
+
+/**
+ * The index of the first rule whose conditions all hold, or -1. A tight loop over ints and stamps:
+ * no object per rule or condition is touched once the memo entries are decided.
+ */
+function firstMatch(run: Run, code: Int32Array): number {
+  const outcomes = run.outcomes;
+  const no = run.no;
+  const yes = run.yes;
+  const end = code.length;
+  let rule = 0;
+  let pc = 0;
+  while (pc < end) {
+    const next = pc + 1 + code[pc]!;
+    for (pc++; pc < next; pc++) {
+      const c = code[pc]!;
+      let known = outcomes[c >> 1]!;
+      if (known < no) known = decide(run, c >> 1);
+      // Fails when the outcome equals the negation bit: false for a plain condition, true for a negated one.
+      if ((known === yes) === ((c & 1) !== 0)) break;
     }
+    if (pc === next) return rule;
+    pc = next;
+    rule++;
   }
-  return true;
+  return -1;
 }
 
 function inGeo(m: GeoMatcher, geo: GeoFacts): boolean {
@@ -189,46 +280,47 @@ export function geoRestricts(compiled: CompiledFlags, key: string, ctx: Evaluati
   return geo !== null && geo !== undefined && geoDecides(geo, ctx.geo);
 }
 
-/** The targeting key's hash blocks for a salt alignment; undefined when there is no usable key. */
-function targetingKeyBlocks(run: Run, alignment: number): KeyBlocks | undefined {
-  let cache = run.keyBlocks;
-  if (cache === null) {
-    const key = run.ctx.targetingKey;
-    // An empty key would put every anonymous visitor in one bucket: treat it as missing.
-    if (typeof key !== "string" || key === "") return undefined;
-    cache = [undefined, undefined, undefined, undefined];
-    run.keyBlocks = cache;
-  }
-  let blocks = cache[alignment];
-  if (blocks === undefined) {
-    blocks = keyBlocks(utf8Binary(run.ctx.targetingKey!), alignment);
-    cache[alignment] = blocks;
-  }
+/** Stands for "no usable targeting key" in Run.keyBlocks. */
+const NO_KEY: KeyBlocks = keyBlocks("", 0);
+
+/** Cuts the targeting key for a salt alignment, on the first split of the context that needs it. */
+function cutTargetingKey(run: Run, alignment: number): KeyBlocks {
+  const key = run.ctx.targetingKey;
+  // An empty key would put every anonymous visitor in one bucket: treat it as missing.
+  const blocks = typeof key !== "string" || key === "" ? NO_KEY : keyBlocks(utf8Binary(key), alignment);
+  run.keyBlocks[alignment] = blocks;
   return blocks;
 }
 
+/** The split's hash of a bucketing attribute (not the key), or -1 when it has no usable value. */
+function attributeHash(run: Run, s: CompiledSplit): number {
+  const v = readAttribute(run.ctx, s.src, s.name, s.guarded);
+  const t = typeof v;
+  if (t !== "string" && t !== "number" && t !== "boolean") return -1;
+  const str = String(v);
+  if (str === "") return -1;
+  return hashResume(s, utf8Binary(str));
+}
+
+/** The weights in force at `now`: the last progressive step reached, else the base. */
+function weightsAt(s: CompiledSplit, now: number): Weights {
+  const steps = s.steps;
+  for (let i = steps.length - 1; i >= 0; i--) if (steps[i]!.at <= now) return steps[i]!.weights;
+  return s.base;
+}
+
+/** Kept small (the rare cases are out of line) so the hash inlines here: one split per flag is common. */
 function split(run: Run, s: CompiledSplit): EvaluationResult {
   let hash: number;
   if (s.byKey) {
-    const blocks = targetingKeyBlocks(run, s.carryLength);
-    if (blocks === undefined) return s.missing;
+    const blocks = run.keyBlocks[s.carryLength] ?? cutTargetingKey(run, s.carryLength);
+    if (blocks === NO_KEY) return s.missing;
     hash = hashBlocks(s, blocks) >>> 0;
   } else {
-    const v = readAttribute(run.ctx, s.src, s.name, s.guarded);
-    const t = typeof v;
-    if (t !== "string" && t !== "number" && t !== "boolean") return s.missing;
-    const str = String(v);
-    if (str === "") return s.missing;
-    hash = hashResume(s, utf8Binary(str));
+    hash = attributeHash(run, s);
+    if (hash < 0) return s.missing;
   }
-  let w = s.base;
-  const steps = s.steps;
-  for (let i = steps.length - 1; i >= 0; i--) {
-    if (steps[i]!.at <= run.now) {
-      w = steps[i]!.weights;
-      break;
-    }
-  }
+  const w = s.steps.length === 0 ? s.base : weightsAt(s, run.now);
   return w.results[pickByHash(w.bounds, hash)]!;
 }
 
@@ -243,7 +335,7 @@ function resultOf(run: Run, flag: CompiledFlag): EvaluationResult {
   return r;
 }
 
-/** Steps 2-5 (kill switch, schedule, prerequisites, geo, targets): the result if one decides. */
+/** Steps 2-4 (kill switch, schedule, prerequisites, geo): the result if one decides. */
 function gates(run: Run, flag: CompiledFlag): EvaluationResult | null {
   if (flag.disabled !== null) return flag.disabled;
   if (flag.schedule !== null && !scheduleActive(flag.schedule, run.now)) return flag.scheduleOff!;
@@ -255,13 +347,6 @@ function gates(run: Run, flag: CompiledFlag): EvaluationResult | null {
     }
   }
   if (flag.geo !== null && geoDecides(flag.geo, run.ctx.geo)) return flag.geo.result;
-  const targets = flag.targets;
-  if (targets !== null) {
-    const key = run.ctx.targetingKey;
-    if (key !== undefined) {
-      for (let i = 0; i < targets.length; i++) if (targets[i]!.keys.has(key)) return targets[i]!.result;
-    }
-  }
   return null;
 }
 
@@ -271,10 +356,19 @@ function evalFlag(run: Run, flag: CompiledFlag): EvaluationResult {
     const decided = gates(run, flag);
     if (decided !== null) return decided;
   }
-  const rules = flag.rules;
-  for (let i = 0; i < rules.length; i++) {
-    const rule = rules[i]!;
-    if (matches(run, rule.conditions)) return rule.result !== null ? rule.result : split(run, rule.split!);
+  // Step 5 here, not in gates: target lists are common, and a list shared by many flags is one memo
+  // entry, decided once per context.
+  const targets = flag.targets;
+  if (targets !== null) {
+    for (let i = 0; i < targets.length; i++) if (holds(run, targets[i]!.memo)) return targets[i]!.result;
+  }
+  const program = flag.program;
+  if (program !== null) {
+    const i = matchedRule(run, program);
+    if (i >= 0) {
+      const rule = flag.rules[i]!;
+      return rule.result !== null ? rule.result : split(run, rule.split!);
+    }
   }
   return flag.fallthroughResult !== null ? flag.fallthroughResult : split(run, flag.fallthroughSplit!);
 }

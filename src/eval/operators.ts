@@ -1,11 +1,12 @@
 /**
- * Condition operators: compiled once into a flat record (Sets, RegExps, thresholds, parsed versions)
- * and tested by a switch on a small integer. Wrong-typed values never throw, they just do not match.
+ * Condition operators: compiled once into a flat record (RegExps, thresholds, parsed versions) and
+ * tested by a switch on a small integer; the value lists of in / not_in go to the snapshot's value
+ * index instead (see ValueIndex in compiled.ts). Wrong-typed values never throw, they just do not match.
  * Pure, no I/O.
  */
 import { MAX_PATTERN_LENGTH } from "../flags/defaults";
 import type { AttributeCondition, Operator, ScalarValue } from "../flags/types";
-import { resolveAttribute } from "./attributes";
+import { resolveAttribute, SRC_KEY } from "./attributes";
 import type { CompiledSegment } from "./compiled";
 import { isoDateMillis } from "./dates";
 import { CompileError } from "./errors";
@@ -31,7 +32,7 @@ export const OP_SEMVER_GT = 17;
 export const OP_SEMVER_GTE = 18;
 export const OP_EXISTS = 19;
 export const OP_NOT_EXISTS = 20;
-/** Segment membership: not an attribute operator, but sharing the record keeps conditions monomorphic. */
+/** Segment membership: not an attribute operator, but sharing the record keeps memo entries monomorphic. */
 export const OP_SEGMENT = 21;
 
 const OP_CODES: Readonly<Record<Operator, number>> = {
@@ -63,9 +64,9 @@ const OP_CODES: Readonly<Record<Operator, number>> = {
 export const MAX_MATCH_INPUT = 1024;
 
 /**
- * A compiled condition: an attribute test, or segment membership (OP_SEGMENT). Every operator uses
- * the same record shape (unused fields are null or 0), so property reads on the hot path stay
- * monomorphic.
+ * What decides one entry of the per-context outcome memo: an attribute test, or segment membership
+ * (OP_SEGMENT). Every operator uses the same record shape (unused fields are null or 0), so property
+ * reads stay monomorphic.
  */
 export interface CompiledTest {
   readonly op: number;
@@ -79,8 +80,6 @@ export interface CompiledTest {
   readonly src: number;
   readonly name: string;
   readonly guarded: boolean;
-  /** in / not_in / equals / not_equals */
-  readonly set: ReadonlySet<unknown> | null;
   /** starts_with / ends_with / contains */
   readonly strings: readonly string[] | null;
   readonly regexes: readonly RegExp[] | null;
@@ -88,8 +87,6 @@ export interface CompiledTest {
   readonly bound: number;
   readonly versions: readonly SemVer[] | null;
   readonly segment: CompiledSegment | null;
-  /** Segment conditions only: true for non-membership. */
-  readonly negate: boolean;
 }
 
 const NUMERIC_RE = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
@@ -117,27 +114,45 @@ export function toEpochMs(v: unknown): number {
   return isoDateMillis(v);
 }
 
-function isScalar(v: unknown): boolean {
+export function isScalar(v: unknown): boolean {
   const t = typeof v;
   return t === "string" || t === "number" || t === "boolean";
 }
 
-/** A segment condition in the shared record shape. */
-export function segmentTest(segment: CompiledSegment, negate: boolean): CompiledTest {
+/** Segment membership in the shared record shape: the segment's memo entry. */
+export function segmentTest(segment: CompiledSegment): CompiledTest {
   return {
     op: OP_SEGMENT,
     slot: -1,
-    memo: -1,
+    memo: segment.memo,
     src: 0,
     name: "",
     guarded: false,
-    set: null,
     strings: null,
     regexes: null,
     bound: 0,
     versions: null,
     segment,
-    negate,
+  };
+}
+
+/**
+ * A target list as a memo entry: `key in <the list>`, the list's keys being in the value index of the
+ * targeting key's slot like any other `in` test's values.
+ */
+export function targetKeysTest(slot: number, memo: number): CompiledTest {
+  return {
+    op: OP_IN,
+    slot,
+    memo,
+    src: SRC_KEY,
+    name: "",
+    guarded: false,
+    strings: null,
+    regexes: null,
+    bound: 0,
+    versions: null,
+    segment: null,
   };
 }
 
@@ -158,16 +173,11 @@ export function compileTest(
     throw new CompileError("INVALID_VALUES", path, `operator "${cond.op}" needs values`);
   }
   const { src, name, guarded } = resolveAttribute(cond.attribute, path);
-  let set: Set<unknown> | null = null;
   let strings: string[] | null = null;
   let regexes: RegExp[] | null = null;
   let bound = 0;
   let versions: SemVer[] | null = null;
   switch (op) {
-    case OP_IN:
-    case OP_NOT_IN:
-      set = new Set(values);
-      break;
     case OP_STARTS_WITH:
     case OP_ENDS_WITH:
     case OP_CONTAINS:
@@ -242,13 +252,11 @@ export function compileTest(
     src,
     name,
     guarded,
-    set,
     strings,
     regexes,
     bound,
     versions,
     segment: null,
-    negate: false,
   };
 }
 
@@ -279,17 +287,14 @@ function anySemver(t: CompiledTest, v: unknown): boolean {
 }
 
 /**
- * Tests an attribute value (undefined when missing). A missing attribute fails every operator but
- * not_exists; a value of the wrong type fails every operator, negative ones included.
+ * Tests an attribute value (undefined when missing) against any operator but in / not_in, which
+ * evaluation decides with the value index. A missing attribute fails every operator but not_exists; a
+ * value of the wrong type fails every operator, negative ones included.
  */
 export function testValue(t: CompiledTest, v: unknown): boolean {
   const op = t.op;
   if (v === undefined) return op === OP_NOT_EXISTS;
   switch (op) {
-    case OP_IN:
-      return t.set!.has(v);
-    case OP_NOT_IN:
-      return isScalar(v) && !t.set!.has(v);
     case OP_STARTS_WITH: {
       if (typeof v !== "string") return false;
       for (const s of t.strings!) if (v.startsWith(s)) return true;
