@@ -23,12 +23,13 @@ import type {
   GeoLists,
   JsonValue,
   ProgressiveSplit,
+  Rule,
   SegmentDefinition,
   Serve,
   SplitWeights,
 } from "../flags/types";
 import { resolveAttribute, SRC_KEY } from "./attributes";
-import { cumulativeWeights, hashBounds, utf8Binary } from "./bucket";
+import { hashBounds, utf8Binary } from "./bucket";
 import type {
   CompiledFlag,
   CompiledGeo,
@@ -355,15 +356,27 @@ class Compiler {
       targets.push(Object.freeze({ keys: list, memo: list.memo, result: r }));
     }
 
+    // Plain loops here and in serve: a fresh isolate compiles every flag on cold code, where each
+    // iterator, callback and destructuring is paid in the interpreter.
     const program: number[] = [];
-    const rules: CompiledRule[] = (def.rules ?? []).map((rule, i) => {
+    const ruleDefs = def.rules ?? NO_RULES;
+    const rules: CompiledRule[] = new Array(ruleDefs.length);
+    for (let i = 0; i < ruleDefs.length; i++) {
+      const rule = ruleDefs[i]!;
       const at = `${path}.rules[${i}]`;
-      const id = ruleIdOf(rule, i);
-      const serve = this.serve(key, type, rule.serve, id, "TARGETING_MATCH", result, `${at}.serve`);
-      program.push(rule.when.length);
-      for (const [j, c] of rule.when.entries()) program.push(this.condition(c, `${at}.when[${j}]`));
-      return serve;
-    });
+      rules[i] = this.serve(
+        key,
+        type,
+        rule.serve,
+        ruleIdOf(rule, i),
+        "TARGETING_MATCH",
+        result,
+        `${at}.serve`,
+      );
+      const when = rule.when;
+      program.push(when.length);
+      for (let j = 0; j < when.length; j++) program.push(this.condition(when[j]!, `${at}.when[${j}]`));
+    }
 
     // Nothing can vary: the answer is the same for every context and every moment.
     const isStatic =
@@ -496,28 +509,37 @@ class Compiler {
     const weights = (table: SplitWeights, at: string): Weights => {
       // Bucketing order is the order written (splitEntries), never a JS object's key order.
       const entries = splitEntries(table);
-      const cumulative = cumulativeWeights(entries.map((e) => e.weight));
-      const total = cumulative.length === 0 ? 0 : cumulative[cumulative.length - 1]!;
-      if (!(total > 0) || !Number.isSafeInteger(total) || entries.some((e) => !Number.isInteger(e.weight))) {
+      const n = entries.length;
+      // Running sums, negative weights counted as 0 (as cumulativeWeights); the last is the total.
+      const cumulative: number[] = new Array(n);
+      let total = 0;
+      let integers = true;
+      for (let i = 0; i < n; i++) {
+        const w = entries[i]!.weight;
+        if (!Number.isInteger(w)) integers = false;
+        if (w > 0) total += w;
+        cumulative[i] = total;
+      }
+      if (!(total > 0) || !Number.isSafeInteger(total) || !integers) {
         throw new CompileError("INVALID_SPLIT", at, "split weights must be integers with a positive total");
       }
-      const names = new Set<string>();
-      for (const { variant } of entries) {
-        if (names.has(variant)) {
-          throw new CompileError("INVALID_SPLIT", at, `split lists variant "${variant}" more than once`);
-        }
-        names.add(variant);
+      const twice = repeatedVariant(entries);
+      if (twice !== undefined) {
+        throw new CompileError("INVALID_SPLIT", at, `split lists variant "${twice}" more than once`);
       }
-      return {
-        bounds: hashBounds(cumulative),
-        results: entries.map((e) => result(e.variant, "SPLIT", ruleId, at)),
-      };
+      const results: ReturnType<typeof served>[] = new Array(n);
+      for (let i = 0; i < n; i++) results[i] = result(entries[i]!.variant, "SPLIT", ruleId, at);
+      return { bounds: hashBounds(cumulative), results };
     };
-    const steps = ((serve as ProgressiveSplit).steps ?? []).map((s, i) => {
-      const at = parseInstant(s.at, `${path}.steps[${i}].at`);
-      return { at, weights: weights(s.split, `${path}.steps[${i}].split`) };
-    });
-    steps.sort((a, b) => a.at - b.at);
+    const stepDefs = (serve as ProgressiveSplit).steps;
+    let steps: CompiledSplit["steps"] = NO_STEPS;
+    if (stepDefs !== undefined && stepDefs.length > 0) {
+      const sorted = stepDefs.map((s, i) => {
+        const at = parseInstant(s.at, `${path}.steps[${i}].at`);
+        return { at, weights: weights(s.split, `${path}.steps[${i}].split`) };
+      });
+      steps = sorted.sort((a, b) => a.at - b.at);
+    }
     const by = resolveAttribute(splitByOf(serve), `${path}.by`);
     const byKey = by.src === SRC_KEY;
     const salt = hashPrefix(utf8Binary(splitSaltOf(serve, key)));
@@ -543,6 +565,27 @@ class Compiler {
     return { result: null, split };
   }
 }
+
+const NO_RULES: readonly Rule[] = Object.freeze([]);
+
+/** The first variant a split lists twice, if any: pairwise for the usual few, a Set for long lists. */
+function repeatedVariant(entries: readonly { variant: string }[]): string | undefined {
+  const n = entries.length;
+  if (n > 8) {
+    const seen = new Set<string>();
+    for (const { variant } of entries) {
+      if (seen.has(variant)) return variant;
+      seen.add(variant);
+    }
+    return undefined;
+  }
+  for (let i = 1; i < n; i++) {
+    const v = entries[i]!.variant;
+    for (let j = 0; j < i; j++) if (entries[j]!.variant === v) return v;
+  }
+  return undefined;
+}
+const NO_STEPS: CompiledSplit["steps"] = Object.freeze([]);
 
 /** Placeholder of a memo entry whose decider is being built (see Compiler.memo). */
 const NO_DECIDER = Object.freeze(

@@ -91,8 +91,11 @@ export function flagTypeOf(flag: FlagDefinition): FlagType | undefined {
 
 /** A rule's stable id: its own, else `rule-<index>` (0-based position in the flag's rules). */
 export function ruleIdOf(rule: Rule, index: number): string {
-  return rule.id ?? `rule-${index}`;
+  return rule.id ?? (DEFAULT_RULE_IDS[index] ??= `rule-${index}`);
 }
+
+/** `rule-<index>` strings already made: every flag's first rules share them instead of allocating. */
+const DEFAULT_RULE_IDS: string[] = [];
 
 /** The id a gate is known by: its own, or `gate-<index>` (as the gateway logs and reports it). */
 export function gateIdOf(id: unknown, index: number): string {
