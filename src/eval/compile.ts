@@ -201,6 +201,8 @@ class Compiler {
   /** The value index being built (see ValueIndex): by slot, value -> memo index or ~(index in lists). */
   private readonly listed: Map<unknown, number>[] = [];
   private readonly lists: number[][] = [];
+  /** By slot: the memo entries filed in the value index (see ValueIndex.testsBySlot). */
+  private readonly slotTests: number[][] = [];
   private readonly order: Map<string, number>;
 
   constructor(private readonly doc: FlagsDocument) {
@@ -221,6 +223,10 @@ class Compiler {
       {
         bySlot: Array.from({ length: this.slots.size }, (_, slot) => this.listed[slot] ?? null),
         lists: this.lists.map((memos) => Int32Array.from(memos)),
+        testsBySlot: Array.from({ length: this.slots.size }, (_, slot) => {
+          const memos = this.slotTests[slot];
+          return memos === undefined ? null : Int32Array.from(memos);
+        }),
       },
     );
   }
@@ -231,6 +237,7 @@ class Compiler {
    * so each value's list of them comes out sorted.
    */
   private index(slot: number, values: readonly unknown[], memo: number): number {
+    (this.slotTests[slot] ??= []).push(memo);
     let map = this.listed[slot];
     if (map === undefined) {
       map = new Map();

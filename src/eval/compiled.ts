@@ -109,6 +109,8 @@ export interface ValueIndex {
   /** By attribute slot; null for slots no such test reads. */
   readonly bySlot: readonly (ReadonlyMap<unknown, number> | null)[];
   readonly lists: readonly Int32Array[];
+  /** By attribute slot: the memo entries of every in / not_in test and target list reading it. */
+  readonly testsBySlot: readonly (Int32Array | null)[];
 }
 
 export interface CompiledFlag {

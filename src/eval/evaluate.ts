@@ -32,6 +32,8 @@ import type { EvaluationContext, EvaluationResult, GeoFacts } from "./types";
 class Run {
   ctx: EvaluationContext = NO_CONTEXT;
   now = 0;
+  /** Set by the bulk evaluations, which ask about most flags of the snapshot (see stampListed). */
+  bulk = false;
   /**
    * The targeting key cut into hash blocks, per prefix alignment (0-3), computed on first use (NO_KEY
    * when there is no usable key); cleared at release.
@@ -114,6 +116,7 @@ function release(compiled: CompiledFlags, run: Run): void {
   for (let i = 0; i < run.touchedCount; i++) values[touched[i]!] = UNREAD;
   run.touchedCount = 0;
   run.ctx = NO_CONTEXT;
+  run.bulk = false;
   const blocks = run.keyBlocks;
   blocks[0] = blocks[1] = blocks[2] = blocks[3] = undefined;
   compiled.idle.push(run);
@@ -156,6 +159,8 @@ function decide(run: Run, m: number): number {
 
 /** A Run.hits entry that is not a value index entry: the value is in no test's list. */
 const UNLISTED = -0x8000_0000;
+/** A Run.hits entry: every in / not_in test of the slot was decided at its lookup (see stampSlot). */
+const STAMPED = -0x7fff_ffff;
 
 /**
  * Whether the value of the in / not_in test t's attribute is in t's values: the value is looked up in
@@ -167,13 +172,49 @@ function listed(run: Run, t: CompiledTest): boolean {
   if (run.hitEpochs[slot] === run.epoch) {
     hit = run.hits[slot]!;
   } else {
-    hit = run.index.bySlot[slot]!.get(readSlot(run, t)) ?? UNLISTED;
-    run.hits[slot] = hit;
+    const v = readSlot(run, t);
+    hit = run.index.bySlot[slot]!.get(v) ?? UNLISTED;
     run.hitEpochs[slot] = run.epoch;
+    if (run.bulk) {
+      stampSlot(run, slot, hit, v);
+      run.hits[slot] = STAMPED;
+      return run.outcomes[t.memo] === (t.op === OP_IN ? run.yes : run.no);
+    }
+    run.hits[slot] = hit;
   }
   if (hit >= 0) return hit === t.memo;
   // A value in several lists: a binary search, so that no lookup costs more than O(log n).
-  return hit !== UNLISTED && sortedIncludes(run.index.lists[~hit]!, t.memo);
+  return hit !== UNLISTED && hit !== STAMPED && sortedIncludes(run.index.lists[~hit]!, t.memo);
+}
+
+/**
+ * Bulk evaluations only (most flags of the snapshot will ask): decides every in / not_in test and
+ * target list of the slot at its first lookup, in one pass over ints, so that the rule walk of every
+ * later flag finds its tests decided instead of calling `decide` once per distinct test. A single-flag
+ * evaluation keeps the per-test lookup, so its cost stays independent of the snapshot's size.
+ */
+function stampSlot(run: Run, slot: number, hit: number, v: unknown): void {
+  const outcomes = run.outcomes;
+  const deciders = run.deciders;
+  const yes = run.yes;
+  const no = run.no;
+  // Not listed: in is false; not_in is true for a scalar (a missing or non-scalar value fails both).
+  const unlisted = isScalar(v) ? yes : no;
+  const all = run.index.testsBySlot[slot]!;
+  for (let i = 0; i < all.length; i++) {
+    const m = all[i]!;
+    outcomes[m] = deciders[m]!.op === OP_IN ? no : unlisted;
+  }
+  if (hit === UNLISTED) return;
+  if (hit >= 0) {
+    outcomes[hit] = deciders[hit]!.op === OP_IN ? yes : no;
+    return;
+  }
+  const memos = run.index.lists[~hit]!;
+  for (let i = 0; i < memos.length; i++) {
+    const m = memos[i]!;
+    outcomes[m] = deciders[m]!.op === OP_IN ? yes : no;
+  }
 }
 
 /** Binary search in ascending ints. */
@@ -414,6 +455,7 @@ export function evaluateAll(
   const n = list.length;
   const out = new Array<EvaluationResult>(n);
   const run = acquire(compiled, ctx, now);
+  run.bulk = true;
   try {
     for (let i = 0; i < n; i++) out[i] = resultOf(run, list[i]!);
   } finally {
@@ -435,6 +477,7 @@ export function evaluateValues(
   const visibleOnly = options?.clientVisibleOnly === true;
   const list = visibleOnly ? compiled.clientFlags : compiled.flags;
   const run = acquire(compiled, ctx, now);
+  run.bulk = true;
   const out: Record<string, JsonValue> = {};
   try {
     for (let i = 0; i < list.length; i++) {
