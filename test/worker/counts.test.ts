@@ -387,3 +387,59 @@ describe("GET /v1/stats", () => {
     ]);
   });
 });
+
+describe("the aggregator", () => {
+  const stub = (environment: string) => {
+    const ns = testEnv.AGGREGATOR as DurableObjectNamespace;
+    return ns.get(ns.idFromName(environment)) as unknown as Aggregator;
+  };
+  const row = (count: number, variant = "on") => ({
+    flag: "f",
+    variant,
+    reason: "SPLIT",
+    country: "",
+    count,
+  });
+  const minute = (ago: number) => (Math.floor(Date.now() / 60_000) - ago) * 60_000;
+
+  it("keeps per-minute buckets: flushes add up in memory, a minute is written once it is over", async () => {
+    const agg = stub("agg-minutes");
+    await agg.add({ environment: "e", from: minute(3) + 1000, to: minute(3) + 9000, rows: [row(2)] });
+    await agg.add({
+      environment: "e",
+      from: minute(3) + 10_000,
+      to: minute(3) + 19_000,
+      rows: [row(3), row(1, "off")],
+    });
+    await agg.add({ environment: "e", from: minute(1), to: minute(1) + 5000, rows: [row(4)] });
+    const stats = await agg.stats({ flag: "f", since: Date.now() - 10 * 60_000, now: Date.now() });
+    expect(stats.flags[0]!.variants).toEqual([
+      {
+        variant: "off",
+        total: 1,
+        reasons: { SPLIT: 1 },
+        points: [[new Date(minute(3)).toISOString(), 1]],
+      },
+      {
+        variant: "on",
+        total: 9,
+        reasons: { SPLIT: 9 },
+        points: [
+          [new Date(minute(3)).toISOString(), 5],
+          [new Date(minute(1)).toISOString(), 4],
+        ],
+      },
+    ]);
+    expect(stats.flags[0]!.lastEvaluated).toBe(new Date(minute(1) + 5000).toISOString());
+  });
+
+  it("answers nothing older than 24 hours, but keeps the last evaluated time", async () => {
+    const agg = stub("agg-retention");
+    const old = Date.now() - 25 * 3_600_000;
+    await agg.add({ environment: "e", from: old, to: old + 1000, rows: [row(7)] });
+    const stats = await agg.stats({ since: Date.now() - 24 * 3_600_000, now: Date.now() });
+    expect(stats.flags).toEqual([
+      { key: "f", lastEvaluated: new Date(old + 1000).toISOString(), total: 0, variants: [] },
+    ]);
+  });
+});
