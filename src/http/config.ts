@@ -112,7 +112,8 @@ export function readConfig(env: Env): Config {
     maxSnapshotBytes: r.int("MAX_SNAPSHOT_BYTES", DEFAULT_MAX_SNAPSHOT_BYTES, 1),
     counts: {
       enabled: r.bool("COUNTS", true),
-      flushMs: r.int("COUNTS_FLUSH_SECONDS", 10, 1) * 1000,
+      // A window ends at each full minute anyway: more than 60 s would change nothing.
+      flushMs: Math.min(60, r.int("COUNTS_FLUSH_SECONDS", 60, 1)) * 1000,
       maxRows: r.int("COUNTS_MAX_ROWS", 1000, 1),
       country: r.bool("COUNTS_COUNTRY", false),
       countryLimit: r.int("COUNTS_COUNTRY_LIMIT", 20, 1),

@@ -70,7 +70,7 @@ export interface Env {
   AGGREGATOR?: DurableObjectNamespace;
   /** "false": count nothing. Default on when EF_COUNTS or AGGREGATOR is bound. */
   COUNTS?: string;
-  /** Longest time counts wait in isolate memory before a background flush, seconds. Default 10. */
+  /** Longest time counts wait in isolate memory before a background flush, seconds (1-60). Default 60. */
   COUNTS_FLUSH_SECONDS?: string;
   /** Distinct rows in memory that make an isolate flush at once. Default 1000. */
   COUNTS_MAX_ROWS?: string;

@@ -30,6 +30,10 @@ export interface CounterStatus {
   country: boolean;
   /** Cells counted since the last flush. */
   pendingCells: number;
+  /** Rows a sink holds back for later requests (Analytics Engine's per-invocation limit). */
+  backlog: number;
+  /** Rows given up on because a backlog overflowed. */
+  dropped: number;
   flushes: number;
   lastFlushAt: string | null;
   lastError: string | null;
@@ -63,6 +67,9 @@ export class EvaluationCounter {
   #byCountry = new Map<string, Table>();
   #cells = 0;
   #from: number;
+  /** When this window ends. */
+  #windowEnd: number;
+  /** When the next request must look up from counting: the window's end, or sooner for a backlog. */
   #deadline: number;
   #flushes = 0;
   #lastFlushAt: number | undefined;
@@ -78,12 +85,13 @@ export class EvaluationCounter {
   constructor(options: CounterOptions, now: number) {
     this.#o = options;
     this.#from = now;
-    this.#deadline = deadlineOf(now, options.flushMs);
+    this.#windowEnd = deadlineOf(now, options.flushMs);
+    this.#deadline = this.#windowEnd;
   }
 
   /** Counts one result served at `now` (epoch ms) to a request from `country` (request.cf.country). */
   count(r: EvaluationResult, country: unknown, now: number, waitUntil: WaitUntil): void {
-    if (now >= this.#deadline) this.#rotate(now, waitUntil);
+    if (now >= this.#deadline) this.#due(now, waitUntil);
     const table = this.#o.country ? this.#countryTable(country) : this.#table;
     const cell = table.get(r);
     if (cell !== undefined) cell.n++;
@@ -92,7 +100,7 @@ export class EvaluationCounter {
 
   /** Counts every result of a bulk evaluation (see `count`). */
   countAll(results: readonly EvaluationResult[], country: unknown, now: number, waitUntil: WaitUntil): void {
-    if (now >= this.#deadline) this.#rotate(now, waitUntil);
+    if (now >= this.#deadline) this.#due(now, waitUntil);
     let table = this.#o.country ? this.#countryTable(country) : this.#table;
     for (let i = 0; i < results.length; i++) {
       const r = results[i]!;
@@ -111,6 +119,22 @@ export class EvaluationCounter {
     await Promise.all([...pending, ...this.#writing]);
   }
 
+  /**
+   * The window is over (flush it), or a sink holds rows back for later invocations (let it write its
+   * next share: each request is an invocation of its own). Then the next look is due at the window's
+   * end, or at the next request's time (never within this one) while a backlog remains.
+   */
+  #due(now: number, waitUntil: WaitUntil): void {
+    if (now >= this.#windowEnd) this.#rotate(now, waitUntil);
+    else for (const s of this.#o.sinks) if ((s.backlog?.() ?? 0) > 0) s.drain?.();
+    this.#deadline = this.#backlogged() ? Math.min(this.#windowEnd, now + 1) : this.#windowEnd;
+  }
+
+  #backlogged(): boolean {
+    for (const s of this.#o.sinks) if ((s.backlog?.() ?? 0) > 0) return true;
+    return false;
+  }
+
   status(): CounterStatus {
     return {
       enabled: true,
@@ -118,6 +142,8 @@ export class EvaluationCounter {
       flushSeconds: this.#o.flushMs / 1000,
       country: this.#o.country,
       pendingCells: this.#cells,
+      backlog: this.#o.sinks.reduce((n, s) => n + (s.backlog?.() ?? 0), 0),
+      dropped: this.#o.sinks.reduce((n, s) => n + (s.dropped?.() ?? 0), 0),
       flushes: this.#flushes,
       lastFlushAt: this.#lastFlushAt === undefined ? null : new Date(this.#lastFlushAt).toISOString(),
       lastError: this.#lastError ?? null,
@@ -157,9 +183,13 @@ export class EvaluationCounter {
     this.#byCountry = new Map();
     this.#cells = 0;
     this.#from = now;
-    this.#deadline = deadlineOf(now, this.#o.flushMs);
+    this.#windowEnd = deadlineOf(now, this.#o.flushMs);
+    this.#deadline = this.#windowEnd;
     if (cells === 0) return;
-    const write = this.#write(table, byCountry, from, now);
+    const write = this.#write(table, byCountry, from, now).then(() => {
+      // Rows a sink held back are written by the next requests, one share each.
+      if (this.#backlogged()) this.#deadline = Math.min(this.#deadline, now + 1);
+    });
     this.#writing.add(write);
     write.finally(() => this.#writing.delete(write));
     waitUntil(write);

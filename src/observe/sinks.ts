@@ -19,29 +19,39 @@ export interface DataPointWriter {
   writeDataPoint(point: { blobs: string[]; doubles: number[]; indexes: string[] }): void;
 }
 
-/** Analytics Engine: one data point per row, at most AE_POINTS_PER_FLUSH a flush. */
-export function analyticsEngineSink(dataset: DataPointWriter): CountSink & { dropped(): number } {
+/**
+ * Analytics Engine: one data point per row, at most AE_POINTS_PER_FLUSH per invocation; the rest wait
+ * in a bounded backlog that the counter drains on later requests.
+ */
+export function analyticsEngineSink(
+  dataset: DataPointWriter,
+): CountSink & { dropped(): number; backlog(): number; drain(): void } {
   let backlog: { environment: string; row: CountRow }[] = [];
   let dropped = 0;
+  const drain = () => {
+    const now = backlog.slice(0, AE_POINTS_PER_FLUSH);
+    backlog = backlog.slice(now.length);
+    for (const { environment, row } of now) {
+      dataset.writeDataPoint({
+        blobs: [environment, row.flag, row.variant, row.reason, row.country],
+        doubles: [row.count],
+        // The index is AE's sampling key: a flag's rows are kept or sampled together.
+        indexes: [row.flag],
+      });
+    }
+  };
   return {
     name: "analytics-engine",
     dropped: () => dropped,
+    backlog: () => backlog.length,
+    drain,
     write(batch: CountBatch) {
       for (const row of batch.rows) backlog.push({ environment: batch.environment, row });
       if (backlog.length > AE_MAX_BACKLOG) {
         dropped += backlog.length - AE_MAX_BACKLOG;
         backlog = backlog.slice(backlog.length - AE_MAX_BACKLOG);
       }
-      const now = backlog.slice(0, AE_POINTS_PER_FLUSH);
-      backlog = backlog.slice(now.length);
-      for (const { environment, row } of now) {
-        dataset.writeDataPoint({
-          blobs: [environment, row.flag, row.variant, row.reason, row.country],
-          doubles: [row.count],
-          // The index is AE's sampling key: a flag's rows are kept or sampled together.
-          indexes: [row.flag],
-        });
-      }
+      drain();
     },
   };
 }

@@ -33,6 +33,14 @@ export interface CountBatch {
 export interface CountSink {
   readonly name: string;
   write(batch: CountBatch): Promise<void> | void;
+  /**
+   * Rows held back for later invocations (Analytics Engine takes a bounded number of points per
+   * invocation), and a call that writes the next share of them: the counter calls it on a later request.
+   */
+  backlog?(): number;
+  drain?(): void;
+  /** Rows given up on (a backlog past its bound). */
+  dropped?(): number;
 }
 
 /** GET /v1/stats: served counts per flag and variant in per-minute buckets. */

@@ -172,6 +172,33 @@ describe("the Analytics Engine sink", () => {
   });
 });
 
+describe("the Analytics Engine backlog", () => {
+  it("is drained by later requests, one share per request, never twice in one", async () => {
+    const points: unknown[] = [];
+    const ae = analyticsEngineSink({ writeDataPoint: (p) => void points.push(p) });
+    const c = new EvaluationCounter(
+      { environment: "e", sinks: [ae], flushMs: 10_000, maxRows: 10_000, country: false, countryLimit: 1 },
+      T0,
+    );
+    const many = Array.from({ length: AE_POINTS_PER_FLUSH * 2 + 10 }, (_, i) =>
+      served(`f${i}`, "boolean", "on", true, "STATIC", undefined),
+    );
+    c.countAll(many, undefined, T0, () => {});
+    await c.flushNow(T0);
+    expect(points).toHaveLength(AE_POINTS_PER_FLUSH);
+    expect(c.status().backlog).toBe(AE_POINTS_PER_FLUSH + 10);
+    // The same invocation (same clock reading) writes no more; each later request writes a share.
+    c.count(on, undefined, T0, () => {});
+    expect(points).toHaveLength(AE_POINTS_PER_FLUSH);
+    c.count(on, undefined, T0 + 1, () => {});
+    c.count(on, undefined, T0 + 1, () => {});
+    expect(points).toHaveLength(AE_POINTS_PER_FLUSH * 2);
+    c.count(on, undefined, T0 + 2, () => {});
+    expect(points).toHaveLength(AE_POINTS_PER_FLUSH * 2 + 10);
+    expect(c.status()).toMatchObject({ backlog: 0, dropped: 0, pendingCells: 1 });
+  });
+});
+
 describe("cost of the hot path", () => {
   it("counts a 100-flag bulk evaluation in a small fraction of the evaluation's time", () => {
     const doc: FlagsDocument = { flags: {} };

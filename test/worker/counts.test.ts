@@ -305,7 +305,7 @@ describe("without bindings", () => {
     expect(health.counts).toMatchObject({
       enabled: true,
       sinks: ["analytics-engine", "aggregator"],
-      flushSeconds: 10,
+      flushSeconds: 60,
       country: false,
     });
   });
