@@ -69,7 +69,7 @@ export class EvaluationCounter {
   #from: number;
   /** When this window ends. */
   #windowEnd: number;
-  /** When the next request must look up from counting: the window's end, or sooner for a backlog. */
+  /** When a request must stop to flush or drain: the window's end, or the next request for a backlog. */
   #deadline: number;
   #flushes = 0;
   #lastFlushAt: number | undefined;
