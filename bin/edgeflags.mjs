@@ -49,6 +49,7 @@ process.exitCode = await main(
     env: process.env,
     cwd: process.cwd(),
     color: process.stdout.isTTY === true && !process.env.NO_COLOR,
+    stdoutTTY: process.stdout.isTTY === true,
     // Progress redraws its line with \r and an erase sequence, which a "dumb" terminal lacks.
     stderrColumns:
       process.stderr.isTTY === true && process.env.TERM !== "dumb" ? process.stderr.columns || 80 : undefined,

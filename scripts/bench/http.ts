@@ -1,6 +1,7 @@
 /**
  * HTTP benchmark through local workerd (Miniflare): GET /v1/flags and OFREP bulk for the 100-flag
- * scenario, next to a bare Hono hello-world worker measured in the same run; plus the cost of
+ * scenario, next to a bare Hono hello-world worker measured in the same run; the same worker with
+ * evaluation counts on (the default, both sinks bound) and off (COUNTS=false), interleaved; plus the cost of
  * reloading a snapshot (KV read + verify + parse + shape check + compile) for 100 / 1,000 / 10,000
  * flags inside a warm workerd isolate (not a cold start: see the `cold` section for fresh processes),
  * and broken down in Node. I/O: loopback HTTP only.
@@ -23,6 +24,92 @@ import { betaIds, scenarioDoc } from "./scenario";
 
 const ROUNDS = 5;
 const DURATION_MS = 2000;
+
+type Sample = { rps: number; p50: number; p99: number; errors: number };
+
+/** p50 on one connection (the time one request takes) and req/s on eight (the machine saturated). */
+async function measure(s: LoadOptions, tool: Awaited<ReturnType<typeof pickLoadTool>>): Promise<Sample> {
+  const lat = await runLoadWith("node", { ...s, durationMs: DURATION_MS, connections: 1 });
+  const thr = await runLoadWith(tool, { ...s, durationMs: DURATION_MS, connections: 8 });
+  return { rps: thr.rps, p50: lat.p50us, p99: lat.p99us, errors: lat.errors + thr.errors };
+}
+
+/**
+ * Evaluation counts' request-path cost: the same worker and snapshot with counting on (the default:
+ * AGGREGATOR and EF_COUNTS bound, 10 s flushes) and off (COUNTS=false), measured off, on, off in each
+ * round so that drift cancels; the ratio is on against the mean of the two offs (target <= 1.05).
+ */
+async function countingOverhead(jwks: string, jws: string): Promise<void> {
+  const bindings = { EDGEFLAGS_ENV: "bench", EDGEFLAGS_PUBLIC_KEYS: jwks, PUBLISH_TOKEN: BENCH_TOKEN };
+  const cf = { country: "DE", continent: "EU" };
+  const [on, off] = await Promise.all([
+    startLocalWorker({ bindings, cf }),
+    startLocalWorker({ bindings: { ...bindings, COUNTS: "false" }, cf }),
+  ]);
+  try {
+    for (const w of [on, off]) await publishTo(`${w.url}/v1/snapshot`, jws);
+    const health = (await (await fetch(`${on.url}/healthz`)).json()) as { counts: { enabled: boolean } };
+    const offHealth = (await (await fetch(`${off.url}/healthz`)).json()) as { counts: { enabled: boolean } };
+    if (!health.counts.enabled || offHealth.counts.enabled)
+      throw new Error("counting is not on/off as meant");
+    const ofrepBody = JSON.stringify({ context: { targetingKey: "user-42", plan: "pro" } });
+    const scenarios: { name: string; at: (base: string) => LoadOptions }[] = [
+      {
+        name: "GET /v1/flags (100 flags)",
+        at: (b) => ({ url: `${b}/v1/flags?targetingKey=user-42&plan=pro` }),
+      },
+      {
+        name: "POST /ofrep/v1/evaluate/flags (bulk)",
+        at: (b) => ({
+          url: `${b}/ofrep/v1/evaluate/flags`,
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: ofrepBody,
+        }),
+      },
+      {
+        name: "GET /v1/flags/:key (one flag)",
+        at: (b) => ({ url: `${b}/v1/flags/flag-001?targetingKey=user-42` }),
+      },
+    ];
+    const tool = await pickLoadTool();
+    const rows: { name: string; on: Sample[]; off: Sample[]; p50: number[]; rps: number[] }[] = scenarios.map(
+      (s) => ({ name: s.name, on: [], off: [], p50: [], rps: [] }),
+    );
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [i, s] of scenarios.entries()) {
+        const row = rows[i]!;
+        const before = await measure(s.at(off.url), tool);
+        const counted = await measure(s.at(on.url), tool);
+        const after = await measure(s.at(off.url), tool);
+        row.off.push(before, after);
+        row.on.push(counted);
+        row.p50.push(counted.p50 / ((before.p50 + after.p50) / 2));
+        row.rps.push((before.rps + after.rps) / 2 / counted.rps);
+      }
+    }
+    const flushed = (await (await fetch(`${on.url}/healthz`)).json()) as { counts: { flushes: number } };
+    console.log(
+      `
+evaluation counts on vs off (same worker and snapshot; off, on, off per round; ${ROUNDS} rounds; the on worker flushed ${flushed.counts.flushes} times):
+`,
+    );
+    console.log(
+      `${"scenario".padEnd(38)} ${"off p50".padStart(8)} ${"on p50".padStart(8)} ${"off rps".padStart(8)} ${"on rps".padStart(8)}  on/off: p50; 1/rps (median [range])`,
+    );
+    const x = (v: number) => `${v.toFixed(3)}x`;
+    const spread = (vs: number[]) => `${x(median(vs))} [${x(Math.min(...vs))}-${x(Math.max(...vs))}]`;
+    const m = (xs: Sample[], k: "p50" | "rps") => Math.round(median(xs.map((v) => v[k])));
+    for (const r of rows) {
+      const errors = [...r.on, ...r.off].reduce((n, v) => n + v.errors, 0);
+      console.log(
+        `${r.name.padEnd(38)} ${String(m(r.off, "p50")).padStart(8)} ${String(m(r.on, "p50")).padStart(8)} ${String(m(r.off, "rps")).padStart(8)} ${String(m(r.on, "rps")).padStart(8)}  ${spread(r.p50)}; ${spread(r.rps)}${errors ? `  (${errors} errors)` : ""}`,
+      );
+    }
+  } finally {
+    await Promise.all([on.dispose(), off.dispose()]);
+  }
+}
 
 async function throughput(jwks: string, jws: string): Promise<void> {
   const bindings = { EDGEFLAGS_ENV: "bench", EDGEFLAGS_PUBLIC_KEYS: jwks, PUBLISH_TOKEN: BENCH_TOKEN };
@@ -80,12 +167,6 @@ async function throughput(jwks: string, jws: string): Promise<void> {
     // measures the baseline before and after the others, and each ratio is taken against the mean
     // of those two, so that slow drifts of a shared machine cancel out; the table shows the median
     // ratio over the rounds and their range.
-    type Sample = { rps: number; p50: number; p99: number; errors: number };
-    const measure = async (s: LoadOptions): Promise<Sample> => {
-      const lat = await runLoadWith("node", { ...s, durationMs: DURATION_MS, connections: 1 });
-      const thr = await runLoadWith(tool, { ...s, durationMs: DURATION_MS, connections: 8 });
-      return { rps: thr.rps, p50: lat.p50us, p99: lat.p99us, errors: lat.errors + thr.errors };
-    };
     const baseline = scenarios[0]!;
     const others = scenarios.slice(1);
     const samples = new Map<string, Sample[]>(scenarios.map((s) => [s.name, []]));
@@ -93,10 +174,10 @@ async function throughput(jwks: string, jws: string): Promise<void> {
       others.map((s) => [s.name, { p50: [], rps: [] }]),
     );
     for (let round = 0; round < ROUNDS; round++) {
-      const before = await measure(baseline);
+      const before = await measure(baseline, tool);
       const measured: Sample[] = [];
-      for (const s of others) measured.push(await measure(s));
-      const after = await measure(baseline);
+      for (const s of others) measured.push(await measure(s, tool));
+      const after = await measure(baseline, tool);
       samples.get(baseline.name)!.push(before, after);
       const baseP50 = (before.p50 + after.p50) / 2;
       const baseRps = (before.rps + after.rps) / 2;
@@ -308,6 +389,7 @@ export async function run(): Promise<void> {
     snapshots.set(n, await sign(scenarioDoc(n, betaIds()), { environment: "bench", version: 1 }));
   }
   await throughput(jwks, snapshots.get(100)!);
+  await countingOverhead(jwks, snapshots.get(100)!);
   await coldLoadInWorkerd(jwks, snapshots);
   await coldLoadBreakdown(jwks, snapshots);
 }

@@ -1,8 +1,8 @@
 /**
  * Runs the worker in real workerd (Miniflare) on 127.0.0.1 for Node-side tests, end-to-end checks and
  * benchmarks: bundles src/worker.ts with esbuild once per process, then starts Miniflare with the
- * given bindings and, for the real worker, the version beacon (Durable Object) as wrangler.toml
- * declares it. I/O: writes the bundle under .wrangler/tmp, listens on a loopback port.
+ * given bindings and, for the real worker, the version beacon and the counts aggregator (Durable
+ * Objects) and the counts' Analytics Engine dataset, as wrangler.toml declares them. I/O: writes the bundle under .wrangler/tmp, listens on a loopback port.
  */
 import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -55,6 +55,11 @@ export interface LocalWorkerOptions {
    * VersionBeacon). False runs the worker KV-only, as a deployment without the binding would.
    */
   beacon?: boolean;
+  /**
+   * Bind the counts aggregator as AGGREGATOR and an Analytics Engine dataset as EF_COUNTS (default:
+   * for the real worker). False runs it with counting off for want of bindings.
+   */
+  counts?: boolean;
   entry?: string;
   port?: number;
 }
@@ -69,6 +74,11 @@ export interface LocalWorker {
 export async function startLocalWorker(options: LocalWorkerOptions = {}): Promise<LocalWorker> {
   const scriptPath = await bundleWorker(options.entry);
   const beacon = options.beacon ?? options.entry === undefined;
+  const counts = options.counts ?? options.entry === undefined;
+  const durableObjects = {
+    ...(beacon ? { BEACON: { className: "VersionBeacon", useSQLite: true } } : {}),
+    ...(counts ? { AGGREGATOR: { className: "CountsAggregator", useSQLite: true } } : {}),
+  };
   const mf = new Miniflare({
     // The bundle as one explicit module, as wrangler passes it: given only a script path, Miniflare
     // would parse the whole bundle in Node (acorn) to find its imports, ~100 ms per start.
@@ -76,12 +86,8 @@ export async function startLocalWorker(options: LocalWorkerOptions = {}): Promis
     compatibilityDate: COMPATIBILITY_DATE,
     kvNamespaces: ["FLAGS"],
     kvPersist: options.kvPersist ?? false,
-    ...(beacon
-      ? {
-          durableObjects: { BEACON: { className: "VersionBeacon", useSQLite: true } },
-          durableObjectsPersist: options.doPersist ?? false,
-        }
-      : {}),
+    ...(beacon || counts ? { durableObjects, durableObjectsPersist: options.doPersist ?? false } : {}),
+    ...(counts ? { analyticsEngineDatasets: { EF_COUNTS: { dataset: "edgeflags_counts" } } } : {}),
     bindings: options.bindings ?? {},
     host: "127.0.0.1",
     port: options.port ?? 0,

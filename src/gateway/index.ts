@@ -5,17 +5,18 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { getPath } from "hono/utils/url";
-import { evaluate, evaluateValues } from "../eval/index";
+import { evaluate, evaluateAll, evaluateValues } from "../eval/index";
 import type { EvaluationResult } from "../eval/types";
 import type { GateDenyRedirect, GateDenyRewrite, GateDenyStatus } from "../flags/types";
 import { PREVIEW_CACHE } from "../http/answer";
 import type { AppEnv } from "../http/app-env";
 import { anonCookieHeader, type BuiltContext, buildContext } from "../http/context";
 import type { Env } from "../http/env";
+import { cfCountry } from "../http/evaluation";
 import { IdentityUnavailable } from "../http/identity";
 import { previewOf } from "../http/preview";
 import { logEvent } from "../http/runtime";
-import { previewOverride } from "../preview/apply";
+import { applyPreview, previewOverride } from "../preview/apply";
 import type { PreviewGrant } from "../preview/token";
 import type { VerifiedSnapshot } from "../snapshot/verify";
 import { type Decision, decide, describeDecision } from "./decide";
@@ -150,6 +151,10 @@ async function handle(
       }
     }
   }
+  const counter = rt.counts.counter;
+  const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
+  if (counter && result)
+    counter.count(result, counter.byCountry ? cfCountry(req) : undefined, now, waitUntil);
   const decision = decide({ gate, trusted, result });
   const described = describeDecision(decision, previewed ? "preview=applied" : undefined);
   const cookie = () => {
@@ -173,8 +178,18 @@ async function handle(
   let flags: { version: number; flags: Record<string, unknown> } | undefined;
   if (trusted && (settings.forwardFlags || inject)) {
     const context = baseContext().context;
-    const values = evaluateValues(snapshot.compiled, context, now, { clientVisibleOnly: true });
-    if (grant) previewValues(grant, snapshot, values, context, now);
+    let values: Record<string, unknown>;
+    if (counter) {
+      // Counting needs the results themselves (evaluateValues keeps only values): the same work.
+      const results = evaluateAll(snapshot.compiled, context, now, { clientVisibleOnly: true });
+      if (grant) applyPreview(grant, snapshot, results, context, now);
+      counter.countAll(results, counter.byCountry ? cfCountry(req) : undefined, now, waitUntil);
+      values = {};
+      for (const r of results) if (r.value !== undefined) values[r.key] = r.value;
+    } else {
+      values = evaluateValues(snapshot.compiled, context, now, { clientVisibleOnly: true });
+      if (grant) previewValues(grant, snapshot, values, context, now);
+    }
     flags = { version: snapshot.payload.version, flags: values };
   }
   return forward(c, settings, log, target, {

@@ -16,6 +16,7 @@ import { flagsRoutes } from "./routes/flags";
 import { healthRoutes } from "./routes/healthz";
 import { intakeRoutes } from "./routes/intake";
 import { ofrepRoutes } from "./routes/ofrep";
+import { statsRoutes } from "./routes/stats";
 import { type RuntimeOptions, runtimeCache } from "./runtime";
 
 export type AppOptions = RuntimeOptions;
@@ -103,6 +104,7 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   app.route("/v1/flags", flagsRoutes);
   app.route("/ofrep/v1", ofrepRoutes);
   app.route("/v1/snapshot", intakeRoutes);
+  app.route("/v1/stats", statsRoutes);
 
   app.notFound((c) => {
     const { status, body } = errorResponse("not_found");

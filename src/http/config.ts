@@ -27,6 +27,15 @@ export interface IdentitySettings {
  */
 export const DEFAULT_IDENTITY_MAX_LIFETIME_SECONDS = 24 * 60 * 60;
 
+/** COUNTS, COUNTS_FLUSH_SECONDS, COUNTS_MAX_ROWS, COUNTS_COUNTRY, COUNTS_COUNTRY_LIMIT. */
+export interface CountSettings {
+  enabled: boolean;
+  flushMs: number;
+  maxRows: number;
+  country: boolean;
+  countryLimit: number;
+}
+
 export type CookieSameSite = "Lax" | "Strict" | "None";
 
 export interface Config {
@@ -58,6 +67,10 @@ export interface Config {
   preview: { maxLifetimeSeconds: number; sameSite: CookieSameSite };
   maxBodyBytes: number;
   maxSnapshotBytes: number;
+  /** Evaluation counts (src/observe): whether on, and how they are kept in memory and flushed. */
+  counts: CountSettings;
+  /** STATS_TOKEN: a bearer token that may read GET /v1/stats and nothing else. */
+  statsToken: string | undefined;
   /** Settings that were set but could not be used (their defaults apply instead). */
   warnings: string[];
 }
@@ -97,6 +110,15 @@ export function readConfig(env: Env): Config {
     preview: { maxLifetimeSeconds: previewLifetime(r), sameSite },
     maxBodyBytes: r.int("MAX_BODY_BYTES", 64 * 1024, 1),
     maxSnapshotBytes: r.int("MAX_SNAPSHOT_BYTES", DEFAULT_MAX_SNAPSHOT_BYTES, 1),
+    counts: {
+      enabled: r.bool("COUNTS", true),
+      // A window ends at each full minute anyway: more than 60 s would change nothing.
+      flushMs: Math.min(60, r.int("COUNTS_FLUSH_SECONDS", 60, 1)) * 1000,
+      maxRows: r.int("COUNTS_MAX_ROWS", 1000, 1),
+      country: r.bool("COUNTS_COUNTRY", false),
+      countryLimit: r.int("COUNTS_COUNTRY_LIMIT", 20, 1),
+    },
+    statsToken: r.text("STATS_TOKEN"),
     warnings: r.warnings,
   };
 }

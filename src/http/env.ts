@@ -64,4 +64,20 @@ export interface Env {
   DECISION_HEADER?: string;
   /** "false": do not send X-Edgeflags-Flags to the origin. Default on. */
   FORWARD_FLAGS?: string;
+  /** Evaluation counts to Workers Analytics Engine (docs/observability.md). Unset: not written there. */
+  EF_COUNTS?: AnalyticsEngineDataset;
+  /** The counts aggregator (Durable Object, one per environment) behind GET /v1/stats. */
+  AGGREGATOR?: DurableObjectNamespace;
+  /** "false": count nothing. Default on when EF_COUNTS or AGGREGATOR is bound. */
+  COUNTS?: string;
+  /** Longest time counts wait in isolate memory before a background flush, seconds (1-60). Default 60. */
+  COUNTS_FLUSH_SECONDS?: string;
+  /** Distinct rows in memory that make an isolate flush at once. Default 1000. */
+  COUNTS_MAX_ROWS?: string;
+  /** "true": count per request.cf.country too. Default off. */
+  COUNTS_COUNTRY?: string;
+  /** Most distinct countries an isolate counts per window; the rest count as "other". Default 20. */
+  COUNTS_COUNTRY_LIMIT?: string;
+  /** Read-only bearer token for GET /v1/stats (the publish token is accepted too). */
+  STATS_TOKEN?: string;
 }

@@ -10,6 +10,7 @@ export const API_ERRORS = {
   unauthorized: { status: 401, message: "missing or invalid credentials" },
   invalid_token: { status: 401, message: "the identity token is invalid" },
   intake_disabled: { status: 403, message: "snapshot intake is not enabled on this worker" },
+  stats_disabled: { status: 403, message: "evaluation counts cannot be read on this worker" },
   not_found: { status: 404, message: "no such resource" },
   flag_not_found: { status: 404, message: "no such flag" },
   conflict: { status: 409, message: "the snapshot is not newer than the live one" },

@@ -63,6 +63,32 @@ export function withPreviews(ev: Evaluation, results: EvaluationResult[]): Evalu
   return results;
 }
 
+/** Where `count` sends background work: the request's waitUntil. */
+function waitUntilOf(c: Context<AppEnv>): (p: Promise<unknown>) => void {
+  return (p) => c.executionCtx.waitUntil(p);
+}
+
+/** The request's `request.cf.country` (edge-derived; never a header), for the counts' country dimension. */
+export function cfCountry(request: Request): unknown {
+  return (request as { cf?: { country?: unknown } }).cf?.country;
+}
+
+/**
+ * Counts results served to this request (src/observe): one per result, in isolate memory, flushed in
+ * the background. Nothing when counting is off.
+ */
+export function countServed(
+  c: Context<AppEnv>,
+  results: EvaluationResult | readonly EvaluationResult[],
+  now: number,
+): void {
+  const counter = c.get("rt").counts.counter;
+  if (counter === undefined) return;
+  const country = counter.byCountry ? cfCountry(c.req.raw) : undefined;
+  if (Array.isArray(results)) counter.countAll(results, country, now, waitUntilOf(c));
+  else counter.count(results as EvaluationResult, country, now, waitUntilOf(c));
+}
+
 /**
  * Cache-Control of an evaluated answer: private and revalidated; with a preview token, not stored at
  * all (whether or not an override applied: the answer depends on the token either way).

@@ -4,6 +4,9 @@
  * watcher do I/O (KV reads, the beacon, the location's cache).
  */
 import { gatewaySettings } from "../gateway/settings";
+import { EvaluationCounter } from "../observe/counter";
+import { aggregatorSink, analyticsEngineSink } from "../observe/sinks";
+import type { Aggregator, CountSink } from "../observe/types";
 import { PolicyError } from "../policy/policy";
 import type { LocationCache } from "../signal/coalesce";
 import type { Beacon } from "../signal/types";
@@ -29,7 +32,19 @@ export interface Runtime {
   isServerKey: SecretCheck;
   /** A bearer token against PUBLISH_TOKEN (the intake). */
   isPublishToken: SecretCheck;
+  /** A bearer token against STATS_TOKEN or PUBLISH_TOKEN (GET /v1/stats). */
+  isStatsToken: SecretCheck;
   signal: SignalRuntime;
+  counts: CountsRuntime;
+}
+
+/** Evaluation counts as this isolate keeps them (src/observe). */
+export interface CountsRuntime {
+  counter: EvaluationCounter | undefined;
+  /** The environment's aggregator, when bound: what GET /v1/stats reads. */
+  aggregator: (() => Aggregator) | undefined;
+  /** Why counting is off (COUNTS=false, no binding), if it is. */
+  off: string | undefined;
 }
 
 /** The version signal as this isolate has it: the watcher, and what the intake announces through. */
@@ -146,6 +161,7 @@ async function buildRuntime(env: Env, options: RuntimeOptions): Promise<Runtime>
     });
   }
   const signal = { watcher, beacon, cache, off, now: options.now ?? Date.now };
+  const counts = countsRuntime(env, config, log, (options.now ?? Date.now)());
   return {
     config,
     store,
@@ -155,8 +171,38 @@ async function buildRuntime(env: Env, options: RuntimeOptions): Promise<Runtime>
     verifyIdentity,
     isServerKey: secretCheck(config.serverApiKeys),
     isPublishToken: secretCheck(config.publishToken ? [config.publishToken] : []),
+    isStatsToken: secretCheck([config.statsToken, config.publishToken].filter((t) => t !== undefined)),
     signal,
+    counts,
   };
+}
+
+/**
+ * The counter and its sinks. A missing binding is not an error: with neither EF_COUNTS nor
+ * AGGREGATOR bound, counting is off and /healthz says why.
+ */
+function countsRuntime(
+  env: Env,
+  config: Config,
+  log: (event: Record<string, unknown>) => void,
+  now: number,
+): CountsRuntime {
+  const ns = env.AGGREGATOR;
+  const aggregator = ns
+    ? () => ns.get(ns.idFromName(config.environment)) as unknown as Aggregator
+    : undefined;
+  if (!config.counts.enabled) return { counter: undefined, aggregator, off: "COUNTS is false" };
+  const sinks: CountSink[] = [];
+  if (env.EF_COUNTS) sinks.push(analyticsEngineSink(env.EF_COUNTS));
+  if (aggregator) sinks.push(aggregatorSink(aggregator));
+  if (sinks.length === 0)
+    return { counter: undefined, aggregator, off: "no EF_COUNTS or AGGREGATOR binding" };
+  const { flushMs, maxRows, country, countryLimit } = config.counts;
+  const counter = new EvaluationCounter(
+    { environment: config.environment, sinks, flushMs, maxRows, country, countryLimit, log },
+    now,
+  );
+  return { counter, aggregator, off: undefined };
 }
 
 /**

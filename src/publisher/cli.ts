@@ -15,6 +15,7 @@ Settings (command line > environment > .edgeflags/config.json > defaults):
   --url / EDGEFLAGS_URL / url                      worker base URL (intake and /healthz)
   --env / EDGEFLAGS_ENV / environment              environment (default "development")
   EDGEFLAGS_PUBLISH_TOKEN / publishToken           bearer token for the worker's intake
+  EDGEFLAGS_STATS_TOKEN / statsToken               the worker's read-only STATS_TOKEN for stats (default: the publish token)
   --key / EDGEFLAGS_PRIVATE_KEY(_FILE) / privateKeyFile   signing key (JWK)
   EDGEFLAGS_PUBLIC_KEYS(_FILE) / publicKeysFile    extra public keys to trust (JWKS): the worker's, to count approvals
   --policy / EDGEFLAGS_POLICY_FILE / policyFile    the trust policy file (what the worker has as EDGEFLAGS_POLICY)
@@ -310,6 +311,21 @@ function program(io: Io, run: Run): Command {
   )
     .addOption(json)
     .action((o) => run(o, async (ctx) => (await import("./commands/history")).historyCommand(o, ctx)));
+
+  root
+    .command("stats")
+    .description(
+      "evaluation counts from the worker: per variant over time (a sparkline on a terminal, a table otherwise) and when each flag was last evaluated",
+    )
+    .argument("[flag]", "only this flag (with per-minute rows in the table)")
+    .option("--since <duration>", "how far back: 1m to 24h, e.g. 90m or 6h (default 1h)")
+    .option("--url <url>", "worker base URL")
+    .option("--env <name>", "environment (for the config file's settings)")
+    .option("--config <file>", "config file (default: the nearest .edgeflags/config.json)")
+    .addOption(json)
+    .action((flag, o) =>
+      run(o, async (ctx) => (await import("./commands/stats")).statsCommand(flag, o, ctx)),
+    );
 
   root
     .command("refs")

@@ -18,6 +18,8 @@ export interface ConfigFile {
   environment?: string;
   /** Bearer token for the worker's snapshot intake (its PUBLISH_TOKEN). */
   publishToken?: string;
+  /** Read-only bearer token for the worker's GET /v1/stats (its STATS_TOKEN); else publishToken. */
+  statsToken?: string;
   /** Private signing key (JWK file). */
   privateKeyFile?: string;
   /** JWKS file of extra public keys to trust when verifying live or old snapshots (key rotation). */
@@ -58,6 +60,8 @@ export interface Settings {
   /** Whether the environment was set (--env, EDGEFLAGS_ENV or the config file) rather than defaulted. */
   environmentSet: boolean;
   publishToken: string | undefined;
+  /** The worker's STATS_TOKEN (`edgeflags stats`), when set apart from the publish token. */
+  statsToken: string | undefined;
   /** Private JWK as JSON text, or a file to read it from. */
   privateKey: { json: string; source: string } | { file: string } | undefined;
   /** Extra trusted public keys (JWKS JSON text), and where they came from (for messages). */
@@ -245,6 +249,7 @@ export function resolveSettings(
     environment: options.env ?? blank(env.EDGEFLAGS_ENV) ?? file.environment ?? "development",
     environmentSet: (options.env ?? blank(env.EDGEFLAGS_ENV) ?? file.environment) !== undefined,
     publishToken: blank(env.EDGEFLAGS_PUBLISH_TOKEN) ?? file.publishToken,
+    statsToken: blank(env.EDGEFLAGS_STATS_TOKEN) ?? file.statsToken,
     privateKey,
     publicKeys,
     policy,

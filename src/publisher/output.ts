@@ -31,6 +31,8 @@ export interface Io {
   cwd: string;
   /** Colour human output (a TTY without NO_COLOR). */
   color?: boolean;
+  /** stdout is a terminal: `stats` draws sparklines there (a table otherwise). */
+  stdoutTTY?: boolean;
   /** stderr is a terminal this many columns wide: progress redraws one status line there. */
   stderrColumns?: number;
 }

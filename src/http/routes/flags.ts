@@ -9,7 +9,14 @@ import { PREVIEW_PARAM } from "../../preview/token";
 import { bulkAnswer } from "../answer";
 import type { AppEnv } from "../app-env";
 import { ApiError, echoKey } from "../errors";
-import { cacheControlOf, prepareEvaluation, visible, withPreview, withPreviews } from "../evaluation";
+import {
+  cacheControlOf,
+  countServed,
+  prepareEvaluation,
+  visible,
+  withPreview,
+  withPreviews,
+} from "../evaluation";
 import { queryPairs } from "../request";
 import { bulkBody, detailsOf } from "../wire";
 
@@ -38,11 +45,10 @@ flagsRoutes.get("/", async (c) => {
   const results = evaluateAll(ev.snapshot.compiled, ev.built.context, ev.now, {
     clientVisibleOnly: !ev.serverAccess,
   });
-  const body = bulkBody(
-    details ? "details" : "compact",
-    withPreviews(ev, results),
-    ev.snapshot.payload.version,
-  );
+  const served = withPreviews(ev, results);
+  // A 304 counts too: the visitor keeps being served what it already has.
+  countServed(c, served, ev.now);
+  const body = bulkBody(details ? "details" : "compact", served, ev.snapshot.payload.version);
   return bulkAnswer(c, body, ev.preview !== undefined);
 });
 
@@ -55,6 +61,7 @@ flagsRoutes.get("/:key", async (c) => {
   const ev = await prepareEvaluation(c, input);
   if (!visible(ev, key)) throw notFound();
   const r = withPreview(ev, evaluate(ev.snapshot.compiled, key, ev.built.context, ev.now));
+  countServed(c, r, ev.now);
   c.header("Cache-Control", cacheControlOf(ev));
   return c.json({ key, ...detailsOf(r), version: ev.snapshot.payload.version });
 });

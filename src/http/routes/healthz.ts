@@ -1,7 +1,8 @@
 /**
  * GET /healthz: which snapshot this isolate serves, how old it is and when it expires, where it came
  * from (fresh, or the last good one after a failed refresh or a refused rollback), the last error,
- * the version floor, the last version-signal check, and whether gateway mode is on. 200 while a
+ * the version floor, the last version-signal check, whether gateway mode is on, and whether
+ * evaluation counts are kept (and why not). 200 while a
  * snapshot serves and the settings are usable, else 503.
  */
 import { Hono } from "hono/tiny";
@@ -68,6 +69,7 @@ healthRoutes.get("/", async (c) => {
       lastUpdate: null,
     },
     gateway: gatewayStatus(c.env, snapshot?.payload.flags.gates?.length ?? 0),
+    counts: rt.counts.counter?.status() ?? { enabled: false, reason: rt.counts.off },
     warnings: rt.warnings,
   };
   return c.json(body, snapshot && !identityError ? 200 : 503);

@@ -10,7 +10,14 @@ import { MAX_NAME_LENGTH } from "../../flags/defaults";
 import { bulkAnswer, errorAnswer, PRIVATE_CACHE } from "../answer";
 import type { AppEnv } from "../app-env";
 import { ApiError, echoKey } from "../errors";
-import { cacheControlOf, prepareEvaluation, visible, withPreview, withPreviews } from "../evaluation";
+import {
+  cacheControlOf,
+  countServed,
+  prepareEvaluation,
+  visible,
+  withPreview,
+  withPreviews,
+} from "../evaluation";
 import { readJson } from "../request";
 import { bulkBody, toOfrep } from "../wire";
 
@@ -57,6 +64,7 @@ ofrepRoutes.post("/evaluate/flags/:key", async (c) => {
     c.header("Cache-Control", cacheControlOf(ev));
     if (!visible(ev, key)) return flagNotFound(c, key);
     const r = withPreview(ev, evaluate(ev.snapshot.compiled, key, ev.built.context, ev.now));
+    countServed(c, r, ev.now);
     const metadata = {
       snapshotVersion: ev.snapshot.payload.version,
       ...(r.ruleId ? { ruleId: r.ruleId } : {}),
@@ -74,11 +82,8 @@ ofrepRoutes.post("/evaluate/flags", async (c) => {
     clientVisibleOnly: !ev.serverAccess,
   });
   const { version, environment } = ev.snapshot.payload;
-  const body = bulkBody(
-    "ofrep",
-    withPreviews(ev, results),
-    version,
-    JSON.stringify({ version, environment }),
-  );
+  const served = withPreviews(ev, results);
+  countServed(c, served, ev.now);
+  const body = bulkBody("ofrep", served, version, JSON.stringify({ version, environment }));
   return bulkAnswer(c, body, ev.preview !== undefined);
 });

@@ -1,0 +1,85 @@
+/**
+ * The vocabulary of evaluation counts: the rows a flush hands to its sinks, the sink interface, and
+ * what the stats endpoint answers. Types and constants only, no I/O.
+ */
+
+/** Country of a request without a usable `request.cf.country` (Cloudflare's own code for it). */
+export const COUNTRY_UNKNOWN = "XX";
+/** Countries past COUNTS_COUNTRY_LIMIT in one window. */
+export const COUNTRY_OTHER = "other";
+/** How long the aggregator keeps per-minute counts. */
+export const RETENTION_MS = 24 * 60 * 60_000;
+
+/** One aggregated row of a window: how many times `flag` served `variant` for `reason`. */
+export interface CountRow {
+  flag: string;
+  /** "" for a result without a variant (an evaluation error). */
+  variant: string;
+  reason: string;
+  /** "" when the country dimension is off; else a 2-letter code, XX or `other`. */
+  country: string;
+  count: number;
+}
+
+/** A window's rows, flushed together: `from`/`to` are epoch ms, and lie within one minute. */
+export interface CountBatch {
+  environment: string;
+  from: number;
+  to: number;
+  rows: CountRow[];
+}
+
+/** Where flushed counts go (Analytics Engine, the aggregator, a test double). */
+export interface CountSink {
+  readonly name: string;
+  write(batch: CountBatch): Promise<void> | void;
+  /**
+   * Rows held back for later invocations (Analytics Engine takes a bounded number of points per
+   * invocation), and a call that writes the next share of them: the counter calls it on a later request.
+   */
+  backlog?(): number;
+  drain?(): void;
+  /** Rows given up on (a backlog past its bound). */
+  dropped?(): number;
+}
+
+/** GET /v1/stats: served counts per flag and variant in per-minute buckets. */
+export interface StatsAnswer {
+  environment: string;
+  /** The first and the last minute asked for (ISO 8601), inclusive. */
+  from: string;
+  to: string;
+  bucketSeconds: 60;
+  flags: FlagStats[];
+}
+
+export interface FlagStats {
+  key: string;
+  /** The end of the latest flushed window that counted this flag (any time, not only this range). */
+  lastEvaluated: string | null;
+  total: number;
+  variants: VariantStats[];
+}
+
+export interface VariantStats {
+  /** null for evaluations that served no variant (errors). */
+  variant: string | null;
+  total: number;
+  /** Count per reason (TARGETING_MATCH, SPLIT, DEFAULT, ...). */
+  reasons: Record<string, number>;
+  /** Minutes with counts, oldest first: [ISO minute, count]. Minutes without any are left out. */
+  points: [string, number][];
+}
+
+/** What the aggregator is asked: counts since `since` (epoch ms) up to `now`, for one flag or all. */
+export interface StatsQuery {
+  flag?: string;
+  since: number;
+  now: number;
+}
+
+/** The aggregator as the worker sees it; a Durable Object stub satisfies it by shape (JS RPC). */
+export interface Aggregator {
+  add(batch: CountBatch): Promise<void>;
+  stats(query: StatsQuery): Promise<StatsAnswer>;
+}

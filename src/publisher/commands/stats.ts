@@ -1,0 +1,122 @@
+/**
+ * `edgeflags stats [FLAG] [--since 1h]`: served counts per variant over time and when each flag was
+ * last evaluated, from the worker's GET /v1/stats (its aggregator, src/observe). A sparkline per
+ * variant on a terminal, plain tables otherwise (per-minute rows when a flag is named), the worker's
+ * answer with --json. Reads with STATS_TOKEN (EDGEFLAGS_STATS_TOKEN / statsToken), else the publish
+ * token. I/O: the worker, over HTTP.
+ */
+import type { StatsAnswer } from "../../observe/types";
+import { type CliOptions, resolveSettings } from "../config";
+import { CliError, EXIT } from "../output";
+import { minuteTable, sparkLines, summaryTable } from "../stats/render";
+import { fetchFailureCause } from "../wait";
+import type { CommandContext } from "./context";
+
+export interface StatsOptions extends CliOptions {
+  since?: string;
+}
+
+/** The worker keeps 24 h of per-minute counts. */
+const MAX_SINCE_MINUTES = 24 * 60;
+
+/** `--since`: 90m, 1h, 24h; in minutes. */
+export function sinceMinutes(text: string | undefined): number {
+  if (text === undefined) return 60;
+  const m = /^(\d{1,5})\s*([mh])$/.exec(text.trim());
+  const minutes = m ? Number(m[1]) * (m[2] === "h" ? 60 : 1) : Number.NaN;
+  if (!(minutes >= 1 && minutes <= MAX_SINCE_MINUTES)) {
+    throw new CliError(EXIT.usage, `--since takes a duration from 1m to 24h, like 90m or 6h, got "${text}"`);
+  }
+  return minutes;
+}
+
+interface ErrorBody {
+  error?: string;
+  message?: string;
+}
+
+export async function statsCommand(
+  flag: string | undefined,
+  options: StatsOptions,
+  ctx: CommandContext,
+): Promise<number> {
+  const { out } = ctx;
+  const minutes = sinceMinutes(options.since);
+  if (flag !== undefined && flag.trim() === "") throw new CliError(EXIT.usage, "FLAG takes a flag key");
+  const settings = resolveSettings(options, ctx.io.env, ctx.io.cwd);
+  if (!settings.url) {
+    throw new CliError(
+      EXIT.usage,
+      "no worker URL: pass --url, set EDGEFLAGS_URL, or run `npm start` to write .edgeflags/config.json",
+    );
+  }
+  const token = settings.statsToken ?? settings.publishToken;
+  if (!token) {
+    throw new CliError(
+      EXIT.usage,
+      "no token to read counts: set EDGEFLAGS_STATS_TOKEN to the worker's STATS_TOKEN (or EDGEFLAGS_PUBLISH_TOKEN)",
+    );
+  }
+  const where = `worker ${settings.url}`;
+  const query = new URLSearchParams({ since: `${minutes}m`, ...(flag === undefined ? {} : { flag }) });
+  const timeoutMs = 30_000;
+  let res: Response;
+  try {
+    res = await fetch(`${settings.url}/v1/stats?${query}`, {
+      headers: { authorization: `Bearer ${token}` },
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (err) {
+    throw new CliError(
+      EXIT.io,
+      `cannot reach the ${where} (${fetchFailureCause(err, timeoutMs)}): is it running, and is the URL right?`,
+    );
+  }
+  const isJson = res.headers.get("content-type")?.includes("json") === true;
+  const body = (isJson ? await res.json().catch(() => undefined) : await res.body?.cancel()) as
+    | (StatsAnswer & ErrorBody & { counting?: string })
+    | undefined;
+  if (!res.ok || body === undefined) {
+    const detail = body?.message ?? res.statusText;
+    if (res.status === 401) {
+      throw new CliError(
+        EXIT.problems,
+        `the ${where} refused the token: check EDGEFLAGS_STATS_TOKEN (or EDGEFLAGS_PUBLISH_TOKEN)`,
+      );
+    }
+    if (res.status === 404 && body?.error === "not_found") {
+      throw new CliError(EXIT.io, `the ${where} has no /v1/stats route: deploy the current worker`);
+    }
+    if (body?.error === undefined) {
+      throw new CliError(
+        EXIT.io,
+        `${settings.url} did not answer like an edgeflags worker (HTTP ${res.status}); check the URL (in gateway mode it ends in the API prefix, e.g. /__edgeflags)`,
+      );
+    }
+    throw new CliError(res.status >= 500 ? EXIT.io : EXIT.problems, `reading counts: ${detail}`, {
+      status: res.status,
+      ...body,
+    });
+  }
+
+  out.result({ ok: true, ...body });
+  const now = Date.now();
+  const scope = flag === undefined ? "every flag" : flag;
+  out.line(
+    `${out.paint("bold", body.environment)}: evaluations of ${scope} in the last ${options.since ?? "1h"} on ${where}${body.counting && body.counting !== "on" ? ` (counting ${body.counting})` : ""}`,
+  );
+  if (body.flags.length === 0) {
+    out.line(out.paint("dim", "no evaluations counted in this range"));
+    return EXIT.ok;
+  }
+  if (ctx.io.stdoutTTY) {
+    for (const line of sparkLines(body, now, (style, text) => out.paint(style, text))) out.line(line);
+    return EXIT.ok;
+  }
+  for (const line of summaryTable(body)) out.line(line);
+  if (flag !== undefined) {
+    out.line();
+    for (const line of minuteTable(body)) out.line(line);
+  }
+  return EXIT.ok;
+}
