@@ -58,6 +58,8 @@ export interface Config {
   preview: { maxLifetimeSeconds: number; sameSite: CookieSameSite };
   maxBodyBytes: number;
   maxSnapshotBytes: number;
+  /** Event streams (GET /v1/events): the per-isolate limit (0: off), heartbeat and lifetime, ms. */
+  streams: { maxPerIsolate: number; heartbeatMs: number; maxLifetimeMs: number };
   /** Settings that were set but could not be used (their defaults apply instead). */
   warnings: string[];
 }
@@ -97,6 +99,11 @@ export function readConfig(env: Env): Config {
     preview: { maxLifetimeSeconds: previewLifetime(r), sameSite },
     maxBodyBytes: r.int("MAX_BODY_BYTES", 64 * 1024, 1),
     maxSnapshotBytes: r.int("MAX_SNAPSHOT_BYTES", DEFAULT_MAX_SNAPSHOT_BYTES, 1),
+    streams: {
+      maxPerIsolate: r.int("STREAMS_MAX_PER_ISOLATE", 1000, 0),
+      heartbeatMs: r.int("STREAM_HEARTBEAT_SECONDS", 20, 1) * 1000,
+      maxLifetimeMs: r.int("STREAM_MAX_SECONDS", 600, 1) * 1000,
+    },
     warnings: r.warnings,
   };
 }

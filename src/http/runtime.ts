@@ -11,6 +11,7 @@ import { SignalWatcher } from "../signal/watcher";
 import { kvKeys } from "../snapshot/format";
 import { type KeyRing, loadKeyRing } from "../snapshot/keys";
 import { type SnapshotSource, SnapshotStore } from "../snapshot/store";
+import { StreamHub } from "../streams/hub";
 import { type Config, readConfig } from "./config";
 import type { Env } from "./env";
 import { type IdentityVerifier, identityVerifier } from "./identity";
@@ -30,6 +31,8 @@ export interface Runtime {
   /** A bearer token against PUBLISH_TOKEN (the intake). */
   isPublishToken: SecretCheck;
   signal: SignalRuntime;
+  /** This isolate's event streams (GET /v1/events); undefined when turned off or there is no store. */
+  streams: StreamHub | undefined;
 }
 
 /** The version signal as this isolate has it: the watcher, and what the intake announces through. */
@@ -104,6 +107,17 @@ async function buildRuntime(env: Env, options: RuntimeOptions): Promise<Runtime>
       : !canStore
         ? "no snapshot store"
         : undefined;
+  const streams =
+    config.streams.maxPerIsolate > 0 && keys && env.FLAGS
+      ? new StreamHub(
+          {
+            maxStreams: config.streams.maxPerIsolate,
+            heartbeatMs: config.streams.heartbeatMs,
+            maxLifetimeMs: config.streams.maxLifetimeMs,
+          },
+          options.now,
+        )
+      : undefined;
   // The store and the watcher need each other: the watcher hands the store the version floor and
   // newer snapshots; the store pokes the watcher on every request.
   let watcher: SignalWatcher | undefined;
@@ -127,6 +141,11 @@ async function buildRuntime(env: Env, options: RuntimeOptions): Promise<Runtime>
           now: options.now,
           log,
           onServe: (waitUntil) => watcher?.poke(waitUntil),
+          onChange: (snapshot) =>
+            streams?.changed({
+              version: snapshot.payload.version,
+              issuedAt: Math.floor(Date.parse(snapshot.payload.issuedAt) / 1000) || 0,
+            }),
         })
       : undefined;
   if (keys && !env.FLAGS) configError ??= "the FLAGS KV binding is missing";
@@ -156,6 +175,7 @@ async function buildRuntime(env: Env, options: RuntimeOptions): Promise<Runtime>
     isServerKey: secretCheck(config.serverApiKeys),
     isPublishToken: secretCheck(config.publishToken ? [config.publishToken] : []),
     signal,
+    streams,
   };
 }
 

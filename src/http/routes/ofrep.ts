@@ -11,8 +11,9 @@ import { bulkAnswer, errorAnswer, PRIVATE_CACHE } from "../answer";
 import type { AppEnv } from "../app-env";
 import { ApiError, echoKey } from "../errors";
 import { cacheControlOf, prepareEvaluation, visible, withPreview, withPreviews } from "../evaluation";
-import { readJson } from "../request";
+import { notifiedVersion, readJson } from "../request";
 import { bulkBody, toOfrep } from "../wire";
+import { eventStreamsMember } from "./events";
 
 export const ofrepRoutes = new Hono<AppEnv>();
 
@@ -69,7 +70,9 @@ ofrepRoutes.post("/evaluate/flags/:key", async (c) => {
 });
 
 ofrepRoutes.post("/evaluate/flags", async (c) => {
-  const ev = await prepareEvaluation(c, await readOfrepRequest(c));
+  const input = await readOfrepRequest(c);
+  // A re-fetch after an event stream's notification names the version it was told of.
+  const ev = await prepareEvaluation(c, { ...input, minVersion: notifiedVersion(c.req.url) });
   const results = evaluateAll(ev.snapshot.compiled, ev.built.context, ev.now, {
     clientVisibleOnly: !ev.serverAccess,
   });
@@ -79,6 +82,7 @@ ofrepRoutes.post("/evaluate/flags", async (c) => {
     withPreviews(ev, results),
     version,
     JSON.stringify({ version, environment }),
+    eventStreamsMember(c.env, c.get("rt").streams !== undefined),
   );
   return bulkAnswer(c, body, ev.preview !== undefined);
 });
