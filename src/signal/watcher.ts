@@ -104,19 +104,29 @@ export class SignalWatcher {
   async reach(version: number, timeoutMs: number): Promise<boolean> {
     const serving = () => (this.options.store.peek()?.payload.version ?? 0) >= version;
     if (serving()) return true;
-    const deadline = this.#now() + timeoutMs;
-    const within = (p: Promise<void>) =>
+    const asked = this.#now();
+    const deadline = asked + timeoutMs;
+    const ttl = stateTtlMs(this.options.intervalMs);
+    const within = (p: Promise<unknown>) =>
       withTimeout(p, Math.max(1, deadline - this.#now()), "reaching the announced version").catch(() => {});
-    if (this.#inflight) await within(this.#inflight);
-    if (serving()) return true;
-    const forced = this.#forced;
-    if (!forced || this.#now() - forced.at >= stateTtlMs(this.options.intervalMs)) {
+    while (this.#now() < deadline) {
+      if (this.#inflight) await within(this.#inflight);
+      if (serving()) return true;
+      const forced = this.#forced;
+      // A beacon read begun after this request arrived, saying less than `version`: the client's
+      // version was never announced (a stream only tells of versions its isolate serves).
+      if (forced && forced.at >= asked && forced.seen !== null && forced.seen < version) return true;
+      const wait = forced ? forced.at + ttl - this.#now() : 0;
+      if (wait > 0) {
+        await within(new Promise((resolve) => setTimeout(resolve, wait)));
+        continue;
+      }
       this.#forced = { at: this.#now(), seen: null };
       await within(this.check(version));
       if (serving()) return true;
+      if (this.#forced.seen === null) return false; // the beacon could not be read
     }
-    const seen = this.#forced?.seen;
-    return seen !== null && seen !== undefined && seen < version;
+    return serving();
   }
 
   async #check(minVersion?: number): Promise<void> {

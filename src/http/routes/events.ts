@@ -25,6 +25,18 @@ const RETRY_SPREAD_MS = 2000;
 const encoder = new TextEncoder();
 
 /**
+ * A write that has not gone through within `ms` counts as failed: a client that stopped reading, or
+ * one gone without the runtime saying so, frees its place instead of holding it.
+ */
+function bounded(write: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("the client is not reading")), ms);
+  });
+  return Promise.race([write, late]).finally(() => clearTimeout(timer));
+}
+
+/**
  * The `eventStreams` member OFREP's bulk answer advertises (with its leading comma), or "" when
  * streams are off. An `endpoint` without origin: the provider uses its own base URL's origin, so the
  * advertisement holds behind any host name or proxy.
@@ -60,7 +72,7 @@ eventsRoutes.get("/", async (c) => {
   void pump({
     hub: streams,
     stream,
-    write: (text) => writer.write(encoder.encode(text)),
+    write: (text) => bounded(writer.write(encoder.encode(text)), Math.min(config.streams.heartbeatMs, 5000)),
     sleep(ms) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const done = new Promise<void>((resolve) => {
