@@ -15,10 +15,10 @@ import {
   startLocalWorker,
 } from "../../scripts/lib/local-worker";
 import { publishTo } from "../../scripts/lib/snapshots";
+import { dataOf, openSse, type SseReader } from "../../scripts/lib/sse-client";
 import type { FlagsDocument } from "../../src/flags/types";
 import { snapshotPayload } from "../../src/snapshot/format";
 import { importSigningKey, signSnapshot } from "../../src/snapshot/sign";
-import { dataOf, openSse, type SseReader } from "./sse-client";
 
 const keys = JSON.parse(readFileSync(new URL("../fixtures/keys.json", import.meta.url), "utf8"));
 const TOKEN = "events-token";

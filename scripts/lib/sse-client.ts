@@ -1,5 +1,5 @@
 /**
- * A small Server-Sent Events reader for Node-side tests: reads a fetch response's body and splits it
+ * A small Server-Sent Events reader for Node-side tests and benchmarks: reads a fetch response's body and splits it
  * into events and comments, as an EventSource would parse them. I/O: the response body.
  */
 
