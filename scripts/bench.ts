@@ -13,6 +13,7 @@ const SECTIONS = [
   "publish",
   "gateway",
   "propagation",
+  "streams",
   "refs",
 ] as const;
 

@@ -96,3 +96,47 @@ export async function startLocalWorker(options: LocalWorkerOptions = {}): Promis
   const url = (await mf.ready).toString().replace(/\/$/, "");
   return { url, mf, dispose: () => mf.dispose() };
 }
+
+export interface LocalIsolates {
+  /** Each isolate's own URL on 127.0.0.1, by name. */
+  urls: Record<string, string>;
+  mf: Miniflare;
+  dispose(): Promise<void>;
+}
+
+/**
+ * The worker as several isolates in one Miniflare (one worker each, so each has its own memory),
+ * sharing KV and the version beacon (held by the first) as isolates of one deployment do. Each gets
+ * its own URL, so a test can publish to one and watch another.
+ */
+export async function startLocalIsolates(
+  names: readonly string[],
+  bindings: (name: string) => Record<string, string>,
+): Promise<LocalIsolates> {
+  const scriptPath = await bundleWorker();
+  const contents = readFileSync(scriptPath, "utf8");
+  const [first] = names;
+  const mf = new Miniflare({
+    host: "127.0.0.1",
+    port: 0,
+    cf: { country: "US", continent: "NA", colo: "LCL" },
+    workers: names.map((name) => ({
+      name,
+      modules: [{ type: "ESModule" as const, path: scriptPath, contents }],
+      compatibilityDate: COMPATIBILITY_DATE,
+      kvNamespaces: { FLAGS: "flags" },
+      durableObjects: {
+        BEACON:
+          name === first
+            ? { className: "VersionBeacon", useSQLite: true }
+            : { className: "VersionBeacon", scriptName: first, useSQLite: true },
+      },
+      bindings: bindings(name),
+      unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+    })),
+  });
+  await mf.ready;
+  const urls: Record<string, string> = {};
+  for (const name of names) urls[name] = (await mf.unsafeGetDirectURL(name)).toString().replace(/\/$/, "");
+  return { urls, mf, dispose: () => mf.dispose() };
+}

@@ -15,6 +15,13 @@ export const PRIVATE_CACHE = "private, no-cache";
 /** Answers that depend on a preview token (src/preview): not stored by any cache, the browser's included. */
 export const PREVIEW_CACHE = "private, no-store";
 
+/** Seconds a client should wait before asking again, for the errors that pass. */
+const RETRY_AFTER: Partial<Record<string, string>> = {
+  no_snapshot: "5",
+  too_many_streams: "10",
+  version_unavailable: "1",
+};
+
 const JSON_TYPE = { "Content-Type": "application/json; charset=utf-8" };
 
 /** The answer to a failed request; `key` names the flag of a single OFREP evaluation. */
@@ -24,7 +31,8 @@ export function errorAnswer(c: Context<AppEnv>, err: unknown, key?: string): Res
     logEvent({ event: "request_failed", path: c.req.path, error: String(err) });
   }
   const { status, body } = errorResponse(code, err instanceof ApiError ? err.detail : undefined);
-  if (code === "no_snapshot") c.header("Retry-After", "5");
+  const retryAfter = RETRY_AFTER[code];
+  if (retryAfter) c.header("Retry-After", retryAfter);
   if (c.req.path.startsWith("/ofrep/")) {
     const ofrep = {
       ...(key === undefined ? {} : { key: echoKey(key) }),

@@ -12,6 +12,7 @@ import type { AppEnv } from "./app-env";
 import type { Config } from "./config";
 import { TARGETING_KEY_HEADER } from "./context";
 import { ApiError, errorResponse } from "./errors";
+import { EVENTS_PATH, eventsRoutes } from "./routes/events";
 import { flagsRoutes } from "./routes/flags";
 import { healthRoutes } from "./routes/healthz";
 import { intakeRoutes } from "./routes/intake";
@@ -84,7 +85,15 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
         origin: origins === "*" ? "*" : origins,
         credentials: origins !== "*",
         allowMethods: ["GET", "POST", "OPTIONS"],
-        allowHeaders: ["Content-Type", "Authorization", "If-None-Match", "X-API-Key", TARGETING_KEY_HEADER],
+        allowHeaders: [
+          "Content-Type",
+          "Authorization",
+          "If-None-Match",
+          "X-API-Key",
+          TARGETING_KEY_HEADER,
+          // A reconnecting EventSource sends it.
+          "Last-Event-ID",
+        ],
         exposeHeaders: ["ETag"],
         maxAge: 600,
       }),
@@ -92,6 +101,7 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   );
   // hono/tiny's "/x/*" also matches "/x" itself: one registration covers both.
   app.use("/v1/flags/*", corsFor);
+  app.use(`${EVENTS_PATH}/*`, corsFor);
   app.use(
     "/ofrep/*",
     corsFor,
@@ -102,6 +112,7 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
 
   app.route("/healthz", healthRoutes);
   app.route("/v1/flags", flagsRoutes);
+  app.route(EVENTS_PATH, eventsRoutes);
   app.route("/ofrep/v1", ofrepRoutes);
   app.route("/v1/snapshot", intakeRoutes);
   app.route("/v1/stats", statsRoutes);

@@ -71,6 +71,8 @@ export interface Config {
   counts: CountSettings;
   /** STATS_TOKEN: a bearer token that may read GET /v1/stats and nothing else. */
   statsToken: string | undefined;
+  /** Event streams (GET /v1/events): the per-isolate limit (0: off), heartbeat and lifetime, ms. */
+  streams: { maxPerIsolate: number; heartbeatMs: number; maxLifetimeMs: number };
   /** Settings that were set but could not be used (their defaults apply instead). */
   warnings: string[];
 }
@@ -119,6 +121,11 @@ export function readConfig(env: Env): Config {
       countryLimit: r.int("COUNTS_COUNTRY_LIMIT", 20, 1),
     },
     statsToken: r.text("STATS_TOKEN"),
+    streams: {
+      maxPerIsolate: r.int("STREAMS_MAX_PER_ISOLATE", 1000, 0),
+      heartbeatMs: r.int("STREAM_HEARTBEAT_SECONDS", 20, 1) * 1000,
+      maxLifetimeMs: r.int("STREAM_MAX_SECONDS", 600, 1) * 1000,
+    },
     warnings: r.warnings,
   };
 }

@@ -48,6 +48,12 @@ export interface Env {
   MAX_BODY_BYTES?: string;
   /** Largest accepted snapshot, bytes. Default 5242880. */
   MAX_SNAPSHOT_BYTES?: string;
+  /** Most event streams (GET /v1/events) one isolate holds open; 0 turns them off. Default 1000. */
+  STREAMS_MAX_PER_ISOLATE?: string;
+  /** Seconds without other bytes after which an event stream sends a comment. Default 20. */
+  STREAM_HEARTBEAT_SECONDS?: string;
+  /** Seconds after which an event stream is closed and the client reconnects. Default 600. */
+  STREAM_MAX_SECONDS?: string;
   /** "true": gateway mode, in front of an origin; the API moves under API_PREFIX. Default off. */
   GATEWAY?: string;
   /** Path prefix of the worker's own endpoints in gateway mode. Default "/__edgeflags". */

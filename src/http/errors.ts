@@ -19,6 +19,11 @@ export const API_ERRORS = {
   invalid_snapshot: { status: 422, message: "the snapshot was refused" },
   internal: { status: 500, message: "internal error" },
   no_snapshot: { status: 503, message: "no flag snapshot is loaded yet; use your code defaults" },
+  too_many_streams: { status: 503, message: "this location holds all the event streams it may; retry later" },
+  version_unavailable: {
+    status: 503,
+    message: "this location does not serve the announced version yet; retry shortly",
+  },
 } as const;
 
 export type ApiErrorCode = keyof typeof API_ERRORS;

@@ -27,7 +27,13 @@ export interface Evaluation {
 /** Prepares an evaluation; throws ApiError for a bad token or when no snapshot is loaded. */
 export async function prepareEvaluation(
   c: Context<AppEnv>,
-  input: { contextKey?: unknown; queryKey?: string; attributes?: Record<string, unknown> },
+  input: {
+    contextKey?: unknown;
+    queryKey?: string;
+    attributes?: Record<string, unknown>;
+    /** The version an event stream told this client of: the answer is never older. */
+    minVersion?: number;
+  },
 ): Promise<Evaluation> {
   const rt = c.get("rt");
   const identity = await rt.verifyIdentity(c.req.raw);
@@ -41,7 +47,7 @@ export async function prepareEvaluation(
   }
   const now = Date.now();
   const preview = await routePreview(c, now);
-  const snapshot = await snapshotFor(c);
+  const snapshot = await snapshotFor(c, input.minVersion);
   return { built, serverAccess, snapshot, now, preview };
 }
 

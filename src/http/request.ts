@@ -7,13 +7,50 @@ import type { VerifiedSnapshot } from "../snapshot/verify";
 import type { AppEnv } from "./app-env";
 import { ApiError } from "./errors";
 
-/** The snapshot to evaluate against, or the `no_snapshot` error (clients then use code defaults). */
-export async function snapshotFor(c: Context<AppEnv>): Promise<VerifiedSnapshot> {
-  const { store } = c.get("rt");
-  const snapshot = store ? await store.get((p) => c.executionCtx.waitUntil(p)) : undefined;
+/** Longest a request waits for the version a client was told of (`minVersion`), ms. */
+export const REACH_TIMEOUT_MS = 2000;
+
+/**
+ * The snapshot to evaluate against, or the `no_snapshot` error (clients then use code defaults).
+ * With `minVersion` (a re-fetch after an event stream announced that version), never an older one:
+ * the isolate fetches it first, or answers `version_unavailable`.
+ */
+export async function snapshotFor(c: Context<AppEnv>, minVersion?: number): Promise<VerifiedSnapshot> {
+  const { store, signal } = c.get("rt");
+  const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
+  let snapshot = store ? await store.get(waitUntil) : undefined;
+  // Without the signal there is no strongly consistent way to that version: the store's is served.
+  if (store && signal.watcher && minVersion !== undefined && (snapshot?.payload.version ?? 0) < minVersion) {
+    if (!(await signal.watcher.reach(minVersion, REACH_TIMEOUT_MS)))
+      throw new ApiError("version_unavailable");
+    snapshot = await store.get(waitUntil);
+  }
   if (!snapshot) throw new ApiError("no_snapshot");
   return snapshot;
 }
+
+/**
+ * The version an event stream's notification carried, from a re-fetch's `flagConfigEtag` query
+ * parameter (OFREP's name, used by /v1/flags too). Anything else is no version: ignored, as OFREP
+ * asks of metadata it does not understand.
+ */
+export function notifiedVersion(url: string): number | undefined {
+  const q = url.indexOf("?");
+  if (q < 0) return undefined;
+  for (const [name, value] of queryPairs(url.slice(q + 1))) {
+    if (name === FLAG_CONFIG_ETAG) return versionParam(value);
+  }
+  return undefined;
+}
+
+/** A `flagConfigEtag` value as a version, or undefined when it is not one of ours. */
+export function versionParam(value: string): number | undefined {
+  return /^\d{1,15}$/.test(value) ? Number(value) : undefined;
+}
+
+/** The re-fetch parameters of OFREP event streams (docs/spec/ofrep-openapi.yaml). */
+export const FLAG_CONFIG_ETAG = "flagConfigEtag";
+export const FLAG_CONFIG_LAST_MODIFIED = "flagConfigLastModified";
 
 /** The body as JSON, after checking its content type (size is checked by the body-limit middleware). */
 export async function readJson(c: Context<AppEnv>): Promise<unknown> {

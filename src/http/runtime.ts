@@ -14,6 +14,7 @@ import { SignalWatcher } from "../signal/watcher";
 import { kvKeys } from "../snapshot/format";
 import { type KeyRing, loadKeyRing } from "../snapshot/keys";
 import { type SnapshotSource, SnapshotStore } from "../snapshot/store";
+import { StreamHub } from "../streams/hub";
 import { type Config, readConfig } from "./config";
 import type { Env } from "./env";
 import { type IdentityVerifier, identityVerifier } from "./identity";
@@ -36,6 +37,8 @@ export interface Runtime {
   isStatsToken: SecretCheck;
   signal: SignalRuntime;
   counts: CountsRuntime;
+  /** This isolate's event streams (GET /v1/events); undefined when turned off or there is no store. */
+  streams: StreamHub | undefined;
 }
 
 /** Evaluation counts as this isolate keeps them (src/observe). */
@@ -119,6 +122,17 @@ async function buildRuntime(env: Env, options: RuntimeOptions): Promise<Runtime>
       : !canStore
         ? "no snapshot store"
         : undefined;
+  const streams =
+    config.streams.maxPerIsolate > 0 && keys && env.FLAGS
+      ? new StreamHub(
+          {
+            maxStreams: config.streams.maxPerIsolate,
+            heartbeatMs: config.streams.heartbeatMs,
+            maxLifetimeMs: config.streams.maxLifetimeMs,
+          },
+          options.now,
+        )
+      : undefined;
   // The store and the watcher need each other: the watcher hands the store the version floor and
   // newer snapshots; the store pokes the watcher on every request.
   let watcher: SignalWatcher | undefined;
@@ -142,6 +156,11 @@ async function buildRuntime(env: Env, options: RuntimeOptions): Promise<Runtime>
           now: options.now,
           log,
           onServe: (waitUntil) => watcher?.poke(waitUntil),
+          onChange: (snapshot) =>
+            streams?.changed({
+              version: snapshot.payload.version,
+              issuedAt: Math.floor(Date.parse(snapshot.payload.issuedAt) / 1000) || 0,
+            }),
         })
       : undefined;
   if (keys && !env.FLAGS) configError ??= "the FLAGS KV binding is missing";
@@ -174,6 +193,7 @@ async function buildRuntime(env: Env, options: RuntimeOptions): Promise<Runtime>
     isStatsToken: secretCheck([config.statsToken, config.publishToken].filter((t) => t !== undefined)),
     signal,
     counts,
+    streams,
   };
 }
 

@@ -69,13 +69,15 @@ export interface BulkBody {
 
 /**
  * The body for `results` in `form`: for compact/details `{"version":V,"flags":{...}}`, for OFREP
- * `{"flags":[...],"metadata":M}` (`metadata` is the JSON text of OFREP's metadata object).
+ * `{"flags":[...],"metadata":M...}` (`metadata` is the JSON text of OFREP's metadata object, `more`
+ * further members, each with its leading comma).
  */
 export function bulkBody(
   form: BodyForm,
   results: readonly EvaluationResult[],
   version: number,
   metadata = "",
+  more = "",
 ): BulkBody {
   const n = results.length;
   const fragments = new Array<Fragment>(n);
@@ -101,7 +103,7 @@ export function bulkBody(
         first = false;
       }
       return form === "ofrep"
-        ? `{"flags":[${items}],"metadata":${metadata}}`
+        ? `{"flags":[${items}],"metadata":${metadata}${more}}`
         : `{"version":${version},"flags":{${items}}}`;
     },
   };

@@ -75,8 +75,9 @@ export async function storeEntry<T>(
 }
 
 /**
- * `load()`'s value, from this location's cache when another isolate stored it less than `ttlMs` ago.
- * Throws `SignalFailure` when the cached (or fresh) attempt failed.
+ * `load()`'s value, from this location's cache when another isolate stored it less than `ttlMs` ago
+ * (and `accept`, when given, takes the cached value). Throws `SignalFailure` when the cached (or
+ * fresh) attempt failed.
  */
 export async function coalesced<T>(
   cache: LocationCache | undefined,
@@ -84,9 +85,10 @@ export async function coalesced<T>(
   ttlMs: number,
   now: () => number,
   load: () => Promise<T>,
+  accept?: (cached: T) => boolean,
 ): Promise<{ value: T; from: "cache" | "origin" }> {
   const hit = cache ? await readEntry<T>(cache, key) : undefined;
-  if (hit && now() - hit.at < ttlMs && now() >= hit.at) {
+  if (hit && now() - hit.at < ttlMs && now() >= hit.at && (!accept || hit.error || accept(hit.value as T))) {
     if (hit.error) throw new SignalFailure(hit.error.code, `${hit.error.message} (cached)`);
     return { value: hit.value as T, from: "cache" };
   }

@@ -56,6 +56,8 @@ export class SignalWatcher {
   #lastCheck: SignalCheck | null = null;
   #lastUpdate: SignalStatus["lastUpdate"] = null;
   #failed: { version: number; at: number; error: { code: string; message: string } } | undefined;
+  /** The last check `reach` forced past the location's cache, and the version the beacon said. */
+  #forced: { at: number; seen: number | null } | undefined;
   readonly #now: () => number;
   readonly #random: () => number;
 
@@ -81,15 +83,53 @@ export class SignalWatcher {
     };
   }
 
-  /** One check now (single flight). Never throws: the outcome goes to `status()` and the log. */
-  check(): Promise<void> {
-    this.#inflight ??= this.#check().finally(() => {
+  /**
+   * One check now (single flight). Never throws: the outcome goes to `status()` and the log. With
+   * `minVersion`, a location's cached answer older than that is not trusted: the beacon is asked.
+   */
+  check(minVersion?: number): Promise<void> {
+    this.#inflight ??= this.#check(minVersion).finally(() => {
       this.#inflight = undefined;
     });
     return this.#inflight;
   }
 
-  async #check(): Promise<void> {
+  /**
+   * Whether this isolate may answer a client that was told of `version` (an event stream's
+   * notification, passed back as `flagConfigEtag`): true once it serves that version or newer, or
+   * when the beacon itself says nothing that new was announced (what is served is the newest; the
+   * client's version is not ours). Asks the beacon past the location's cache at most once per half
+   * interval per isolate, so made-up versions cost no more than the signal does. Never throws.
+   */
+  async reach(version: number, timeoutMs: number): Promise<boolean> {
+    const serving = () => (this.options.store.peek()?.payload.version ?? 0) >= version;
+    if (serving()) return true;
+    const asked = this.#now();
+    const deadline = asked + timeoutMs;
+    const ttl = stateTtlMs(this.options.intervalMs);
+    const within = (p: Promise<unknown>) =>
+      withTimeout(p, Math.max(1, deadline - this.#now()), "reaching the announced version").catch(() => {});
+    while (this.#now() < deadline) {
+      if (this.#inflight) await within(this.#inflight);
+      if (serving()) return true;
+      const forced = this.#forced;
+      // A beacon read begun after this request arrived, saying less than `version`: the client's
+      // version was never announced (a stream only tells of versions its isolate serves).
+      if (forced && forced.at >= asked && forced.seen !== null && forced.seen < version) return true;
+      const wait = forced ? forced.at + ttl - this.#now() : 0;
+      if (wait > 0) {
+        await within(new Promise((resolve) => setTimeout(resolve, wait)));
+        continue;
+      }
+      this.#forced = { at: this.#now(), seen: null };
+      await within(this.check(version));
+      if (serving()) return true;
+      if (this.#forced.seen === null) return false; // the beacon could not be read
+    }
+    return serving();
+  }
+
+  async #check(minVersion?: number): Promise<void> {
     const started = this.#now();
     const { store } = this.options;
     const timeoutMs = this.options.timeoutMs ?? 5000;
@@ -115,9 +155,10 @@ export class SignalWatcher {
     };
     try {
       try {
-        const read = await this.#read(timeoutMs);
+        const read = await this.#read(timeoutMs, minVersion);
         seen = read.value;
         via = read.from === "cache" ? "cache" : "beacon";
+        if (minVersion !== undefined && this.#forced) this.#forced.seen = seen?.version ?? 0;
       } catch (err) {
         store.floorUnavailable(err);
         throw err;
@@ -162,11 +203,19 @@ export class SignalWatcher {
     return this.#fetch(floor.version, floor.held, this.options.timeoutMs ?? 5000);
   }
 
-  /** The announced version, from this location's cache when another isolate read it recently. */
-  #read(timeoutMs: number) {
+  /**
+   * The announced version, from this location's cache when another isolate read it recently (and,
+   * with `minVersion`, it is at least that).
+   */
+  #read(timeoutMs: number, minVersion?: number) {
     const { cache, environment, intervalMs, beacon } = this.options;
-    return coalesced(cache, signalKeys.state(environment), stateTtlMs(intervalMs), this.#now, () =>
-      withTimeout(beacon.read(), timeoutMs, "reading the beacon"),
+    return coalesced(
+      cache,
+      signalKeys.state(environment),
+      stateTtlMs(intervalMs),
+      this.#now,
+      () => withTimeout(beacon.read(), timeoutMs, "reading the beacon"),
+      minVersion === undefined ? undefined : (state) => (state?.version ?? 0) >= minVersion,
     );
   }
 

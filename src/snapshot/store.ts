@@ -80,6 +80,11 @@ export interface StoreOptions {
   log?: (event: Record<string, unknown>) => void;
   /** Called on every `get` with its `waitUntil` (the version signal's check hangs off it). */
   onServe?: (waitUntil: (p: Promise<unknown>) => void) => void;
+  /**
+   * Called when another version starts serving, whatever brought it (KV, the signal, the intake):
+   * event streams tell open pages. Must not throw.
+   */
+  onChange?: (snapshot: VerifiedSnapshot) => void;
 }
 
 export interface StoreFailure {
@@ -419,10 +424,12 @@ export class SnapshotStore {
   }
 
   #serve(snapshot: VerifiedSnapshot): void {
+    const before = this.#current?.payload.version;
     this.#current = snapshot;
     const expiry = snapshot.payload.expiresAt;
     this.#expiresAt = expiry === undefined ? Number.POSITIVE_INFINITY : Date.parse(expiry);
     this.#loadedAt = this.#now();
+    if (snapshot.payload.version !== before) this.options.onChange?.(snapshot);
   }
 
   /** Whether a KV read was refused for being older than the floor (or missing below an announced version). */

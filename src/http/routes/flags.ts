@@ -17,7 +17,7 @@ import {
   withPreview,
   withPreviews,
 } from "../evaluation";
-import { queryPairs } from "../request";
+import { FLAG_CONFIG_ETAG, FLAG_CONFIG_LAST_MODIFIED, queryPairs, versionParam } from "../request";
 import { bulkBody, detailsOf } from "../wire";
 
 export const flagsRoutes = new Hono<AppEnv>();
@@ -28,15 +28,24 @@ function queryInput(url: string) {
   const attributes: Record<string, unknown> = {};
   let queryKey: string | undefined;
   let details: string | undefined;
+  let minVersion: number | undefined;
   for (const [name, value] of queryPairs(q < 0 ? "" : url.slice(q + 1))) {
     // The first targetingKey and details count, as URLSearchParams.get would have it.
     if (name === "targetingKey") queryKey ??= value;
     else if (name === "details") details ??= value;
     // A preview link's token is read by prepareEvaluation; it is no attribute.
     else if (name === PREVIEW_PARAM) continue;
+    // A re-fetch after an event stream's notification: the version it was told of, no attribute.
+    else if (name === FLAG_CONFIG_ETAG) minVersion ??= versionParam(value);
+    else if (name === FLAG_CONFIG_LAST_MODIFIED) continue;
     else attributes[name] = value;
   }
-  return { queryKey, attributes, details: details === "" || details === "1" || details === "true" };
+  return {
+    queryKey,
+    attributes,
+    minVersion,
+    details: details === "" || details === "1" || details === "true",
+  };
 }
 
 flagsRoutes.get("/", async (c) => {

@@ -1,9 +1,9 @@
 /**
  * GET /healthz: which snapshot this isolate serves, how old it is and when it expires, where it came
  * from (fresh, or the last good one after a failed refresh or a refused rollback), the last error,
- * the version floor, the last version-signal check, whether gateway mode is on, and whether
- * evaluation counts are kept (and why not). 200 while a
- * snapshot serves and the settings are usable, else 503.
+ * the version floor, the last version-signal check, this isolate's open event streams, whether
+ * gateway mode is on, and whether evaluation counts are kept (and why not). 200 while a snapshot
+ * serves and the settings are usable, else 503.
  */
 import { Hono } from "hono/tiny";
 import { gatewaySettings } from "../../gateway/settings";
@@ -68,6 +68,9 @@ healthRoutes.get("/", async (c) => {
       lastCheck: null,
       lastUpdate: null,
     },
+    streams: rt.streams
+      ? { enabled: true, open: rt.streams.size, max: rt.streams.limits.maxStreams }
+      : { enabled: false },
     gateway: gatewayStatus(c.env, snapshot?.payload.flags.gates?.length ?? 0),
     counts: rt.counts.counter?.status() ?? { enabled: false, reason: rt.counts.off },
     warnings: rt.warnings,

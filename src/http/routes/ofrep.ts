@@ -18,8 +18,9 @@ import {
   withPreview,
   withPreviews,
 } from "../evaluation";
-import { readJson } from "../request";
+import { notifiedVersion, readJson } from "../request";
 import { bulkBody, toOfrep } from "../wire";
+import { eventStreamsMember } from "./events";
 
 export const ofrepRoutes = new Hono<AppEnv>();
 
@@ -77,13 +78,21 @@ ofrepRoutes.post("/evaluate/flags/:key", async (c) => {
 });
 
 ofrepRoutes.post("/evaluate/flags", async (c) => {
-  const ev = await prepareEvaluation(c, await readOfrepRequest(c));
+  const input = await readOfrepRequest(c);
+  // A re-fetch after an event stream's notification names the version it was told of.
+  const ev = await prepareEvaluation(c, { ...input, minVersion: notifiedVersion(c.req.url) });
   const results = evaluateAll(ev.snapshot.compiled, ev.built.context, ev.now, {
     clientVisibleOnly: !ev.serverAccess,
   });
   const { version, environment } = ev.snapshot.payload;
   const served = withPreviews(ev, results);
   countServed(c, served, ev.now);
-  const body = bulkBody("ofrep", served, version, JSON.stringify({ version, environment }));
+  const body = bulkBody(
+    "ofrep",
+    served,
+    version,
+    JSON.stringify({ version, environment }),
+    eventStreamsMember(c.env, c.get("rt").streams !== undefined),
+  );
   return bulkAnswer(c, body, ev.preview !== undefined);
 });
