@@ -1,9 +1,9 @@
 /**
  * Event streams in real Chromium, against the worker in workerd on 127.0.0.1, from a page on another
  * site: the real @openfeature/ofrep-web-provider (no polling configured) renders a kill within 2 s,
- * re-fetching with its ETag and the announced version; the plain EventSource snippet
- * (examples/streams/event-source.js, the README's once it is there) keeps `flags` current; both come
- * back after the worker restarts and see the next publish.
+ * re-fetching with its ETag and the announced version; the README's plain EventSource snippet, run
+ * as written, keeps `flags` current; both come back after the worker restarts and see the next
+ * publish.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
@@ -22,12 +22,11 @@ import { describeBrowser, launchChromium } from "./chromium";
 
 const keys = JSON.parse(readFileSync(new URL("../fixtures/keys.json", import.meta.url), "utf8"));
 const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
-/** The README's EventSource snippet when it has one, else the example it is copied from. */
+/** The README's EventSource snippet (the test fails, rather than skips, when the README lost it). */
 const snippet =
   [...readme.matchAll(/```js\n([\s\S]*?)```/g)]
     .map((m) => m[1] as string)
-    .find((c) => c.includes("/v1/events")) ??
-  readFileSync(new URL("../../examples/streams/event-source.js", import.meta.url), "utf8");
+    .find((c) => c.includes("/v1/events")) ?? "throw new Error('README.md has no EventSource snippet');";
 
 const ENV = "streams";
 const TOKEN = "streams-token";
