@@ -237,7 +237,9 @@ class Compiler {
    * so each value's list of them comes out sorted.
    */
   private index(slot: number, values: readonly unknown[], memo: number): number {
-    (this.slotTests[slot] ??= []).push(memo);
+    const tests = this.slotTests[slot];
+    if (tests === undefined) this.slotTests[slot] = [memo];
+    else tests.push(memo);
     let map = this.listed[slot];
     if (map === undefined) {
       map = new Map();

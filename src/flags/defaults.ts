@@ -91,7 +91,13 @@ export function flagTypeOf(flag: FlagDefinition): FlagType | undefined {
 
 /** A rule's stable id: its own, else `rule-<index>` (0-based position in the flag's rules). */
 export function ruleIdOf(rule: Rule, index: number): string {
-  return rule.id ?? (DEFAULT_RULE_IDS[index] ??= `rule-${index}`);
+  if (rule.id !== undefined) return rule.id;
+  let id = DEFAULT_RULE_IDS[index];
+  if (id === undefined) {
+    id = `rule-${index}`;
+    DEFAULT_RULE_IDS[index] = id;
+  }
+  return id;
 }
 
 /** `rule-<index>` strings already made: every flag's first rules share them instead of allocating. */
