@@ -18,7 +18,9 @@
  *   of the same process and is read once from Node before the timed request, as is the KV simulator.
  *   Neither read runs the timed worker's isolate, whose first request is still the first it ever sees.
  *
- * A reference row: the hello-world worker plus one KV read of the same snapshot (scripts/bench/
+ * Two reference rows: the hello-world worker with the worker's bindings (FLAGS, and a do-nothing
+ * Durable Object as BEACON; scripts/bench/hello-bindings-worker.ts), for start-up; and the hello-world
+ * worker plus one KV read of the same snapshot (scripts/bench/
  * kv-read-worker.ts; KV simulator warmed likewise), the floor under any first answer that reads its
  * snapshot from KV.
  *
@@ -42,6 +44,7 @@ const RUNS = 7;
 const FLAGS = 1_000;
 const HELLO = "scripts/bench/hello-worker.ts";
 const KV_READ = "scripts/bench/kv-read-worker.ts";
+const HELLO_BINDINGS = "scripts/bench/hello-bindings-worker.ts";
 
 interface Sample {
   startMs: number;
@@ -139,10 +142,11 @@ export async function run(): Promise<void> {
   const { jwks, sign } = await ephemeralSigner();
   const jws = await sign(scenarioDoc(FLAGS, betaIds()), { environment: "bench", version: 1 });
   const bindings = { EDGEFLAGS_ENV: "bench", EDGEFLAGS_PUBLIC_KEYS: jwks, PUBLISH_TOKEN: BENCH_TOKEN };
-  const [worker, hello, kvRead] = await Promise.all([
+  const [worker, hello, kvRead, helloBindings] = await Promise.all([
     bundleWorker(undefined, true),
     bundleWorker(HELLO, true),
     bundleWorker(KV_READ, true),
+    bundleWorker(HELLO_BINDINGS, true),
   ]);
   await warmClient();
 
@@ -204,6 +208,7 @@ export async function run(): Promise<void> {
     const warm: Sample[] = [];
     const hi: Sample[] = [];
     const floor: Sample[] = [];
+    const bound: Sample[] = [];
     const runs: (() => Promise<unknown>)[] = [];
     for (let i = 0; i < RUNS; i++) {
       const kvA = join(dir, `kv-${i}-a`);
@@ -224,6 +229,14 @@ export async function run(): Promise<void> {
         async () => warm.push(await oneRun("worker", platformWarm(kvB), path, warmPlatform)),
         async () => hi.push(await oneRun("hello", { ...base, ...asModule(hello) }, path)),
         async () => floor.push(await oneRun("kv read", readOnly, path, warmKv)),
+        async () =>
+          bound.push(
+            await oneRun(
+              "hello, bound",
+              { ...base, ...asModule(helloBindings), kvNamespaces: ["FLAGS"], durableObjects: beacon },
+              path,
+            ),
+          ),
       ];
       for (let j = 0; j < all.length; j++) runs.push(all[(i + j) % all.length]!);
     }
@@ -251,6 +264,7 @@ export async function run(): Promise<void> {
       );
     };
     row("start-up to ready", cold, (s) => s.startMs);
+    row("reference: hello-world, same bindings", bound, (s) => s.startMs);
     row("first request, platform warm", warm, (s) => s.firstMs);
     row("first request, all cold", cold, (s) => s.firstMs);
     row("reference: hello-world + one KV read", floor, (s) => s.firstMs);
@@ -264,6 +278,7 @@ export async function run(): Promise<void> {
     console.log(`  worker, platform warm  ${runsOf(warm)}  (start-up includes the beacon's worker)`);
     console.log(`  hello-world            ${runsOf(hi)}`);
     console.log(`  hello-world + KV read  ${runsOf(floor)}  (KV simulator warmed first)`);
+    console.log(`  hello-world, bound     ${runsOf(bound)}  (FLAGS and BEACON bound, as the worker)`);
     console.log(
       "\ntargets: first request <= 3x hello-world's; start-up to ready within 1.2x of hello-world's",
     );
