@@ -7,6 +7,8 @@
  * checking by the stream, can bring the publish (SIGNAL_INTERVAL_SECONDS=2). Publishes come at random
  * phases. I/O: Miniflare on 127.0.0.1.
  */
+
+import { bannerDoc } from "../lib/banner-doc";
 import { startLocalIsolates } from "../lib/local-worker";
 import { BENCH_TOKEN, ephemeralSigner, publishTo } from "../lib/snapshots";
 import { openSse } from "../lib/sse-client";
@@ -14,18 +16,6 @@ import { percentile } from "../lib/stats";
 
 const ENV = "bench";
 const PUBLISHES = 24;
-
-const flags = (enabled: boolean) => ({
-  flags: {
-    banner: {
-      clientVisible: true,
-      enabled,
-      variants: { on: true, off: false },
-      offVariant: "off",
-      fallthrough: "on",
-    },
-  },
-});
 
 export async function run(): Promise<void> {
   const signer = await ephemeralSigner();
@@ -39,7 +29,7 @@ export async function run(): Promise<void> {
   const far = isolates.urls.far as string;
   try {
     let version = 1;
-    await publishTo(`${near}/v1/snapshot`, await signer.sign(flags(true), { environment: ENV, version }));
+    await publishTo(`${near}/v1/snapshot`, await signer.sign(bannerDoc(true), { environment: ENV, version }));
     const streams = {
       same: await openSse(`${near}/v1/events`, { "last-event-id": "1" }),
       other: await openSse(`${far}/v1/events`, { "last-event-id": "1" }),
@@ -49,7 +39,7 @@ export async function run(): Promise<void> {
       // A random phase of the other isolate's 2 s check cycle.
       await new Promise((r) => setTimeout(r, 500 + Math.random() * 2000));
       version++;
-      const jws = await signer.sign(flags(version % 2 === 0), { environment: ENV, version });
+      const jws = await signer.sign(bannerDoc(version % 2 === 0), { environment: ENV, version });
       const id = String(version);
       const t0 = performance.now();
       const arrivals = (Object.keys(streams) as (keyof typeof streams)[]).map(async (name) => {

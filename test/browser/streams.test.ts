@@ -13,9 +13,9 @@ import { join } from "node:path";
 import { build } from "esbuild";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { bannerDoc } from "../../scripts/lib/banner-doc";
 import { type LocalWorker, startLocalWorker } from "../../scripts/lib/local-worker";
 import { publishTo } from "../../scripts/lib/snapshots";
-import type { FlagsDocument } from "../../src/flags/types";
 import { snapshotPayload } from "../../src/snapshot/format";
 import { importSigningKey, signSnapshot } from "../../src/snapshot/sign";
 import { describeBrowser, launchChromium } from "./chromium";
@@ -32,18 +32,6 @@ const ENV = "streams";
 const TOKEN = "streams-token";
 /** What the issue asks: a kill reaches an open page within 2 s, locally. */
 const KILL_WITHIN_MS = 2000;
-
-const banner = (enabled: boolean): FlagsDocument => ({
-  flags: {
-    banner: {
-      clientVisible: true,
-      enabled,
-      variants: { on: true, off: false },
-      offVariant: "off",
-      fallthrough: "on",
-    },
-  },
-});
 
 let chromium: Awaited<ReturnType<typeof launchChromium>> | undefined;
 let pageServer: Server;
@@ -73,7 +61,7 @@ async function startWorker(): Promise<LocalWorker> {
 async function publish(enabled: boolean): Promise<number> {
   version++;
   const jws = await signSnapshot(
-    snapshotPayload(banner(enabled), { environment: ENV, version }),
+    snapshotPayload(bannerDoc(enabled), { environment: ENV, version }),
     await importSigningKey(keys.primary.private),
   );
   await publishTo(`${worker?.url}/v1/snapshot`, jws, TOKEN);

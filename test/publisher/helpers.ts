@@ -22,8 +22,16 @@ export interface RunResult {
   json: <T = Record<string, unknown>>() => T;
 }
 
-/** Runs the CLI in-process with `cwd` and `env` (nothing from the real environment leaks in). */
-export async function cli(argv: string[], cwd: string, env: Record<string, string> = {}): Promise<RunResult> {
+/**
+ * Runs the CLI in-process with `cwd` and `env` (nothing from the real environment leaks in);
+ * `stdoutTTY` says stdout is a terminal, as bin/edgeflags.mjs does when process.stdout.isTTY.
+ */
+export async function cli(
+  argv: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+  { stdoutTTY = false }: { stdoutTTY?: boolean } = {},
+): Promise<RunResult> {
   let stdout = "";
   let stderr = "";
   const code = await main(argv, {
@@ -35,6 +43,7 @@ export async function cli(argv: string[], cwd: string, env: Record<string, strin
     },
     env: { EDGEFLAGS_ACTOR: "test-actor", ...env },
     cwd,
+    stdoutTTY,
   });
   return { code, stdout, stderr, json: () => JSON.parse(stdout) };
 }

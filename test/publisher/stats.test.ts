@@ -10,7 +10,6 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalWorker } from "../../scripts/lib/local-worker";
 import type { StatsAnswer } from "../../src/observe/types";
-import { main } from "../../src/publisher/cli";
 import { columns, perMinute, sparkline, summaryTable } from "../../src/publisher/stats/render";
 import { cli, type Project, workerProject } from "./helpers";
 
@@ -38,22 +37,7 @@ const FLAGS = `flags:
 `;
 
 /** The CLI in-process with stdout a terminal (as bin/edgeflags.mjs says when process.stdout.isTTY). */
-async function onTerminal(argv: string[], cwd: string) {
-  let stdout = "";
-  let stderr = "";
-  const code = await main(argv, {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    env: {},
-    cwd,
-    stdoutTTY: true,
-  });
-  return { code, stdout, stderr };
-}
+const onTerminal = (argv: string[], cwd: string) => cli(argv, cwd, {}, { stdoutTTY: true });
 
 beforeAll(async () => {
   ({ p, worker } = await workerProject(ENV, TOKEN, "stats-key"));

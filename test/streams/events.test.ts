@@ -8,6 +8,7 @@
  */
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bannerDoc } from "../../scripts/lib/banner-doc";
 import {
   type LocalIsolates,
   type LocalWorker,
@@ -16,24 +17,11 @@ import {
 } from "../../scripts/lib/local-worker";
 import { publishTo } from "../../scripts/lib/snapshots";
 import { dataOf, openSse, type SseReader } from "../../scripts/lib/sse-client";
-import type { FlagsDocument } from "../../src/flags/types";
 import { snapshotPayload } from "../../src/snapshot/format";
 import { importSigningKey, signSnapshot } from "../../src/snapshot/sign";
 
 const keys = JSON.parse(readFileSync(new URL("../fixtures/keys.json", import.meta.url), "utf8"));
 const TOKEN = "events-token";
-
-const banner = (enabled: boolean): FlagsDocument => ({
-  flags: {
-    banner: {
-      clientVisible: true,
-      enabled,
-      variants: { on: true, off: false },
-      offVariant: "off",
-      fallthrough: "on",
-    },
-  },
-});
 
 function bindings(environment: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
@@ -46,7 +34,7 @@ function bindings(environment: string, extra: Record<string, string> = {}): Reco
 
 async function publish(url: string, environment: string, version: number, enabled = true): Promise<void> {
   const jws = await signSnapshot(
-    snapshotPayload(banner(enabled), { environment, version }),
+    snapshotPayload(bannerDoc(enabled), { environment, version }),
     await importSigningKey(keys.primary.private),
   );
   await publishTo(`${url}/v1/snapshot`, jws, TOKEN);
