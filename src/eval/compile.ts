@@ -195,7 +195,9 @@ class Compiler {
   /** Target lists by a hash of all their keys, in any order (see targetKeys): the same keys reordered. */
   private readonly listsByContent = new Map<number, KeyList[]>();
   /** Distinct rule programs by code (see program). */
-  private readonly programs = new Map<string, RuleProgram>();
+  private readonly programs = new Map<string, { id: number; readonly code: Int32Array }>();
+  /** Programs shared by two flags or more, which get a matched-rule memo entry each. */
+  private sharedPrograms = 0;
   /** What decides each outcome memo entry handed out so far (segments, distinct tests, target lists). */
   private readonly deciders: CompiledTest[] = [];
   /** The value index being built (see ValueIndex): by slot, value -> memo index or ~(index in lists). */
@@ -218,7 +220,7 @@ class Compiler {
     return new CompiledFlags(
       [...this.order.keys()].map((k) => this.compiled.get(k)!),
       this.deciders,
-      this.programs.size,
+      this.sharedPrograms,
       this.slots.size,
       {
         bySlot: Array.from({ length: this.slots.size }, (_, slot) => this.listed[slot] ?? null),
@@ -425,8 +427,11 @@ class Compiler {
     const key = code.join();
     let program = this.programs.get(key);
     if (program === undefined) {
-      program = Object.freeze({ id: this.programs.size, code: Int32Array.from(code) });
+      // Not memoised until a second flag shares it: a flag's own rules are walked once per context.
+      program = { id: -1, code: Int32Array.from(code) };
       this.programs.set(key, program);
+    } else if (program.id < 0) {
+      program.id = this.sharedPrograms++;
     }
     return program;
   }

@@ -54,6 +54,7 @@ export interface CompiledSegment {
  * share one program, and `id` indexes the per-context memo of which rule matched: walked once.
  */
 export interface RuleProgram {
+  /** Its matched-rule memo entry, or -1 when only one flag has these conditions (nothing to share). */
   readonly id: number;
   readonly code: Int32Array;
 }

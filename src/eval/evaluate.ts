@@ -260,6 +260,7 @@ function computeSegment(run: Run, s: CompiledSegment): boolean {
 /** The index of the first rule of `program` whose conditions all hold, or -1; memoised per context. */
 function matchedRule(run: Run, program: RuleProgram): number {
   const id = program.id;
+  if (id < 0) return firstMatch(run, program.code);
   if (run.matchEpochs[id] === run.epoch) return run.matched[id]!;
   const rule = firstMatch(run, program.code);
   run.matched[id] = rule;
