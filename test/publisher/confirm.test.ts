@@ -15,7 +15,8 @@ import {
   startLocalIsolates,
   startLocalWorker,
 } from "../../scripts/lib/local-worker";
-import type { LocationsView } from "../../src/signal/types";
+import type { Confirmation } from "../../src/publisher/confirm";
+import type { LocationEntry, LocationsView } from "../../src/signal/types";
 import { cli, flagsYaml, type Project, project } from "./helpers";
 
 const ENV = "confirm-e2e";
@@ -126,7 +127,7 @@ describe("--confirm all", () => {
         p.dir,
       );
       expect(json.code, json.stderr).toBe(0);
-      const body = json.json();
+      const body = json.json() as { ok: boolean; confirmation: Confirmation };
       expect(body.ok).toBe(true);
       expect(body.confirmation).toMatchObject({
         ok: true,
@@ -159,7 +160,7 @@ describe("--confirm all", () => {
         p.dir,
       );
       expect(r.code, r.stderr).toBe(4);
-      const body = r.json();
+      const body = r.json() as { ok: boolean; confirmation: Confirmation };
       expect(body.ok).toBe(false);
       expect(body.confirmation).toMatchObject({ ok: false, version: 4, stragglers: ["GRU"] });
       const gru = body.confirmation.locations.find((l: { location: string }) => l.location === "GRU");
@@ -238,7 +239,7 @@ describe("edgeflags status", () => {
     }
     const json = await cli(["status", "--json"], p.dir);
     expect(json.code, json.stderr).toBe(0);
-    const body = json.json();
+    const body = json.json() as { locations: { entries: LocationEntry[]; activeWithinSeconds: number } };
     expect(body.locations.entries.map((l: { location: string }) => l.location).sort()).toEqual([
       "AMS",
       "GRU",
