@@ -118,12 +118,7 @@ export class SignalWatcher {
         signalKeys.report(environment, report.location, report.version),
         every,
         this.#now,
-        () =>
-          withTimeout(
-            (beacon.report as (r: LocationReport) => Promise<void>)(report),
-            timeoutMs,
-            "reporting to the beacon",
-          ),
+        () => withTimeout(beacon.report?.(report) ?? Promise.resolve(), timeoutMs, "reporting to the beacon"),
       );
       this.#reported = { version: report.version, at: this.#now() };
     } catch {
