@@ -98,6 +98,8 @@ export interface SignalStatus {
   /** Why it is off, when it is. */
   reason?: string;
   intervalSeconds: number;
+  /** The location this isolate reports to the beacon (cf.colo or SIGNAL_LOCATION), once known. */
+  location?: string | null;
   lastCheck: SignalCheck | null;
   /** The last time the signal, not KV, brought a newer version. */
   lastUpdate: { version: number; at: string } | null;

@@ -138,6 +138,7 @@ export class SignalWatcher {
     return {
       enabled: true,
       intervalSeconds: this.options.intervalMs / 1000,
+      location: this.#location ?? null,
       lastCheck: this.#lastCheck,
       lastUpdate: this.#lastUpdate,
     };

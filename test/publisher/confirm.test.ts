@@ -253,3 +253,29 @@ describe("edgeflags status", () => {
     expect(human.stdout).toMatch(/\bGRU\s+\d+\s+/);
   }, 30_000);
 });
+
+describe("usage", () => {
+  it("refuses --confirm without what it needs before anything is pushed (exit 2)", async () => {
+    const before = (await table()).version;
+    const noWait = await cli(
+      ["publish", p.write("nw.yaml", flagsYaml("no-wait")), "--confirm", "all", "--no-wait"],
+      p.dir,
+    );
+    expect(noWait.code).toBe(2);
+    expect(noWait.stderr).toMatch(/--confirm all needs the wait \(drop --no-wait\): nothing was published/);
+    const scope = await cli(["publish", p.write("s.yaml", flagsYaml("scope")), "--confirm", "some"], p.dir);
+    expect(scope.code).toBe(2);
+    const within = await cli(
+      ["publish", p.write("w.yaml", flagsYaml("window")), "--confirm", "all", "--active-within", "2d"],
+      p.dir,
+    );
+    expect(within.code).toBe(2);
+    expect(within.stderr).toMatch(/--active-within takes a duration from 1s to 1h/);
+    const alone = await cli(
+      ["publish", p.write("a.yaml", flagsYaml("alone")), "--confirm-timeout", "5"],
+      p.dir,
+    );
+    expect(alone.code).toBe(2);
+    expect((await table()).version).toBe(before);
+  }, 30_000);
+});

@@ -97,6 +97,8 @@ describe("reports", () => {
     await served(h); // the first request loads; a check then reads the beacon with the report
     const view = await table(environment);
     expect(view.locations.map((l) => l.location)).toEqual(["edge-lab"]);
+    const health = (await (await h.fetch("/healthz")).json()) as { signal: { location: string } };
+    expect(health.signal.location).toBe("edge-lab");
   });
 });
 

@@ -159,6 +159,17 @@ export async function release(
 ): Promise<ReleaseResult> {
   const { settings, key, target } = session;
   if (!key) throw new CliError(EXIT.usage, "no private key loaded");
+  if (input.confirm && !input.dryRun) {
+    // Said before anything is pushed: a usage error must not leave a published version behind.
+    const missing = !input.wait
+      ? "the wait (drop --no-wait)"
+      : !settings.url
+        ? "the worker URL (--url / EDGEFLAGS_URL)"
+        : !settings.publishToken
+          ? "the publish token (EDGEFLAGS_PUBLISH_TOKEN), to read the locations"
+          : undefined;
+    if (missing) throw new CliError(EXIT.usage, `--confirm all needs ${missing}: nothing was published`);
+  }
   const live = input.live ?? (await readLive(session, out));
   if (!input.live) timer.mark("read live");
   checkEnvironment(live, settings.environment);
@@ -259,12 +270,6 @@ export async function release(
       );
       timer.mark("confirm");
     }
-  }
-  if (input.confirm && !result.confirmation) {
-    throw new CliError(
-      EXIT.usage,
-      `version ${version} is stored, but --confirm all needs the worker URL and the wait (no --no-wait)`,
-    );
   }
   return result;
 }
