@@ -74,7 +74,10 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   const app = new Hono<AppEnv>({ getPath: routePath });
 
   app.use("*", async (c, next) => {
-    c.set("rt", await runtime(c.env));
+    const rt = await runtime(c.env);
+    c.set("rt", rt);
+    // Where this isolate runs, for the beacon's location table: one property read per request.
+    rt.signal.watcher?.locate((c.req.raw as { cf?: { colo?: unknown } }).cf?.colo);
     await next();
   });
   app.use("*", gateway({ log: options.log, now: options.now }));

@@ -47,6 +47,8 @@ export interface Config {
   kvCacheTtlSeconds: number;
   /** Version-signal check interval, ms; 0 when SIGNAL_INTERVAL_SECONDS turns it off. */
   signalIntervalMs: number;
+  /** SIGNAL_LOCATION: the location reported to the beacon instead of `request.cf.colo`. */
+  signalLocation: string | undefined;
   corsOrigins: "*" | string[];
   geoHeaderFallback: boolean;
   publishToken: string | undefined;
@@ -102,6 +104,7 @@ export function readConfig(env: Env): Config {
     refreshMs: r.int("REFRESH_INTERVAL_SECONDS", 10, 1) * 1000,
     kvCacheTtlSeconds: r.int("KV_CACHE_TTL_SECONDS", 30, 30),
     signalIntervalMs: r.int("SIGNAL_INTERVAL_SECONDS", 2, 0) * 1000,
+    signalLocation: r.text("SIGNAL_LOCATION")?.slice(0, 64),
     corsOrigins: origins.length === 0 || origins.includes("*") ? "*" : origins,
     geoHeaderFallback: r.bool("GEO_HEADER_FALLBACK", false),
     publishToken: r.text("PUBLISH_TOKEN"),

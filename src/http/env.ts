@@ -17,6 +17,11 @@ export interface Env {
   BEACON?: DurableObjectNamespace;
   /** Seconds between background checks of the version signal, 0 to turn it off. Default 2. */
   SIGNAL_INTERVAL_SECONDS?: string;
+  /**
+   * The location name this worker reports to the beacon (`edgeflags status`, `--confirm all`).
+   * Default: `request.cf.colo`. Set it where there is no colo (local runs, simulated locations).
+   */
+  SIGNAL_LOCATION?: string;
   /** Comma-separated origins allowed by CORS, or "*". Default "*". */
   CORS_ORIGINS?: string;
   /** "true": read CF-IPCountry etc. when the platform gives no location (local dev only). */

@@ -11,6 +11,7 @@ export const API_ERRORS = {
   invalid_token: { status: 401, message: "the identity token is invalid" },
   intake_disabled: { status: 403, message: "snapshot intake is not enabled on this worker" },
   stats_disabled: { status: 403, message: "evaluation counts cannot be read on this worker" },
+  signal_disabled: { status: 403, message: "this worker has no version signal to report locations through" },
   not_found: { status: 404, message: "no such resource" },
   flag_not_found: { status: 404, message: "no such flag" },
   conflict: { status: 409, message: "the snapshot is not newer than the live one" },

@@ -156,11 +156,13 @@ async function buildRuntime(env: Env, options: RuntimeOptions): Promise<Runtime>
           now: options.now,
           log,
           onServe: (waitUntil) => watcher?.poke(waitUntil),
-          onChange: (snapshot) =>
+          onChange: (snapshot) => {
+            watcher?.served(snapshot.payload.version);
             streams?.changed({
               version: snapshot.payload.version,
               issuedAt: Math.floor(Date.parse(snapshot.payload.issuedAt) / 1000) || 0,
-            }),
+            });
+          },
         })
       : undefined;
   if (keys && !env.FLAGS) configError ??= "the FLAGS KV binding is missing";
@@ -177,6 +179,7 @@ async function buildRuntime(env: Env, options: RuntimeOptions): Promise<Runtime>
       now: options.now,
       random: options.random,
       log,
+      location: config.signalLocation,
     });
   }
   const signal = { watcher, beacon, cache, off, now: options.now ?? Date.now };
@@ -234,9 +237,15 @@ function beaconStub(env: Env, environment: string): Beacon | undefined {
   if (!ns) return undefined;
   const stub = () => ns.get(ns.idFromName(environment)) as unknown as Beacon;
   return {
-    read: () => stub().read(),
+    read: (report) => stub().read(report),
     snapshot: (version) => stub().snapshot(version),
     announce: (e, version, jws) => stub().announce(e, version, jws),
+    report: (report) => stub().report?.(report) ?? Promise.resolve(),
+    locations: async (activeWithinMs) => {
+      const view = await stub().locations?.(activeWithinMs);
+      if (!view) throw new Error("the beacon keeps no location table");
+      return view;
+    },
   };
 }
 

@@ -24,7 +24,8 @@ Settings (command line > environment > .edgeflags/config.json > defaults):
   --actor / EDGEFLAGS_ACTOR                        who publishes, for the audit record (default: git user)
   --config / EDGEFLAGS_CONFIG                      the config file (default: the nearest .edgeflags/config.json)
   CLOUDFLARE_API_TOKEN; CLOUDFLARE_ACCOUNT_ID / accountId; EDGEFLAGS_KV_NAMESPACE_ID / namespaceId   kv-api target
-Exit codes: 0 ok, 1 problems found or refused, 2 usage error, 3 cannot reach the target or read a file.`;
+Exit codes: 0 ok, 1 problems found or refused, 2 usage error, 3 cannot reach the target or read a file,
+4 published but --confirm all found locations that did not serve it within --confirm-timeout.`;
 
 type Action = (ctx: CommandContext) => Promise<number>;
 /** The output options a command was given (`--format` only where the command has it). */
@@ -57,6 +58,20 @@ function signingOptions(cmd: Command, actor: string): Command {
     .option("--key <file>", "private key file (JWK)")
     .option("--no-wait", "do not wait for /healthz to report the new version")
     .option("--timeout <seconds>", "how long to wait for the new version (default 60)")
+    .addOption(
+      new Option(
+        "--confirm <scope>",
+        "all: then wait until every location active within --active-within serves it (exit 4 if not)",
+      ).choices(["all"]),
+    )
+    .option(
+      "--active-within <duration>",
+      "with --confirm all: locations seen within this, e.g. 10m (default)",
+    )
+    .option(
+      "--confirm-timeout <seconds>",
+      "with --confirm all: how long to wait for every location (default 60)",
+    )
     .option(
       "--break-glass",
       "the key is an on-call key signing alone (only needed without a policy, which says so itself); records the reason as audit.breakGlass",
@@ -293,7 +308,11 @@ function program(io: Io, run: Run): Command {
           "--signer <kid>",
           "the key that will publish (default: the configured key, else the policy's publisher)",
         )
-        .option("--exit-code", "exit 1 when a proposal is not ready to publish"),
+        .option("--exit-code", "exit 1 when a proposal is not ready to publish")
+        .option(
+          "--active-within <duration>",
+          "versions per location: those seen within this, e.g. 10m (default; needs the publish token)",
+        ),
     ),
   )
     .addOption(json)

@@ -7,8 +7,11 @@ import { isAbsolute, relative, resolve, sep } from "node:path";
 import { styleText } from "node:util";
 import { type Progress, startProgress } from "./progress";
 
-/** 0 ok, 1 problems found or refused, 2 usage error, 3 cannot reach the target or read a file. */
-export const EXIT = { ok: 0, problems: 1, usage: 2, io: 3 } as const;
+/**
+ * 0 ok, 1 problems found or refused, 2 usage error, 3 cannot reach the target or read a file, 4
+ * published but `--confirm all` found active locations that did not serve it in time.
+ */
+export const EXIT = { ok: 0, problems: 1, usage: 2, io: 3, unconfirmed: 4 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 /** A failure with its exit code and a plain-language message; `details` go to --json output. */

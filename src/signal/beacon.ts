@@ -2,11 +2,13 @@
  * The version beacon: one Durable Object per environment holding the newest published version (and
  * its JWS when small), strongly consistent because a single object owns it. It trusts nobody: only
  * the worker reaches it, after verifying, and every isolate verifies whatever it hands out again.
- * I/O: Durable Object storage.
+ * It also keeps, in memory only, which version each location reported serving (proof of live
+ * everywhere, docs/propagation.md): reports cost no storage write, and a restarted object refills
+ * the table within one check interval. I/O: Durable Object storage.
  */
 import { DurableObject } from "cloudflare:workers";
 import { digestText } from "../policy/digest";
-import type { Beacon, BeaconState } from "./types";
+import type { Beacon, BeaconState, LocationEntry, LocationReport, LocationsView } from "./types";
 
 /**
  * Largest JWS the beacon keeps (128 KiB: the smallest value limit across Durable Object storage
@@ -25,6 +27,19 @@ interface Stored {
 
 const KEY = "state";
 
+/** Most locations the table holds (Cloudflare has ~330); past it the longest silent one goes. */
+export const MAX_LOCATIONS = 1024;
+/** Longest activity window a caller may ask for; older rows are dropped. */
+export const MAX_ACTIVE_WITHIN_MS = 3_600_000;
+/** Longest location name kept (colos are three letters; configured names are short). */
+const MAX_LOCATION_LENGTH = 64;
+
+interface Row {
+  version: number;
+  since: number;
+  reportedAt: number;
+}
+
 function view(s: Stored): BeaconState {
   return {
     environment: s.environment,
@@ -39,23 +54,29 @@ function view(s: Stored): BeaconState {
 export class VersionBeacon extends DurableObject implements Beacon {
   // Kept in memory between calls: the object is the only writer, so the copy cannot go stale.
   #state: Stored | null | undefined;
+  readonly #locations = new Map<string, Row>();
+  readonly #calls: LocationsView["calls"] = { read: 0, report: 0, snapshot: 0, announce: 0, locations: 0 };
 
   async #load(): Promise<Stored | null> {
     if (this.#state === undefined) this.#state = (await this.ctx.storage.get<Stored>(KEY)) ?? null;
     return this.#state;
   }
 
-  async read(): Promise<BeaconState | null> {
+  async read(report?: LocationReport): Promise<BeaconState | null> {
+    this.#calls.read++;
+    if (report) this.#record(report);
     const s = await this.#load();
     return s ? view(s) : null;
   }
 
   async snapshot(version: number): Promise<string | null> {
+    this.#calls.snapshot++;
     const s = await this.#load();
     return s && s.version === version ? s.jws : null;
   }
 
   async announce(environment: string, version: number, jws: string | null): Promise<BeaconState> {
+    this.#calls.announce++;
     const s = await this.#load();
     if (s && version <= s.version) return view(s);
     const next: Stored = {
@@ -68,5 +89,72 @@ export class VersionBeacon extends DurableObject implements Beacon {
     await this.ctx.storage.put(KEY, next);
     this.#state = next;
     return view(next);
+  }
+
+  async report(report: LocationReport): Promise<void> {
+    this.#calls.report++;
+    this.#record(report);
+  }
+
+  async locations(activeWithinMs: number): Promise<LocationsView> {
+    this.#calls.locations++;
+    const s = await this.#load();
+    const now = Date.now();
+    this.#prune(now);
+    const within = Math.min(Math.max(0, activeWithinMs), MAX_ACTIVE_WITHIN_MS);
+    const announcedAt = s ? Date.parse(s.updatedAt) : Number.NaN;
+    const locations: LocationEntry[] = [];
+    for (const [location, row] of this.#locations) {
+      if (now - row.reportedAt > within) continue;
+      locations.push({
+        location,
+        version: row.version,
+        servedSince: new Date(row.since).toISOString(),
+        reportedAt: new Date(row.reportedAt).toISOString(),
+        lagMs:
+          s && row.version === s.version && !Number.isNaN(announcedAt)
+            ? Math.max(0, row.since - announcedAt)
+            : null,
+      });
+    }
+    locations.sort((a, b) => (a.location < b.location ? -1 : a.location > b.location ? 1 : 0));
+    return {
+      environment: s?.environment ?? null,
+      version: s?.version ?? null,
+      announcedAt: s?.updatedAt ?? null,
+      activeWithinSeconds: Math.round(within / 1000),
+      locations,
+      calls: { ...this.#calls },
+    };
+  }
+
+  /**
+   * One location's latest report wins (an isolate still on an older version shows until it catches
+   * up); the same version keeps the earliest `since`, so the lag is when the location first served it.
+   */
+  #record(r: LocationReport): void {
+    if (typeof r.location !== "string" || r.location === "" || r.location.length > MAX_LOCATION_LENGTH)
+      return;
+    if (!Number.isSafeInteger(r.version) || !Number.isFinite(r.since)) return;
+    const now = Date.now();
+    const row = this.#locations.get(r.location);
+    const since = Math.min(r.since, now);
+    if (row && row.version === r.version) {
+      row.since = Math.min(row.since, since);
+      row.reportedAt = now;
+      return;
+    }
+    if (!row && this.#locations.size >= MAX_LOCATIONS) this.#prune(now, true);
+    this.#locations.set(r.location, { version: r.version, since, reportedAt: now });
+  }
+
+  /** Drops rows older than the longest window; with `room`, also the longest silent row. */
+  #prune(now: number, room = false): void {
+    let oldest: [string, number] | undefined;
+    for (const [location, row] of this.#locations) {
+      if (now - row.reportedAt > MAX_ACTIVE_WITHIN_MS) this.#locations.delete(location);
+      else if (!oldest || row.reportedAt < oldest[1]) oldest = [location, row.reportedAt];
+    }
+    if (room && oldest && this.#locations.size >= MAX_LOCATIONS) this.#locations.delete(oldest[0]);
   }
 }

@@ -42,6 +42,9 @@ export const signalKeys = {
   state: (env: string) => `https://edgeflags-signal.invalid/${encodeURIComponent(env)}/state`,
   snapshot: (env: string, version: number) =>
     `https://edgeflags-signal.invalid/${encodeURIComponent(env)}/v/${version}`,
+  /** "Location L reported serving version N": one report per location and version per period. */
+  report: (env: string, location: string, version: number) =>
+    `https://edgeflags-signal.invalid/${encodeURIComponent(env)}/at/${encodeURIComponent(location)}/${version}`,
 };
 
 async function readEntry<T>(cache: LocationCache, key: string): Promise<Entry<T> | undefined> {

@@ -23,8 +23,11 @@ export interface BeaconState {
  * doubles that fail or lag.
  */
 export interface Beacon {
-  /** The newest announced version, or null when nothing was announced yet. */
-  read(): Promise<BeaconState | null>;
+  /**
+   * The newest announced version, or null when nothing was announced yet. `report` rides along: the
+   * version the reading isolate's location serves (no extra call).
+   */
+  read(report?: LocationReport): Promise<BeaconState | null>;
   /** That version's JWS if the beacon holds it (unverified bytes: the caller verifies them). */
   snapshot(version: number): Promise<string | null>;
   /**
@@ -32,6 +35,43 @@ export interface Beacon {
    * and the state after the call is returned.
    */
   announce(environment: string, version: number, jws: string | null): Promise<BeaconState>;
+  /** Records the version a location serves (when it changed and no read carried it). */
+  report?(report: LocationReport): Promise<void>;
+  /** The locations that reported within `activeWithinMs`, for `--confirm all` and status. */
+  locations?(activeWithinMs: number): Promise<LocationsView>;
+}
+
+/** What an isolate tells the beacon: where it is and which version it serves since when. */
+export interface LocationReport {
+  /** `request.cf.colo`, or SIGNAL_LOCATION when set (locally "LCL"). */
+  location: string;
+  version: number;
+  /** Epoch ms at which this isolate began serving `version`. */
+  since: number;
+}
+
+/** One row of the beacon's location table. */
+export interface LocationEntry {
+  location: string;
+  version: number;
+  /** ISO 8601: when the reporting isolate began serving `version`. */
+  servedSince: string;
+  /** ISO 8601: the latest report. */
+  reportedAt: string;
+  /** From the announcement to `servedSince`, when `version` is the announced one; else null. */
+  lagMs: number | null;
+}
+
+/** The location table as the beacon answers it. */
+export interface LocationsView {
+  environment: string | null;
+  /** The announced version, null before the first announcement. */
+  version: number | null;
+  announcedAt: string | null;
+  activeWithinSeconds: number;
+  locations: LocationEntry[];
+  /** Calls the beacon answered since it started, by kind (diagnostics and the cost test). */
+  calls: Record<"read" | "report" | "snapshot" | "announce" | "locations", number>;
 }
 
 /** Outcome of one background check, as /healthz shows it. */
@@ -58,6 +98,8 @@ export interface SignalStatus {
   /** Why it is off, when it is. */
   reason?: string;
   intervalSeconds: number;
+  /** The location this isolate reports to the beacon (cf.colo or SIGNAL_LOCATION), once known. */
+  location?: string | null;
   lastCheck: SignalCheck | null;
   /** The last time the signal, not KV, brought a newer version. */
   lastUpdate: { version: number; at: string } | null;

@@ -6,12 +6,15 @@
  * beacon holds, which a KV writer cannot touch, else KV's versioned key, which no location has cached
  * before the publish - and hands it to the store, which verifies it exactly like a KV read and
  * refuses anything below the floor. The same reads serve a cold store's floor (`FloorSource`).
+ * Each check also keeps the beacon's location table current (proof of live everywhere): a beacon read
+ * carries this location's served version for free, and a separate report is sent only when the
+ * version changed or the location was silent for `reportEveryMs`, once per location (coalesced).
  * I/O only through the injected beacon, cache and snapshot source.
  */
 import { kvKeys } from "../snapshot/format";
 import type { Floor, SnapshotSource, SnapshotStore } from "../snapshot/store";
-import { coalesced, type LocationCache, SignalFailure, signalKeys, stateTtlMs } from "./coalesce";
-import type { Beacon, BeaconState, SignalCheck, SignalStatus } from "./types";
+import { coalesced, type LocationCache, SignalFailure, signalKeys, stateTtlMs, storeEntry } from "./coalesce";
+import type { Beacon, BeaconState, LocationReport, SignalCheck, SignalStatus } from "./types";
 
 export interface WatcherOptions {
   beacon: Beacon;
@@ -31,7 +34,14 @@ export interface WatcherOptions {
   /** Uniform [0, 1), for jitter. */
   random?: () => number;
   log?: (event: Record<string, unknown>) => void;
+  /** A fixed location name (SIGNAL_LOCATION); else the `request.cf.colo` requests bring (`locate`). */
+  location?: string;
+  /** Longest a location stays silent in the beacon's table while active, ms (default 30 s). */
+  reportEveryMs?: number;
 }
+
+/** Default of `reportEveryMs`: well inside the publisher's shortest useful activity window. */
+export const REPORT_EVERY_MS = 30_000;
 
 /** Jitter spreads checks over [75%, 100%] of the interval, so the worst case stays one interval. */
 const JITTER = 0.25;
@@ -60,10 +70,60 @@ export class SignalWatcher {
   #forced: { at: number; seen: number | null } | undefined;
   readonly #now: () => number;
   readonly #random: () => number;
+  #location: string | undefined;
+  /** The version this isolate serves and since when (epoch ms), from the store's change hook. */
+  #serving: { version: number; since: number } | undefined;
+  /** The last report this isolate knows reached the beacon for its location. */
+  #reported: { version: number; at: number } | undefined;
 
   constructor(readonly options: WatcherOptions) {
     this.#now = options.now ?? Date.now;
     this.#random = options.random ?? Math.random;
+    this.#location = options.location;
+  }
+
+  /** Where this isolate runs, from a request's `cf.colo` (ignored when SIGNAL_LOCATION is set). */
+  locate(colo: unknown): void {
+    if (this.options.location === undefined && typeof colo === "string" && colo !== "") this.#location = colo;
+  }
+
+  /** The store began serving `version` (its `onChange`): the next check reports it. */
+  served(version: number): void {
+    this.#serving = { version, since: this.#now() };
+  }
+
+  /** What this isolate would tell the beacon now, if it knows where it is and serves something. */
+  #report(): LocationReport | undefined {
+    const version = this.options.store.peek()?.payload.version;
+    if (this.#location === undefined || version === undefined) return undefined;
+    const since = this.#serving?.version === version ? this.#serving.since : this.#now();
+    this.#serving ??= { version, since };
+    return { location: this.#location, version, since };
+  }
+
+  /**
+   * Reports this location's version unless a read just carried it, or this location (any isolate of
+   * it) reported it within `reportEveryMs`. Never throws: the table is diagnostics, not serving.
+   */
+  async #maybeReport(timeoutMs: number): Promise<void> {
+    const { beacon, cache, environment } = this.options;
+    const report = this.#report();
+    if (!report || !beacon.report) return;
+    const every = this.options.reportEveryMs ?? REPORT_EVERY_MS;
+    const last = this.#reported;
+    if (last && last.version === report.version && this.#now() - last.at < every) return;
+    try {
+      await coalesced(
+        cache,
+        signalKeys.report(environment, report.location, report.version),
+        every,
+        this.#now,
+        () => withTimeout(beacon.report?.(report) ?? Promise.resolve(), timeoutMs, "reporting to the beacon"),
+      );
+      this.#reported = { version: report.version, at: this.#now() };
+    } catch {
+      // A failed report is cached for the period like a success: the location shows as silent.
+    }
   }
 
   /** Starts a background check if one is due. Cheap enough for every request. */
@@ -78,6 +138,7 @@ export class SignalWatcher {
     return {
       enabled: true,
       intervalSeconds: this.options.intervalMs / 1000,
+      location: this.#location ?? null,
       lastCheck: this.#lastCheck,
       lastUpdate: this.#lastUpdate,
     };
@@ -88,9 +149,11 @@ export class SignalWatcher {
    * `minVersion`, a location's cached answer older than that is not trusted: the beacon is asked.
    */
   check(minVersion?: number): Promise<void> {
-    this.#inflight ??= this.#check(minVersion).finally(() => {
-      this.#inflight = undefined;
-    });
+    this.#inflight ??= this.#check(minVersion)
+      .then(() => this.#maybeReport(this.options.timeoutMs ?? 5000))
+      .finally(() => {
+        this.#inflight = undefined;
+      });
     return this.#inflight;
   }
 
@@ -207,16 +270,27 @@ export class SignalWatcher {
    * The announced version, from this location's cache when another isolate read it recently (and,
    * with `minVersion`, it is at least that).
    */
-  #read(timeoutMs: number, minVersion?: number) {
+  async #read(timeoutMs: number, minVersion?: number) {
     const { cache, environment, intervalMs, beacon } = this.options;
-    return coalesced(
+    const report = this.#report();
+    const read = await coalesced(
       cache,
       signalKeys.state(environment),
       stateTtlMs(intervalMs),
       this.#now,
-      () => withTimeout(beacon.read(), timeoutMs, "reading the beacon"),
+      () => withTimeout(report ? beacon.read(report) : beacon.read(), timeoutMs, "reading the beacon"),
       minVersion === undefined ? undefined : (state) => (state?.version ?? 0) >= minVersion,
     );
+    if (report && read.from === "origin") {
+      // The read carried the report: the rest of the location need not send it.
+      const every = this.options.reportEveryMs ?? REPORT_EVERY_MS;
+      this.#reported = { version: report.version, at: this.#now() };
+      await storeEntry(cache, signalKeys.report(environment, report.location, report.version), every, {
+        at: this.#now(),
+        value: null,
+      });
+    }
+    return read;
   }
 
   /**

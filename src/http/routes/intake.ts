@@ -10,7 +10,8 @@
  * trail, checked against the signed snapshots, and old snapshots, so history, rollback and diff work
  * from any machine. After a publish it announces the version to the beacon, and POST /notify does the
  * same for snapshots written to KV by other means (the publisher's kv-api target), so every isolate
- * learns of it within seconds (docs/propagation.md). I/O: Workers KV, the beacon.
+ * learns of it within seconds (docs/propagation.md). GET /locations reads the beacon's table of the
+ * version each location serves (`--confirm all`, `edgeflags status`). I/O: Workers KV, the beacon.
  */
 import type { Context } from "hono";
 import { Hono } from "hono/tiny";
@@ -318,6 +319,32 @@ intakeRoutes.get("/history", async (c) => {
   const records = await readHistory(kvOf(c), checkFor(rt), environment, limit);
   c.header("Cache-Control", "no-store");
   return c.json({ environment, records });
+});
+
+/** Default and longest activity window of GET /locations, seconds (the beacon keeps an hour). */
+const DEFAULT_ACTIVE_WITHIN_S = 600;
+const MAX_ACTIVE_WITHIN_S = 3600;
+
+/** `activeWithin`: `90s`, `10m`, `1h` or plain seconds, from 1 s to 1 h. */
+export function parseActiveWithin(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_ACTIVE_WITHIN_S;
+  const m = /^(\d{1,5})([smh]?)$/.exec(text);
+  const s = m ? Number(m[1]) * (m[2] === "h" ? 3600 : m[2] === "m" ? 60 : 1) : Number.NaN;
+  if (!(s >= 1) || s > MAX_ACTIVE_WITHIN_S) {
+    throw new ApiError("bad_request", "activeWithin takes a duration from 1s to 1h, such as 90s or 10m");
+  }
+  return s;
+}
+
+intakeRoutes.get("/locations", async (c) => {
+  await requirePublisher(c);
+  const seconds = parseActiveWithin(c.req.query("activeWithin"));
+  const { beacon, off } = c.get("rt").signal;
+  if (!beacon?.locations || off)
+    throw new ApiError("signal_disabled", off && `the version signal is off: ${off}`);
+  const view = await beacon.locations(seconds * 1000);
+  c.header("Cache-Control", "no-store");
+  return c.json({ ...view, environment: c.get("rt").config.environment });
 });
 
 intakeRoutes.get("/versions/:version", async (c) => {

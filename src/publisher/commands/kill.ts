@@ -10,15 +10,24 @@ import type { CoverageReport } from "../../policy/check";
 import type { KilledFlag, SnapshotPayload } from "../../snapshot/format";
 import { resolveActor } from "../actor";
 import type { CliOptions } from "../config";
+import { type ConfirmFlags, confirmSettings } from "../confirm";
 import { canonicalJson } from "../diff";
 import { CliError, EXIT } from "../output";
 import { verifyReadBack } from "../snapshot";
 import { digestOf } from "../source";
 import { Timer } from "../timing";
 import { type CommandContext, openSession, type Session } from "./context";
-import { breakGlassReason, type LiveRead, readLive, release, releaseJson, reportRelease } from "./release";
+import {
+  breakGlassReason,
+  type LiveRead,
+  readLive,
+  release,
+  releaseExit,
+  releaseJson,
+  reportRelease,
+} from "./release";
 
-export interface KillOptions extends CliOptions {
+export interface KillOptions extends CliOptions, ConfirmFlags {
   reason?: string;
   /** Every flag with one of these tags (repeatable). */
   tag?: string[];
@@ -148,6 +157,7 @@ export async function killCommand(
 ): Promise<number> {
   const { out } = ctx;
   const timer = new Timer(ctx.processStart);
+  const confirm = confirmSettings(options);
   const reason = options.reason?.trim();
   if (!reason) throw new CliError(EXIT.usage, "--reason is required: say why the flag is being killed");
   const session = await openSession(ctx, options, true);
@@ -189,6 +199,7 @@ export async function killCommand(
         actor: resolveActor(session.settings.actor, ctx.io.cwd),
         message: `kill ${keys.join(", ")}${byTag}: ${reason}`,
         wait: options.wait !== false,
+        ...(confirm ? { confirm } : {}),
         live,
         audit: { killed },
         ...(breakGlass ? { breakGlass } : {}),
@@ -208,7 +219,7 @@ export async function killCommand(
     out.line(
       `  undo with \`edgeflags unkill ${keys.join(" ")}\` (restores exactly their state before), or roll back to version ${payload.version}`,
     );
-    return EXIT.ok;
+    return releaseExit(result);
   } finally {
     await session.target.close();
   }

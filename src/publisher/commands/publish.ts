@@ -11,6 +11,7 @@ import type { LintOverride } from "../../snapshot/format";
 import { resolveActor } from "../actor";
 import { manifestDifferences, sameContent as sameManifest } from "../approvals";
 import { type CliOptions, lintSettings } from "../config";
+import { type ConfirmFlags, confirmSettings } from "../confirm";
 import { diffDocuments, diffFlags } from "../diff";
 import { expiryWarning } from "../expiry-warning";
 import {
@@ -31,10 +32,18 @@ import { Timer } from "../timing";
 import { type CommandContext, openSession } from "./context";
 import { printDiff } from "./diff";
 import { findingJson, lintSource, printFinding } from "./lint";
-import { breakGlassReason, checkEnvironment, readLive, release, releaseJson, reportRelease } from "./release";
+import {
+  breakGlassReason,
+  checkEnvironment,
+  readLive,
+  release,
+  releaseExit,
+  releaseJson,
+  reportRelease,
+} from "./release";
 import { readValidSource } from "./validate";
 
-export interface PublishOptions extends CliOptions {
+export interface PublishOptions extends CliOptions, ConfirmFlags {
   message?: string;
   wait?: boolean;
   expiresIn?: string;
@@ -235,6 +244,7 @@ export async function publishCommand(
   const allow = parseAllowLint(options.allowLint ?? [], options.reason);
   const maxStep = parseMaxStep(options.maxStep);
   const dryRun = options.dryRun === true;
+  const confirm = confirmSettings(options);
   const expiryNote = expiresMs === undefined ? undefined : expiryWarning(expiresMs);
   if (expiryNote) out.warning(expiryNote);
   const source = readValidSource(out, file, ctx.io.cwd, "nothing was published");
@@ -338,6 +348,7 @@ export async function publishCommand(
         message: options.message,
         expiresAt: expiresMs === undefined ? undefined : new Date(Date.now() + expiresMs).toISOString(),
         wait: options.wait !== false,
+        ...(confirm ? { confirm } : {}),
         live,
         audit: { overrides: verdict.overrides },
         dryRun,
@@ -364,7 +375,7 @@ export async function publishCommand(
       return EXIT.ok;
     }
     reportRelease(out, result, timer, "published");
-    return EXIT.ok;
+    return releaseExit(result);
   } finally {
     await session.target.close();
   }

@@ -10,6 +10,7 @@ import type { CoverageReport } from "../../policy/check";
 import { approveGroup, groupOf, manifestOf } from "../../policy/manifest";
 import type { ChangeSummary, SnapshotAudit, SnapshotPayload } from "../../snapshot/format";
 import { carryApprovals } from "../approvals";
+import { type Confirmation, type ConfirmSettings, confirmEverywhere, reportConfirmation } from "../confirm";
 import { diffDocuments } from "../diff";
 import { CliError, EXIT, formatMs, type Output } from "../output";
 import {
@@ -55,6 +56,8 @@ export interface ReleaseInput {
    * disables); called with the items that fail.
    */
   explain?: (report: CoverageReport) => string[];
+  /** `--confirm all`: after /healthz, wait until every active location serves the version. */
+  confirm?: ConfirmSettings;
 }
 
 /** The snapshot to build on, as `readLive` found it. */
@@ -91,6 +94,8 @@ export interface ReleaseResult {
   policy?: ReturnType<typeof coverageJson>;
   /** The on-call key's reason, when the snapshot is a break-glass. */
   breakGlass?: string;
+  /** `--confirm all`: each active location's version and time, and the stragglers. */
+  confirmation?: Confirmation;
 }
 
 /** The warning for a `current` in KV that is not the snapshot to build on (`code` says why). */
@@ -154,6 +159,17 @@ export async function release(
 ): Promise<ReleaseResult> {
   const { settings, key, target } = session;
   if (!key) throw new CliError(EXIT.usage, "no private key loaded");
+  if (input.confirm && !input.dryRun) {
+    // Said before anything is pushed: a usage error must not leave a published version behind.
+    const missing = !input.wait
+      ? "the wait (drop --no-wait)"
+      : !settings.url
+        ? "the worker URL (--url / EDGEFLAGS_URL)"
+        : !settings.publishToken
+          ? "the publish token (EDGEFLAGS_PUBLISH_TOKEN), to read the locations"
+          : undefined;
+    if (missing) throw new CliError(EXIT.usage, `--confirm all needs ${missing}: nothing was published`);
+  }
   const live = input.live ?? (await readLive(session, out));
   if (!input.live) timer.mark("read live");
   checkEnvironment(live, settings.environment);
@@ -244,6 +260,16 @@ export async function release(
     result.signalIntervalSeconds = live.signalIntervalSeconds;
     timer.mark("live");
     result.confirmed = true;
+    if (input.confirm) {
+      result.confirmation = await confirmEverywhere(
+        settings.url,
+        settings.publishToken,
+        version,
+        input.confirm,
+        out,
+      );
+      timer.mark("confirm");
+    }
   }
   return result;
 }
@@ -397,12 +423,18 @@ export function reportRelease(out: Output, result: ReleaseResult, timer: Timer, 
         : "other locations as KV propagates (a minute or more: the worker has no version signal)";
     out.line(`  served ${formatMs(result.servedAfterMs)} after the push; ${elsewhere}`);
   }
+  if (result.confirmation) reportConfirmation(out, result.confirmation);
+}
+
+/** A release's exit code: 4 (`EXIT.unconfirmed`) when `--confirm all` found stragglers. */
+export function releaseExit(result: ReleaseResult): typeof EXIT.ok | typeof EXIT.unconfirmed {
+  return result.confirmation && !result.confirmation.ok ? EXIT.unconfirmed : EXIT.ok;
 }
 
 /** The --json shape of a release. */
 export function releaseJson(result: ReleaseResult, timer: Timer): Record<string, unknown> {
   return {
-    ok: true,
+    ok: result.confirmation?.ok ?? true,
     ...result,
     steps: timer.steps.map((s) => ({ step: s.step, ms: Math.round(s.ms * 10) / 10 })),
     totalMs: Math.round(timer.total() * 10) / 10,

@@ -4,13 +4,14 @@
  */
 import { resolveActor } from "../actor";
 import type { CliOptions } from "../config";
+import { type ConfirmFlags, confirmSettings } from "../confirm";
 import { CliError, EXIT } from "../output";
 import { verifyReadBack } from "../snapshot";
 import { Timer } from "../timing";
 import { type CommandContext, openSession } from "./context";
-import { breakGlassReason, readLive, release, releaseJson, reportRelease } from "./release";
+import { breakGlassReason, readLive, release, releaseExit, releaseJson, reportRelease } from "./release";
 
-export interface RollbackOptions extends CliOptions {
+export interface RollbackOptions extends CliOptions, ConfirmFlags {
   to: string;
   message?: string;
   wait?: boolean;
@@ -22,6 +23,7 @@ export async function rollbackCommand(options: RollbackOptions, ctx: CommandCont
   const { out } = ctx;
   const timer = new Timer(ctx.processStart);
   const to = Number(options.to);
+  const confirm = confirmSettings(options);
   if (!Number.isSafeInteger(to) || to < 1) {
     throw new CliError(EXIT.usage, `--to takes a version number, got "${options.to}"`);
   }
@@ -50,6 +52,7 @@ export async function rollbackCommand(options: RollbackOptions, ctx: CommandCont
         actor: resolveActor(session.settings.actor, ctx.io.cwd),
         message: options.message ? `${note}: ${options.message}` : note,
         wait: options.wait !== false,
+        ...(confirm ? { confirm } : {}),
         live,
         // The old version's own approvals attest its flags; the live ones what has not changed since.
         earlier: earlier.approvals ?? [],
@@ -60,7 +63,7 @@ export async function rollbackCommand(options: RollbackOptions, ctx: CommandCont
     );
     out.result({ ...releaseJson(result, timer), rolledBackTo: to });
     reportRelease(out, result, timer, `rolled back to version ${to} as`);
-    return EXIT.ok;
+    return releaseExit(result);
   } finally {
     await session.target.close();
   }

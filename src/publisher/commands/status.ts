@@ -1,18 +1,22 @@
 /**
  * `edgeflags status [PROPOSAL...]`: the live version (from the target, like diff), the trust policy in
  * short when one is configured, and for each proposal what it still needs - per item how many
- * approvals, who attests it, who can approve - or that it is ready to publish. I/O: the live snapshot,
- * the proposal files (and the flags files they name, to say when one changed since).
+ * approvals, who attests it, who can approve - or that it is ready to publish - and the version each
+ * active location serves (the beacon's table, when the worker URL and publish token are set). I/O:
+ * the live snapshot, the worker's location table, the proposal files (and the flags files they name,
+ * to say when one changed since).
  */
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { decodeProtectedHeader } from "jose";
 import { signatureKid } from "../../policy/approvals";
 import type { CoverageReport } from "../../policy/check";
+import type { LocationsView } from "../../signal/types";
 import type { SnapshotPayload } from "../../snapshot/format";
 import { carryApprovals } from "../approvals";
 import type { CliOptions } from "../config";
-import { CliError, EXIT } from "../output";
+import { parseActiveWithin, readLocations } from "../confirm";
+import { CliError, EXIT, formatMs, type Output } from "../output";
 import {
   coverage,
   coverageJson,
@@ -32,6 +36,61 @@ export interface StatusOptions extends CliOptions {
   signer?: string;
   /** Exit 1 when a proposal given is not ready to publish. */
   exitCode?: boolean;
+  /** Versions per location: those seen within this duration (default 10m). */
+  activeWithin?: string;
+}
+
+/** The location table as status reports it, or why it could not be read. */
+type LocationsStatus =
+  | (LocationsView & { error?: undefined })
+  | { error: string; activeWithinSeconds: number; locations?: undefined };
+
+/** Reads the location table; a worker without one (or no URL or token) is a note, not a failure. */
+async function locationsStatus(
+  url: string | undefined,
+  token: string | undefined,
+  activeWithinSeconds: number,
+): Promise<LocationsStatus> {
+  if (!url) return { error: "no worker URL configured (--url / EDGEFLAGS_URL)", activeWithinSeconds };
+  if (!token) return { error: "no publish token (EDGEFLAGS_PUBLISH_TOKEN)", activeWithinSeconds };
+  try {
+    return await readLocations(url, token, activeWithinSeconds);
+  } catch (err) {
+    if (!(err instanceof CliError)) throw err;
+    return { error: err.message, activeWithinSeconds };
+  }
+}
+
+/** The table on a terminal: location, version, time from the announcement, last report. */
+function printLocations(out: Output, l: LocationsStatus, now: number): void {
+  if (l.error !== undefined) {
+    out.line(out.paint("dim", `versions per location: unknown (${l.error})`));
+    return;
+  }
+  if (l.locations.length === 0) {
+    out.line(`no location reported in the last ${l.activeWithinSeconds} s`);
+    return;
+  }
+  out.line(
+    `locations active in the last ${l.activeWithinSeconds} s (announced version ${l.version ?? "none"}):`,
+  );
+  const rows = [
+    ["LOCATION", "VERSION", "SERVED AFTER", "LAST REPORT"],
+    ...l.locations.map((e) => [
+      e.location,
+      String(e.version) + (e.version === l.version ? "" : " (behind)"),
+      e.lagMs === null ? "-" : formatMs(e.lagMs),
+      `${Math.max(0, Math.round((now - Date.parse(e.reportedAt)) / 1000))} s ago`,
+    ]),
+  ];
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
+  for (const [i, r] of rows.entries()) {
+    const text = r
+      .map((cell, j) => cell.padEnd(widths[j] ?? 0))
+      .join("  ")
+      .trimEnd();
+    out.line(`  ${i === 0 ? out.paint("dim", text) : text}`);
+  }
 }
 
 interface ProposalStatus {
@@ -65,6 +124,7 @@ export async function statusCommand(
   ctx: CommandContext,
 ): Promise<number> {
   const { out } = ctx;
+  const activeWithin = parseActiveWithin(options.activeWithin);
   const session = await openSession(ctx, options, "if-set");
   try {
     const { settings, policy } = session;
@@ -96,6 +156,7 @@ export async function statusCommand(
           })
         : undefined;
 
+    const locations = await locationsStatus(settings.url, settings.publishToken, activeWithin);
     const statuses: ProposalStatus[] = [];
     for (const file of files) statuses.push(await proposalStatus(file));
 
@@ -116,6 +177,15 @@ export async function statusCommand(
         ? { policy: policyJson(policy.policy), policySource: policy.source, signer }
         : { policy: null }),
       proposals: statuses.map(({ report: _report, ...s }) => s),
+      locations:
+        locations.error === undefined
+          ? {
+              activeWithinSeconds: locations.activeWithinSeconds,
+              version: locations.version,
+              announcedAt: locations.announcedAt,
+              entries: locations.locations,
+            }
+          : { activeWithinSeconds: locations.activeWithinSeconds, error: locations.error },
     });
 
     if (payload) {
@@ -144,6 +214,7 @@ export async function statusCommand(
         out.paint("dim", "no trust policy configured (--policy, EDGEFLAGS_POLICY_FILE or policyFile)"),
       );
     }
+    printLocations(out, locations, Date.now());
     for (const s of statuses) {
       const head = `${s.proposal}:`;
       if (s.state === "refused") out.line(`${out.paint(["bold", "red"], head)} ${s.error}`);

@@ -7,6 +7,7 @@
 import type { SnapshotPayload } from "../../snapshot/format";
 import { resolveActor } from "../actor";
 import type { CliOptions } from "../config";
+import { type ConfirmFlags, confirmSettings } from "../confirm";
 import { canonicalJson } from "../diff";
 import { CliError, EXIT } from "../output";
 import { verifyReadBack } from "../snapshot";
@@ -14,9 +15,9 @@ import { digestOf } from "../source";
 import { Timer } from "../timing";
 import { type CommandContext, openSession } from "./context";
 import { readLiveVerified, selectFlags } from "./kill";
-import { breakGlassReason, release, releaseJson, reportRelease } from "./release";
+import { breakGlassReason, release, releaseExit, releaseJson, reportRelease } from "./release";
 
-export interface UnkillOptions extends CliOptions {
+export interface UnkillOptions extends CliOptions, ConfirmFlags {
   /** Optional for an undo: recorded in the audit message when given. */
   reason?: string;
   tag?: string[];
@@ -82,6 +83,7 @@ export async function unkillCommand(
 ): Promise<number> {
   const { out } = ctx;
   const timer = new Timer(ctx.processStart);
+  const confirm = confirmSettings(options);
   const reason = options.reason?.trim();
   const session = await openSession(ctx, options, true);
   try {
@@ -136,6 +138,7 @@ export async function unkillCommand(
         actor: resolveActor(settings.actor, ctx.io.cwd),
         message: `unkill ${keys.join(", ")}: ${undo}${reason ? `; ${reason}` : ""}`,
         wait: options.wait !== false,
+        ...(confirm ? { confirm } : {}),
         live,
         ...(breakGlass ? { breakGlass } : {}),
       },
@@ -149,7 +152,7 @@ export async function unkillCommand(
       ...(enabled.length > 0 ? { notDisabled: enabled } : {}),
     });
     reportRelease(out, result, timer, `unkilled ${keys.join(", ")}:`);
-    return EXIT.ok;
+    return releaseExit(result);
   } finally {
     await session.target.close();
   }
