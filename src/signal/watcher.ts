@@ -92,6 +92,15 @@ export class SignalWatcher {
     this.#serving = { version, since: this.#now() };
   }
 
+  /**
+   * Reports this location's served version now (unless this location already did), for an isolate
+   * that began serving a version it did not learn through a check: the intake's own publish. Without
+   * it, the publishing location would only report on its next check, which needs a request to come.
+   */
+  reportServing(): Promise<void> {
+    return this.#maybeReport(this.options.timeoutMs ?? 5000);
+  }
+
   /** What this isolate would tell the beacon now, if it knows where it is and serves something. */
   #report(): LocationReport | undefined {
     const version = this.options.store.peek()?.payload.version;

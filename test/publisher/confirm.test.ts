@@ -2,7 +2,8 @@
  * Proof of live everywhere, in real workerd: three simulated locations (isolates sharing KV and the
  * beacon, each with its own SIGNAL_LOCATION) under steady traffic. `--confirm all` confirms every
  * active location with its time from the announcement, reports a frozen location (no traffic, so no
- * check reaches the beacon) as a straggler and exits 4; the table drops locations silent for longer
+ * check reaches the beacon) as a straggler and exits 4; with no traffic at all, the location that took
+ * the publish still confirms (it reports what it now serves itself); the table drops locations silent for longer
  * than the window; traffic makes no beacon call per request; GET /v1/snapshot/locations answers only
  * the publish token, with the documented error bodies; `edgeflags status` shows versions per location.
  */
@@ -179,6 +180,29 @@ describe("--confirm all", () => {
       await t.stop();
     }
   }, 60_000);
+});
+
+describe("--confirm all without traffic", () => {
+  it("confirms the location that took the publish: it reports what it now serves itself", async () => {
+    // No requests anywhere: only the publishing isolate (AMS) can know it serves the new version.
+    const r = await cli(
+      [
+        "publish",
+        p.write("v6.yaml", flagsYaml("six")),
+        "--confirm",
+        "all",
+        "--confirm-timeout",
+        "3",
+        "--json",
+      ],
+      p.dir,
+    );
+    expect(r.code, r.stderr).toBe(4);
+    const { confirmation } = r.json() as { confirmation: Confirmation };
+    const ams = confirmation.locations.find((l) => l.location === "AMS");
+    expect(ams).toMatchObject({ confirmed: true, version: confirmation.version });
+    expect(confirmation.stragglers.sort()).toEqual(["GRU", "SIN"]);
+  }, 30_000);
 });
 
 describe("the location table", () => {

@@ -165,6 +165,7 @@ intakeRoutes.put("/", async (c) => {
     rt.store.install(verified);
     // After KV: an isolate told of version N must find it (KV's versioned key or the beacon's copy).
     const signal = await announceSnapshot(rt.signal, rt.config.signalIntervalMs, verified);
+    reportServing(c, rt);
     const kid = verified.kid;
     // What KV held that had no authority, and that this publish replaced.
     const warnings = [
@@ -258,6 +259,7 @@ intakeRoutes.post("/notify", async (c) => {
     }
     rt.store.install(verified);
     const signal = await announceSnapshot(rt.signal, rt.config.signalIntervalMs, verified);
+    reportServing(c, rt);
     const { version } = verified.payload;
     logEvent({ event: "snapshot_announced", version, signal });
     // 200 whatever the beacon did: the snapshot is stored either way; the body says if it was announced.
@@ -359,3 +361,12 @@ intakeRoutes.get("/versions/:version", async (c) => {
   c.header("Cache-Control", "no-store");
   return c.body(raw, 200, { "Content-Type": "application/jose" });
 });
+
+/**
+ * This location now serves the version it just announced: it tells the beacon's location table in
+ * the background, so `--confirm all` sees the publishing location without waiting for its traffic.
+ */
+function reportServing(c: Context<AppEnv>, rt: Runtime): void {
+  const watcher = rt.signal.watcher;
+  if (watcher) c.executionCtx.waitUntil(watcher.reportServing());
+}
