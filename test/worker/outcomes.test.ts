@@ -207,7 +207,7 @@ describe("what the endpoint accepts", () => {
     number,
     string,
     RegExp,
-  ][])("refuses %s with %i %s", async (_, body, status, error, message) => {
+  ][])("refuses %s (400 with its error code and message)", async (_, body, status, error, message) => {
     const ENV = "outcomes-refuse";
     await publish(ENV);
     const h = harness({ EDGEFLAGS_ENV: ENV });
