@@ -17,6 +17,7 @@ import { flagsRoutes } from "./routes/flags";
 import { healthRoutes } from "./routes/healthz";
 import { intakeRoutes } from "./routes/intake";
 import { ofrepRoutes } from "./routes/ofrep";
+import { outcomesRoutes } from "./routes/outcomes";
 import { statsRoutes } from "./routes/stats";
 import { type RuntimeOptions, runtimeCache } from "./runtime";
 
@@ -105,6 +106,9 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   // hono/tiny's "/x/*" also matches "/x" itself: one registration covers both.
   app.use("/v1/flags/*", corsFor);
   app.use(`${EVENTS_PATH}/*`, corsFor);
+  // Outcome events (POST): refused before parsing past EVENTS_MAX_BODY_BYTES.
+  const eventsLimit = limitBody((config) => config.events.maxBodyBytes);
+  app.use(`${EVENTS_PATH}/*`, (c, next) => (c.req.method === "POST" ? eventsLimit(c, next) : next()));
   app.use(
     "/ofrep/*",
     corsFor,
@@ -116,6 +120,7 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   app.route("/healthz", healthRoutes);
   app.route("/v1/flags", flagsRoutes);
   app.route(EVENTS_PATH, eventsRoutes);
+  app.route(EVENTS_PATH, outcomesRoutes);
   app.route("/ofrep/v1", ofrepRoutes);
   app.route("/v1/snapshot", intakeRoutes);
   app.route("/v1/stats", statsRoutes);

@@ -71,6 +71,11 @@ export interface Config {
   maxSnapshotBytes: number;
   /** Evaluation counts (src/observe): whether on, and how they are kept in memory and flushed. */
   counts: CountSettings;
+  /**
+   * Outcome events (POST /v1/events): the largest body, the most events a request, and each visitor's
+   * token bucket (events a minute, burst).
+   */
+  events: { maxBodyBytes: number; maxPerRequest: number; perMinute: number; burst: number };
   /** STATS_TOKEN: a bearer token that may read GET /v1/stats and nothing else. */
   statsToken: string | undefined;
   /** Event streams (GET /v1/events): the per-isolate limit (0: off), heartbeat and lifetime, ms. */
@@ -122,6 +127,13 @@ export function readConfig(env: Env): Config {
       maxRows: r.int("COUNTS_MAX_ROWS", 1000, 1),
       country: r.bool("COUNTS_COUNTRY", false),
       countryLimit: r.int("COUNTS_COUNTRY_LIMIT", 20, 1),
+    },
+    events: {
+      // navigator.sendBeacon queues at most 64 KiB in all; an event batch needs far less.
+      maxBodyBytes: r.int("EVENTS_MAX_BODY_BYTES", 16 * 1024, 1),
+      maxPerRequest: r.int("EVENTS_MAX_PER_REQUEST", 50, 1),
+      perMinute: r.int("EVENTS_RATE_PER_MINUTE", 120, 1),
+      burst: r.int("EVENTS_BURST", 100, 1),
     },
     statsToken: r.text("STATS_TOKEN"),
     streams: {

@@ -17,6 +17,7 @@ export const API_ERRORS = {
   conflict: { status: 409, message: "the snapshot is not newer than the live one" },
   payload_too_large: { status: 413, message: "the request body is too large" },
   unsupported_media_type: { status: 415, message: "unsupported content type" },
+  rate_limited: { status: 429, message: "too many events from this visitor; retry after the given seconds" },
   invalid_snapshot: { status: 422, message: "the snapshot was refused" },
   internal: { status: 500, message: "internal error" },
   no_snapshot: { status: 503, message: "no flag snapshot is loaded yet; use your code defaults" },

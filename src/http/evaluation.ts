@@ -33,14 +33,16 @@ export async function prepareEvaluation(
     attributes?: Record<string, unknown>;
     /** The version an event stream told this client of: the answer is never older. */
     minVersion?: number;
+    /** false: never mint an anonymous id (a visitor without a key stays without one). */
+    inventAnonId?: false;
   },
 ): Promise<Evaluation> {
   const rt = c.get("rt");
   const identity = await rt.verifyIdentity(c.req.raw);
   const serverAccess = await rt.isServerKey(c.req.header("x-api-key"));
   // A back-end (API key) or a caller that would not keep the cookie names its own targeting key.
-  const inventAnonId = !serverAccess && keepsAnonCookie(c.req.raw, rt.config);
-  const built = buildContext({ request: c.req.raw, config: rt.config, identity, inventAnonId, ...input });
+  const inventAnonId = input.inventAnonId !== false && !serverAccess && keepsAnonCookie(c.req.raw, rt.config);
+  const built = buildContext({ ...input, request: c.req.raw, config: rt.config, identity, inventAnonId });
   if (built.newAnonId) {
     const cookie = anonCookieHeader(rt.config, built.newAnonId);
     if (cookie) c.header("Set-Cookie", cookie, { append: true });

@@ -5,6 +5,7 @@
  */
 import { gatewaySettings } from "../gateway/settings";
 import { EvaluationCounter } from "../observe/counter";
+import { TokenBuckets } from "../observe/rate-limit";
 import { aggregatorSink, analyticsEngineSink } from "../observe/sinks";
 import type { Aggregator, CountSink } from "../observe/types";
 import { PolicyError } from "../policy/policy";
@@ -37,9 +38,14 @@ export interface Runtime {
   isStatsToken: SecretCheck;
   signal: SignalRuntime;
   counts: CountsRuntime;
+  /** Per-visitor token buckets of POST /v1/events (this isolate's). */
+  eventLimits: TokenBuckets;
   /** This isolate's event streams (GET /v1/events); undefined when turned off or there is no store. */
   streams: StreamHub | undefined;
 }
+
+/** Visitors whose event buckets an isolate keeps at most (about 100 bytes each: 1 MB in all). */
+const EVENT_LIMIT_KEYS = 10_000;
 
 /** Evaluation counts as this isolate keeps them (src/observe). */
 export interface CountsRuntime {
@@ -196,6 +202,11 @@ async function buildRuntime(env: Env, options: RuntimeOptions): Promise<Runtime>
     isStatsToken: secretCheck([config.statsToken, config.publishToken].filter((t) => t !== undefined)),
     signal,
     counts,
+    eventLimits: new TokenBuckets({
+      burst: config.events.burst,
+      perMinute: config.events.perMinute,
+      maxKeys: EVENT_LIMIT_KEYS,
+    }),
     streams,
   };
 }

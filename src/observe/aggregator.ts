@@ -13,6 +13,7 @@ import {
   type CountBatch,
   type CountRow,
   type FlagStats,
+  type OutcomeRow,
   RETENTION_MS,
   type StatsAnswer,
   type StatsQuery,
@@ -36,6 +37,14 @@ CREATE TABLE IF NOT EXISTS counts (
   PRIMARY KEY (minute, flag, variant, reason, country)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS counts_by_flag ON counts (flag, minute);
+CREATE TABLE IF NOT EXISTS outcomes (
+  minute INTEGER NOT NULL,
+  flag TEXT NOT NULL,
+  variant TEXT NOT NULL,
+  event TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  PRIMARY KEY (minute, flag, variant, event)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS last_seen (flag TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID;
 `;
 
@@ -48,6 +57,8 @@ export class CountsAggregator extends DurableObject implements Aggregator {
   #prunedBefore = 0;
   /** Counts not yet written, by minute, then by row (flag, variant, reason, country). */
   #open = new Map<number, Map<string, CountRow>>();
+  /** Outcome counts not yet written, by minute, then by row (flag, variant, event). */
+  #openOutcomes = new Map<number, Map<string, OutcomeRow>>();
   /** Last-evaluated times not yet written. */
   #seen = new Map<string, number>();
 
@@ -63,10 +74,13 @@ export class CountsAggregator extends DurableObject implements Aggregator {
   async add(batch: CountBatch): Promise<void> {
     // A window lies within one minute (the counter closes windows at each full minute).
     const minute = Math.floor(batch.from / MINUTE_MS) * MINUTE_MS;
+    const alarmed = this.#open.has(minute) || this.#openOutcomes.has(minute);
     let open = this.#open.get(minute);
     if (!open) {
       open = new Map();
       this.#open.set(minute, open);
+    }
+    if (!alarmed) {
       // Written once the minute is over, even if no flush follows (an isolate's last window).
       await this.ctx.storage.setAlarm(minute + MINUTE_MS + ALARM_SLACK_MS);
     }
@@ -78,6 +92,20 @@ export class CountsAggregator extends DurableObject implements Aggregator {
       else open.set(id, { ...r, count: Math.round(r.count) });
       this.#seen.set(r.flag, Math.max(this.#seen.get(r.flag) ?? 0, batch.to));
     }
+    if (batch.outcomes && batch.outcomes.length > 0) {
+      let outcomes = this.#openOutcomes.get(minute);
+      if (!outcomes) {
+        outcomes = new Map();
+        this.#openOutcomes.set(minute, outcomes);
+      }
+      for (const r of batch.outcomes) {
+        if (!(r.count > 0)) continue;
+        const id = `${r.flag}\u0000${r.variant}\u0000${r.event}`;
+        const row = outcomes.get(id);
+        if (row) row.count += Math.round(r.count);
+        else outcomes.set(id, { ...r, count: Math.round(r.count) });
+      }
+    }
     // Minutes that are over (isolates flush late by at most a window) go to storage now.
     this.#persist(minute - MINUTE_MS);
   }
@@ -85,8 +113,8 @@ export class CountsAggregator extends DurableObject implements Aggregator {
   /** Writes the minutes that are over. */
   override async alarm(): Promise<void> {
     this.#persist(Math.floor(Date.now() / MINUTE_MS) * MINUTE_MS - MINUTE_MS);
-    if (this.#open.size > 0) {
-      const next = Math.min(...this.#open.keys()) + MINUTE_MS + ALARM_SLACK_MS;
+    if (this.#open.size > 0 || this.#openOutcomes.size > 0) {
+      const next = Math.min(...this.#open.keys(), ...this.#openOutcomes.keys()) + MINUTE_MS + ALARM_SLACK_MS;
       await this.ctx.storage.setAlarm(Math.max(next, Date.now() + ALARM_SLACK_MS));
     }
   }
@@ -94,7 +122,8 @@ export class CountsAggregator extends DurableObject implements Aggregator {
   /** Writes the open minutes up to `through` (all of them when omitted) to SQLite, in one transaction. */
   #persist(through = Number.POSITIVE_INFINITY): void {
     const due = [...this.#open.keys()].filter((m) => m <= through);
-    if (due.length === 0 && this.#seen.size === 0) return;
+    const outcomesDue = [...this.#openOutcomes.keys()].some((m) => m <= through);
+    if (due.length === 0 && !outcomesDue && this.#seen.size === 0) return;
     const sql = this.#sql();
     this.ctx.storage.transactionSync(() => {
       for (const minute of due) {
@@ -111,6 +140,21 @@ export class CountsAggregator extends DurableObject implements Aggregator {
           );
         }
         this.#open.delete(minute);
+      }
+      for (const [minute, rows] of this.#openOutcomes) {
+        if (minute > through) continue;
+        for (const r of rows.values()) {
+          sql.exec(
+            `INSERT INTO outcomes (minute, flag, variant, event, count) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT DO UPDATE SET count = count + excluded.count`,
+            minute,
+            r.flag,
+            r.variant,
+            r.event,
+            r.count,
+          );
+        }
+        this.#openOutcomes.delete(minute);
       }
       for (const [flag, at] of this.#seen) {
         sql.exec(
@@ -162,7 +206,7 @@ export class CountsAggregator extends DurableObject implements Aggregator {
       const id = `${r.flag}\u0000${r.variant}`;
       let v = variants.get(id);
       if (!v) {
-        v = { variant: r.variant === "" ? null : r.variant, total: 0, reasons: {}, points: [] };
+        v = { variant: r.variant === "" ? null : r.variant, total: 0, reasons: {}, points: [], outcomes: {} };
         variants.set(id, v);
         f.variants.push(v);
       }
@@ -173,6 +217,24 @@ export class CountsAggregator extends DurableObject implements Aggregator {
       const last = v.points[v.points.length - 1];
       if (last && last[0] === at) last[1] += r.count;
       else v.points.push([at, r.count]);
+    }
+    const outcomes = sql
+      .exec<{ flag: string; variant: string; event: string; count: number }>(
+        `SELECT flag, variant, event, SUM(count) AS count FROM outcomes
+         WHERE minute >= ?${filter} GROUP BY flag, variant, event ORDER BY flag, variant, event`,
+        ...args,
+      )
+      .toArray();
+    for (const o of outcomes) {
+      const id = `${o.flag}\u0000${o.variant}`;
+      let v = variants.get(id);
+      if (!v) {
+        // Outcomes for a variant with no evaluation counted in the range (counted by another window).
+        v = { variant: o.variant, total: 0, reasons: {}, points: [], outcomes: {} };
+        variants.set(id, v);
+        flagOf(o.flag).variants.push(v);
+      }
+      v.outcomes[o.event] = (v.outcomes[o.event] ?? 0) + o.count;
     }
     if (query.flag !== undefined) flagOf(query.flag);
     return {
@@ -191,6 +253,7 @@ export class CountsAggregator extends DurableObject implements Aggregator {
     this.#prunedBefore = before;
     const sql = this.#sql();
     sql.exec("DELETE FROM counts WHERE minute < ?", before);
+    sql.exec("DELETE FROM outcomes WHERE minute < ?", before);
     sql.exec("DELETE FROM last_seen WHERE at < ?", now - LAST_SEEN_RETENTION_MS);
   }
 }

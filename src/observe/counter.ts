@@ -6,7 +6,14 @@
  * boundary) or once it holds `maxRows` cells. No I/O of its own: the sinks do it.
  */
 import type { EvaluationResult } from "../eval/types";
-import { COUNTRY_OTHER, COUNTRY_UNKNOWN, type CountBatch, type CountRow, type CountSink } from "./types";
+import {
+  COUNTRY_OTHER,
+  COUNTRY_UNKNOWN,
+  type CountBatch,
+  type CountRow,
+  type CountSink,
+  type OutcomeRow,
+} from "./types";
 
 export interface CounterOptions {
   environment: string;
@@ -45,6 +52,8 @@ interface Cell {
 }
 
 type Table = Map<EvaluationResult, Cell>;
+/** Outcome events by the result served when they came in, then by event name. */
+type OutcomeTable = Map<EvaluationResult, Map<string, Cell>>;
 type WaitUntil = (p: Promise<unknown>) => void;
 
 const MINUTE_MS = 60_000;
@@ -65,6 +74,8 @@ export class EvaluationCounter {
   #table: Table = new Map();
   /** Per country, when the dimension is on (at most countryLimit + 1 with COUNTRY_OTHER). */
   #byCountry = new Map<string, Table>();
+  /** Outcome events attributed to served results (no country dimension). */
+  #outcomes: OutcomeTable = new Map();
   #cells = 0;
   #from: number;
   /** When this window ends. */
@@ -108,6 +119,42 @@ export class EvaluationCounter {
       if (cell !== undefined) cell.n++;
       else if (this.#add(table, r, now, waitUntil)) {
         table = this.#o.country ? this.#countryTable(country) : this.#table;
+      }
+    }
+  }
+
+  /**
+   * Counts outcome events (`events`, one name per event) against every result the worker serves the
+   * visitor now: each result x each event. Results without a variant (errors) get nothing: there is no
+   * variant to attribute to. Same window, table bound and flush as evaluation counts.
+   */
+  countOutcomes(
+    results: readonly EvaluationResult[],
+    events: readonly string[],
+    now: number,
+    waitUntil: WaitUntil,
+  ): void {
+    if (now >= this.#deadline) this.#due(now, waitUntil);
+    for (let i = 0; i < results.length; i++) {
+      const r = results[i]!;
+      if (r.variant === undefined) continue;
+      let byEvent = this.#outcomes.get(r);
+      if (byEvent === undefined) {
+        byEvent = new Map();
+        this.#outcomes.set(r, byEvent);
+      }
+      for (const name of events) {
+        const cell = byEvent.get(name);
+        if (cell !== undefined) {
+          cell.n++;
+          continue;
+        }
+        byEvent.set(name, { n: 1 });
+        if (++this.#cells >= this.#o.maxRows) {
+          this.#rotate(now, waitUntil);
+          byEvent = new Map();
+          this.#outcomes.set(r, byEvent);
+        }
       }
     }
   }
@@ -177,16 +224,18 @@ export class EvaluationCounter {
   #rotate(now: number, waitUntil: WaitUntil): void {
     const table = this.#table;
     const byCountry = this.#byCountry;
+    const outcomes = this.#outcomes;
     const from = this.#from;
     const cells = this.#cells;
     this.#table = new Map();
     this.#byCountry = new Map();
+    this.#outcomes = new Map();
     this.#cells = 0;
     this.#from = now;
     this.#windowEnd = deadlineOf(now, this.#o.flushMs);
     this.#deadline = this.#windowEnd;
     if (cells === 0) return;
-    const write = this.#write(table, byCountry, from, now).then(() => {
+    const write = this.#write(table, byCountry, outcomes, from, now).then(() => {
       // Rows a sink held back are written by the next requests, one share each.
       if (this.#backlogged()) this.#deadline = Math.min(this.#deadline, now + 1);
     });
@@ -195,10 +244,17 @@ export class EvaluationCounter {
     waitUntil(write);
   }
 
-  async #write(table: Table, byCountry: Map<string, Table>, from: number, to: number): Promise<void> {
+  async #write(
+    table: Table,
+    byCountry: Map<string, Table>,
+    outcomes: OutcomeTable,
+    from: number,
+    to: number,
+  ): Promise<void> {
     // Folding waits for a later microtask: the request that crossed the deadline answers first.
     await null;
     const batch: CountBatch = { environment: this.#o.environment, from, to, rows: fold(table, byCountry) };
+    if (outcomes.size > 0) batch.outcomes = foldOutcomes(outcomes);
     this.#flushes++;
     this.#lastFlushAt = to;
     await Promise.all(
@@ -231,5 +287,20 @@ export function fold(table: Table, byCountry: Map<string, Table>): CountRow[] {
   };
   add(table, "");
   for (const [country, t] of byCountry) add(t, country);
+  return [...rows.values()];
+}
+
+/** The outcome rows of a window: results of different rules with the same flag and variant added up. */
+export function foldOutcomes(outcomes: OutcomeTable): OutcomeRow[] {
+  const rows = new Map<string, OutcomeRow>();
+  for (const [r, byEvent] of outcomes) {
+    const variant = r.variant ?? "";
+    for (const [event, cell] of byEvent) {
+      const id = `${r.key}\u0000${variant}\u0000${event}`;
+      const row = rows.get(id);
+      if (row) row.count += cell.n;
+      else rows.set(id, { flag: r.key, variant, event, count: cell.n });
+    }
+  }
   return [...rows.values()];
 }

@@ -1,10 +1,11 @@
 /**
  * The two sinks a flush writes to. Production: Workers Analytics Engine, one data point per row
- * (blobs environment, flag, variant, reason, country; double count; index flag), written in the
+ * (blobs environment, flag, variant, reason, country, event; doubles evaluations, outcome events; index
+ * flag), written in the
  * background without waiting on anything. Local (npm start, tests, later guards): the environment's
  * aggregator Durable Object, one RPC per flush carrying every row. I/O: those two bindings.
  */
-import type { Aggregator, CountBatch, CountRow, CountSink } from "./types";
+import type { Aggregator, CountBatch, CountRow, CountSink, OutcomeRow } from "./types";
 
 /**
  * Most data points a Worker invocation may write to Analytics Engine (its documented limit, 250), less
@@ -26,15 +27,20 @@ export interface DataPointWriter {
 export function analyticsEngineSink(
   dataset: DataPointWriter,
 ): CountSink & { dropped(): number; backlog(): number; drain(): void } {
-  let backlog: { environment: string; row: CountRow }[] = [];
+  let backlog: { environment: string; row: CountRow | OutcomeRow }[] = [];
   let dropped = 0;
   const drain = () => {
     const now = backlog.slice(0, AE_POINTS_PER_FLUSH);
     backlog = backlog.slice(now.length);
     for (const { environment, row } of now) {
+      // An outcome row has its event in blob6 and its count in double2 (double1 0); an evaluation row
+      // leaves both out (AE reads "" and 0): queries summing double1 for served counts stay right.
+      const outcome = "event" in row;
       dataset.writeDataPoint({
-        blobs: [environment, row.flag, row.variant, row.reason, row.country],
-        doubles: [row.count],
+        blobs: outcome
+          ? [environment, row.flag, row.variant, "", "", row.event]
+          : [environment, row.flag, row.variant, row.reason, row.country],
+        doubles: outcome ? [0, row.count] : [row.count],
         // The index is AE's sampling key: a flag's rows are kept or sampled together.
         indexes: [row.flag],
       });
@@ -47,6 +53,7 @@ export function analyticsEngineSink(
     drain,
     write(batch: CountBatch) {
       for (const row of batch.rows) backlog.push({ environment: batch.environment, row });
+      for (const row of batch.outcomes ?? []) backlog.push({ environment: batch.environment, row });
       if (backlog.length > AE_MAX_BACKLOG) {
         dropped += backlog.length - AE_MAX_BACKLOG;
         backlog = backlog.slice(backlog.length - AE_MAX_BACKLOG);

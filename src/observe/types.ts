@@ -21,12 +21,26 @@ export interface CountRow {
   count: number;
 }
 
+/**
+ * One aggregated outcome row of a window: `count` outcome events named `event` from visitors the
+ * worker served `variant` of `flag` when the event came in (attributed by the worker, see
+ * src/http/routes/outcomes.ts). No reason or country: outcomes are compared per variant.
+ */
+export interface OutcomeRow {
+  flag: string;
+  variant: string;
+  event: string;
+  count: number;
+}
+
 /** A window's rows, flushed together: `from`/`to` are epoch ms, and lie within one minute. */
 export interface CountBatch {
   environment: string;
   from: number;
   to: number;
   rows: CountRow[];
+  /** Outcome events attributed in the window (absent or empty when there were none). */
+  outcomes?: OutcomeRow[];
 }
 
 /** Where flushed counts go (Analytics Engine, the aggregator, a test double). */
@@ -69,6 +83,8 @@ export interface VariantStats {
   reasons: Record<string, number>;
   /** Minutes with counts, oldest first: [ISO minute, count]. Minutes without any are left out. */
   points: [string, number][];
+  /** Outcome events attributed to this variant in the range, per event name (`error`, `conversion`). */
+  outcomes: Record<string, number>;
 }
 
 /** What the aggregator is asked: counts since `since` (epoch ms) up to `now`, for one flag or all. */

@@ -231,3 +231,47 @@ describe("cost of the hot path", () => {
     expect(c.status().pendingCells).toBeLessThanOrEqual(300);
   });
 });
+
+describe("outcome events", () => {
+  it("counts each event per served result, folds rules, skips results without a variant, in the same batch", async () => {
+    const { c, sink, waitUntil } = counter();
+    const noVariant = { ...off, variant: undefined } as EvaluationResult;
+    c.count(on, undefined, T0, waitUntil);
+    c.countOutcomes([on, off, noVariant], ["error", "error", "conversion"], T0, waitUntil);
+    c.countOutcomes([onOtherRule], ["error"], T0, waitUntil);
+    await c.flushNow(T0 + 1);
+    expect(sink.batches).toHaveLength(1);
+    expect(sink.batches[0]?.rows).toEqual([
+      { flag: "f", variant: "on", reason: "TARGETING_MATCH", country: "", count: 1 },
+    ]);
+    expect(sink.batches[0]?.outcomes).toEqual([
+      { flag: "f", variant: "on", event: "error", count: 3 },
+      { flag: "f", variant: "on", event: "conversion", count: 1 },
+      { flag: "f", variant: "off", event: "error", count: 2 },
+      { flag: "f", variant: "off", event: "conversion", count: 1 },
+    ]);
+  });
+
+  it("a table full of outcome cells flushes at once, and nothing is lost", async () => {
+    const { c, sink, waitUntil, settle } = counter({ maxRows: 3 });
+    c.countOutcomes([on, off], ["a", "b", "c"], T0, waitUntil);
+    await settle();
+    await c.flushNow(T0 + 1);
+    const all = sink.batches.flatMap((b) => b.outcomes ?? []);
+    expect(sink.batches.length).toBeGreaterThanOrEqual(2);
+    expect(all.reduce((n, r) => n + r.count, 0)).toBe(6);
+  });
+
+  it("writes outcome rows to Analytics Engine with the event in blob6 and the count in double2", () => {
+    const points: { blobs: string[]; doubles: number[]; indexes: string[] }[] = [];
+    const ae = analyticsEngineSink({ writeDataPoint: (p) => void points.push(p) });
+    ae.write({
+      environment: "e",
+      from: T0,
+      to: T0,
+      rows: [],
+      outcomes: [{ flag: "f", variant: "on", event: "error", count: 4 }],
+    });
+    expect(points).toEqual([{ blobs: ["e", "f", "on", "", "", "error"], doubles: [0, 4], indexes: ["f"] }]);
+  });
+});

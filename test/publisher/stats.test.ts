@@ -49,6 +49,24 @@ beforeAll(async () => {
     expect(res.status).toBe(200);
     await res.arrayBuffer();
   }
+  // Outcome events from three pro visitors (served "on"), attributed to new-checkout only: 3 errors
+  // and a conversion, the conversion claiming the "off" variant (ignored).
+  for (let i = 0; i < 3; i++) {
+    const events = [
+      { name: "error" },
+      ...(i === 0 ? [{ name: "conversion", details: { variant: "off" } }] : []),
+    ];
+    const res = await fetch(`${worker.url}/v1/events`, {
+      method: "POST",
+      headers: { "content-type": "text/plain;charset=UTF-8" },
+      body: JSON.stringify({
+        events,
+        context: { targetingKey: `u${i}`, plan: "pro" },
+        flags: ["new-checkout"],
+      }),
+    });
+    expect(res.status).toBe(204);
+  }
 }, 60_000);
 
 afterAll(async () => {
@@ -68,6 +86,10 @@ describe("edgeflags stats", () => {
       ["on", 6, { TARGETING_MATCH: 6 }],
     ]);
     expect(byFlag.banner!.total).toBe(15);
+    expect(byFlag["new-checkout"]!.variants.map((v) => [v.variant, v.outcomes])).toEqual([
+      ["off", {}],
+      ["on", { error: 3, conversion: 1 }],
+    ]);
     expect(Date.parse(byFlag.banner!.lastEvaluated as string)).toBeGreaterThan(Date.now() - 60_000);
   });
 
@@ -76,11 +98,11 @@ describe("edgeflags stats", () => {
     expect(all.code, all.stderr).toBe(0);
     const lines = all.stdout.trimEnd().split("\n");
     expect(lines[0]).toBe(`${ENV}: evaluations of every flag in the last 1h on worker ${worker.url}`);
-    expect(lines[1]).toMatch(/^flag +variant +total +reasons +last_evaluated$/);
-    expect(lines.slice(2).map((l) => l.split(/ {2,}/).slice(0, 4))).toEqual([
-      ["banner", "on", "15", "STATIC=15"],
-      ["new-checkout", "off", "9", "DEFAULT=9"],
-      ["new-checkout", "on", "6", "TARGETING_MATCH=6"],
+    expect(lines[1]).toMatch(/^flag +variant +total +errors +error_rate +events +reasons +last_evaluated$/);
+    expect(lines.slice(2).map((l) => l.split(/ {2,}/).slice(0, 7))).toEqual([
+      ["banner", "on", "15", "0", "0.0%", "-", "STATIC=15"],
+      ["new-checkout", "off", "9", "0", "0.0%", "-", "DEFAULT=9"],
+      ["new-checkout", "on", "6", "3", "50.0%", "conversion=1", "TARGETING_MATCH=6"],
     ]);
     expect(all.stdout).not.toMatch(/[▁▂▃▄▅▆▇█]/);
 
@@ -100,6 +122,8 @@ describe("edgeflags stats", () => {
     const off = r.stdout.split("\n").find((l) => l.startsWith("  off"));
     expect(off).toMatch(/^ {2}off {2}9 {2}[ ▁▂▃▄▅▆▇█]{61} {2}DEFAULT 9$/);
     expect(off).toContain("█");
+    const on = r.stdout.split("\n").find((l) => l.startsWith("  on"));
+    expect(on).toMatch(/TARGETING_MATCH 6 {2}errors 3 \(50\.0%\), conversion 1$/);
     expect(r.stdout).toContain("one column = 1 minute(s)");
   });
 
@@ -171,8 +195,8 @@ describe("rendering", () => {
       flags: [{ key: "quiet", lastEvaluated: null, total: 0, variants: [] }],
     };
     expect(summaryTable(answer)).toEqual([
-      "flag   variant  total  reasons  last_evaluated",
-      "quiet  -        0      -        never",
+      "flag   variant  total  errors  error_rate  events  reasons  last_evaluated",
+      "quiet  -        0      0       -           -       -        never",
     ]);
   });
 });

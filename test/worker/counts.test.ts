@@ -378,7 +378,7 @@ describe("GET /v1/stats", () => {
     const [f] = body.flags;
     expect(f!.total).toBe(4);
     expect(f!.variants).toEqual([
-      { variant: "off", total: 4, reasons: { DEFAULT: 4 }, points: [[expect.any(String), 4]] },
+      { variant: "off", total: 4, reasons: { DEFAULT: 4 }, points: [[expect.any(String), 4]], outcomes: {} },
     ]);
     expect(Date.parse(f!.lastEvaluated as string)).toBeLessThanOrEqual(before + 1000);
     const none = await h.fetch("/v1/stats?flag=never-evaluated", { headers: auth });
@@ -419,6 +419,7 @@ describe("the aggregator", () => {
         total: 1,
         reasons: { SPLIT: 1 },
         points: [[new Date(minute(3)).toISOString(), 1]],
+        outcomes: {},
       },
       {
         variant: "on",
@@ -428,9 +429,42 @@ describe("the aggregator", () => {
           [new Date(minute(3)).toISOString(), 5],
           [new Date(minute(1)).toISOString(), 4],
         ],
+        outcomes: {},
       },
     ]);
     expect(stats.flags[0]!.lastEvaluated).toBe(new Date(minute(1) + 5000).toISOString());
+  });
+
+  it("keeps outcome events in a table of their own: added up across flushes and minutes, per variant", async () => {
+    const agg = stub("agg-outcomes");
+    const o = (count: number, event = "error", variant = "on") => ({ flag: "f", variant, event, count });
+    await agg.add({
+      environment: "e",
+      from: minute(3),
+      to: minute(3) + 1000,
+      rows: [row(2)],
+      outcomes: [o(2)],
+    });
+    await agg.add({
+      environment: "e",
+      from: minute(3) + 2000,
+      to: minute(3) + 3000,
+      rows: [],
+      outcomes: [o(1), o(4, "buy")],
+    });
+    await agg.add({
+      environment: "e",
+      from: minute(1),
+      to: minute(1) + 1000,
+      rows: [],
+      outcomes: [o(5, "error", "off")],
+    });
+    const stats = await agg.stats({ flag: "f", since: Date.now() - 10 * 60_000, now: Date.now() });
+    expect(stats.flags[0]!.variants.map((v) => [v.variant, v.total, v.outcomes])).toEqual([
+      ["on", 2, { buy: 4, error: 3 }],
+      // A variant with outcomes and no evaluation counted in the range still shows.
+      ["off", 0, { error: 5 }],
+    ]);
   });
 
   it("answers nothing older than 24 hours, but keeps the last evaluated time", async () => {

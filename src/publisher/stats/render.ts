@@ -62,6 +62,23 @@ export function ago(iso: string, now: number): string {
 
 const variantName = (v: VariantStats) => v.variant ?? "(error)";
 
+/** The outcome event name that makes the `errors` column and the error rate. */
+export const ERROR_EVENT = "error";
+
+/** `error` outcome events attributed to the variant (0 for none; `outcomes` absent from older workers). */
+export const errorsOf = (v: VariantStats) => v.outcomes?.[ERROR_EVENT] ?? 0;
+
+/** Errors per served evaluation of the variant, as a percentage with one decimal, "-" with none served. */
+export function errorRate(v: VariantStats): string {
+  return v.total > 0 ? `${((errorsOf(v) / v.total) * 100).toFixed(1)}%` : "-";
+}
+
+/** Outcome events other than errors: `conversion=3,signup=1`, or "-". */
+export function otherEvents(v: VariantStats): string {
+  const other = Object.entries(v.outcomes ?? {}).filter(([e]) => e !== ERROR_EVENT);
+  return other.length === 0 ? "-" : other.map(([e, n]) => `${e}=${n}`).join(",");
+}
+
 function lastEvaluated(f: FlagStats, now: number): string {
   return f.lastEvaluated ? `${f.lastEvaluated} (${ago(f.lastEvaluated, now)})` : "never (in 400 days)";
 }
@@ -82,8 +99,13 @@ export function sparkLines(
     for (const v of f.variants) {
       const cols = columns(perMinute(v.points, answer.from, answer.to));
       minutes = cols.minutes;
+      const outcomes = Object.keys(v.outcomes ?? {}).length > 0;
+      const events = otherEvents(v);
+      const tail = outcomes
+        ? `  errors ${num(errorsOf(v))} (${errorRate(v)})${events === "-" ? "" : `, ${events.replaceAll("=", " ")}`}`
+        : "";
       lines.push(
-        `  ${variantName(v).padEnd(width)}  ${num(v.total).padStart(totals)}  ${sparkline(cols.values)}  ${paint("dim", reasonsText(v))}`,
+        `  ${variantName(v).padEnd(width)}  ${num(v.total).padStart(totals)}  ${sparkline(cols.values)}  ${paint("dim", reasonsText(v))}${tail}`,
       );
     }
   }
@@ -102,22 +124,37 @@ export function table(header: string[], rows: string[][]): string[] {
   return [line(header), ...rows.map(line)];
 }
 
-/** The summary table: one row per flag and variant. */
+/**
+ * The summary table: one row per flag and variant, with the outcome events the worker attributed to
+ * the variant: `error` events and their rate per served evaluation, then the other events.
+ */
 export function summaryTable(answer: StatsAnswer): string[] {
   const rows: string[][] = [];
   for (const f of answer.flags) {
-    if (f.variants.length === 0) rows.push([f.key, "-", "0", "-", f.lastEvaluated ?? "never"]);
+    if (f.variants.length === 0) rows.push([f.key, "-", "0", "0", "-", "-", "-", f.lastEvaluated ?? "never"]);
     for (const v of f.variants) {
       const reasons = Object.entries(v.reasons)
         .map(([r, n]) => `${r}=${n}`)
         .join(",");
-      rows.push([f.key, variantName(v), String(v.total), reasons, f.lastEvaluated ?? "never"]);
+      rows.push([
+        f.key,
+        variantName(v),
+        String(v.total),
+        String(errorsOf(v)),
+        errorRate(v),
+        otherEvents(v),
+        reasons || "-",
+        f.lastEvaluated ?? "never",
+      ]);
     }
   }
-  return table(["flag", "variant", "total", "reasons", "last_evaluated"], rows);
+  return table(
+    ["flag", "variant", "total", "errors", "error_rate", "events", "reasons", "last_evaluated"],
+    rows,
+  );
 }
 
-/** Per-minute counts over time, one row per minute and variant that counted anything. */
+/** Per-minute evaluation counts over time, one row per minute and variant that counted anything. */
 export function minuteTable(answer: StatsAnswer): string[] {
   const rows: string[][] = [];
   for (const f of answer.flags) {
