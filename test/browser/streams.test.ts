@@ -26,7 +26,8 @@ const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8")
 const snippet =
   [...readme.matchAll(/```js\n([\s\S]*?)```/g)]
     .map((m) => m[1] as string)
-    .find((c) => c.includes("/v1/events")) ?? "throw new Error('README.md has no EventSource snippet');";
+    .find((c) => c.includes("new EventSource(")) ??
+  "throw new Error('README.md has no EventSource snippet');";
 
 const ENV = "streams";
 const TOKEN = "streams-token";
