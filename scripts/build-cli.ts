@@ -2,7 +2,8 @@
  * `npm run build` (and `prepack`): bundles the `edgeflags` CLI into plain JavaScript under dist/, so
  * the installed package runs without TypeScript. One ESM entry (dist/cli.mjs, what bin/edgeflags.mjs
  * loads) with each command and target in a chunk of its own under dist/chunks/, loaded when it runs.
- * I/O: replaces dist/.
+ * Also dist/client.mjs, the browser helper for outcome events (src/client), exported as
+ * `edgeflags/client`. I/O: replaces dist/.
  *
  * Bundled: our code and the pure-JavaScript libraries it uses (commander, yaml, valibot, jose, and the
  * `cloudflare` client in the kv-api target's chunk): a few files to read instead of hundreds is most
@@ -67,6 +68,21 @@ export async function buildCli(dir = outdir): Promise<{ file: string; bytes: num
     metafile: true,
     logLevel: "warning",
   });
+  // The browser helper front-ends import as `edgeflags/client` (README "Outcome events"): one plain
+  // ES module, no dependencies.
+  const client = await build({
+    absWorkingDir: root,
+    entryPoints: { client: "src/client/index.ts" },
+    outdir: dir,
+    outExtension: { ".js": ".mjs" },
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    target: "es2020",
+    metafile: true,
+    logLevel: "warning",
+  });
+  Object.assign(result.metafile.outputs, client.metafile.outputs);
   const licenses = join(dir, "THIRD-PARTY-LICENSES.txt");
   writeFileSync(licenses, thirdPartyLicenses(Object.keys(result.metafile.inputs)));
   const files = Object.entries(result.metafile.outputs).map(([file, o]) => ({ file, bytes: o.bytes }));

@@ -7,9 +7,10 @@
  * never sent: the worker attributes events to what it serves. I/O: that one request per batch.
  */
 
-/** What the worker accepts per request and per event name (src/observe/outcomes.ts). */
+import { EVENT_NAME } from "../observe/outcomes";
+
+/** Events per request: the worker's default EVENTS_MAX_PER_REQUEST. */
 const MAX_EVENTS = 50;
-const EVENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 
 export interface OutcomeTrackingOptions {
   /** The worker's API root: the OFREP provider's `baseUrl` (with API_PREFIX in gateway mode). */

@@ -58,6 +58,17 @@ it("packs, installs into an empty project and runs validate, lint, diff and publ
   }
   expect(existsSync(join(pkg, "src"))).toBe(false);
   expect(statSync(join(app, "node_modules", ".bin", "edgeflags")).isFile()).toBe(true);
+  // The browser helper of README "Outcome events", importable by the package's export name.
+  const helper = await run(
+    process.execPath,
+    [
+      "--input-type=module",
+      "-e",
+      'console.log(typeof (await import("edgeflags/client")).withOutcomeTracking)',
+    ],
+    app,
+  );
+  expect(helper.stdout.trim(), helper.stderr).toBe("function");
 
   const times: [string, number][] = [
     ["pack", installed.packMs],
