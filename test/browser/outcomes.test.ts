@@ -5,19 +5,18 @@
  * to the text/plain;charset=UTF-8 beacon and attributes the events to the variants it serves.
  */
 import { readFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { build } from "esbuild";
+import type { Server } from "node:http";
 import type { Request as PwRequest } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { type LocalWorker, startLocalWorker } from "../../scripts/lib/local-worker";
 import { publishTo } from "../../scripts/lib/snapshots";
 import type { FlagsDocument } from "../../src/flags/types";
-import type { StatsAnswer } from "../../src/observe/types";
 import { snapshotPayload } from "../../src/snapshot/format";
 import { importSigningKey, signSnapshot } from "../../src/snapshot/sign";
+import { outcomeCounts } from "../fixtures/outcomes";
 import { checkoutAndBanner } from "../fixtures/sample-flags";
 import { describeBrowser, launchChromium } from "./chromium";
+import { openFeatureBundle, servePage } from "./page";
 
 const keys = JSON.parse(readFileSync(new URL("../fixtures/keys.json", import.meta.url), "utf8"));
 const ENV = "outcomes-browser";
@@ -28,17 +27,7 @@ let pageServer: Server;
 let pageOrigin: string;
 let worker: LocalWorker | undefined;
 
-async function outcomes(): Promise<Record<string, number>> {
-  const res = await fetch(`${worker?.url}/v1/stats?since=1h`, {
-    headers: { authorization: `Bearer ${TOKEN}` },
-  });
-  const out: Record<string, number> = {};
-  for (const f of ((await res.json()) as StatsAnswer).flags) {
-    for (const v of f.variants)
-      for (const [e, n] of Object.entries(v.outcomes)) out[`${f.key}|${v.variant}|${e}`] = n;
-  }
-  return out;
-}
+const outcomes = () => outcomeCounts(worker?.url as string, TOKEN);
 
 /** The beacons the page sends to /v1/events, with their content type and the worker's status. */
 function beacons(page: import("playwright-core").Page) {
@@ -53,33 +42,9 @@ function beacons(page: import("playwright-core").Page) {
 
 describeBrowser("outcome events in chromium", () => {
   beforeAll(async () => {
-    const out = await build({
-      stdin: {
-        contents: `export { OpenFeature } from "@openfeature/web-sdk";
-export { OFREPWebProvider } from "@openfeature/ofrep-web-provider";
-export { withOutcomeTracking } from "./src/client/index.ts";`,
-        resolveDir: process.cwd(),
-      },
-      bundle: true,
-      format: "iife",
-      globalName: "OF",
-      platform: "browser",
-      write: false,
-      logLevel: "silent",
-    });
-    const bundle = out.outputFiles[0]?.text ?? "";
-    pageServer = createServer((req, res) => {
-      if (req.url === "/of.js") {
-        res.writeHead(200, { "content-type": "text/javascript" });
-        res.end(bundle);
-        return;
-      }
-      res.writeHead(200, { "content-type": "text/html" });
-      res.end('<!doctype html><title>app</title><script src="/of.js"></script>');
-    });
-    await new Promise<void>((done) => pageServer.listen(0, "127.0.0.1", done));
-    // localhost and 127.0.0.1 are different sites: the beacon goes cross-site.
-    pageOrigin = `http://localhost:${(pageServer.address() as AddressInfo).port}`;
+    ({ server: pageServer, origin: pageOrigin } = await servePage(
+      await openFeatureBundle('export { withOutcomeTracking } from "./src/client/index.ts";'),
+    ));
     worker = await startLocalWorker({
       bindings: {
         EDGEFLAGS_ENV: ENV,

@@ -6,11 +6,9 @@
  * publish.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { build } from "esbuild";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { bannerDoc } from "../../scripts/lib/banner-doc";
@@ -19,6 +17,7 @@ import { publishTo } from "../../scripts/lib/snapshots";
 import { snapshotPayload } from "../../src/snapshot/format";
 import { importSigningKey, signSnapshot } from "../../src/snapshot/sign";
 import { describeBrowser, launchChromium } from "./chromium";
+import { openFeatureBundle, servePage } from "./page";
 
 const keys = JSON.parse(readFileSync(new URL("../fixtures/keys.json", import.meta.url), "utf8"));
 const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
@@ -41,7 +40,6 @@ let worker: LocalWorker | undefined;
 let state: string;
 let port: number;
 let version = 0;
-let bundle: string;
 
 const bindings = {
   EDGEFLAGS_ENV: ENV,
@@ -96,32 +94,10 @@ async function timeUntil(page: Page, check: string, limitMs: number): Promise<nu
 describeBrowser("event streams in chromium", () => {
   beforeAll(async () => {
     state = mkdtempSync(join(tmpdir(), "edgeflags-streams-"));
-    const out = await build({
-      stdin: {
-        contents: `export { OpenFeature, ProviderEvents } from "@openfeature/web-sdk";
-export { OFREPWebProvider } from "@openfeature/ofrep-web-provider";`,
-        resolveDir: process.cwd(),
-      },
-      bundle: true,
-      format: "iife",
-      globalName: "OF",
-      platform: "browser",
-      write: false,
-      logLevel: "silent",
-    });
-    bundle = out.outputFiles[0]?.text ?? "";
-    pageServer = createServer((req, res) => {
-      if (req.url === "/of.js") {
-        res.writeHead(200, { "content-type": "text/javascript" });
-        res.end(bundle);
-        return;
-      }
-      res.writeHead(200, { "content-type": "text/html" });
-      res.end('<!doctype html><title>app</title><script src="/of.js"></script><p id="out">-</p>');
-    });
-    await new Promise<void>((done) => pageServer.listen(0, "127.0.0.1", done));
-    // localhost and 127.0.0.1 are different sites: the page talks to the worker cross-site.
-    pageOrigin = `http://localhost:${(pageServer.address() as AddressInfo).port}`;
+    ({ server: pageServer, origin: pageOrigin } = await servePage(
+      await openFeatureBundle(),
+      '<p id="out">-</p>',
+    ));
     const first = await startLocalWorker({
       bindings,
       kvPersist: join(state, "kv"),

@@ -13,9 +13,9 @@ import { type LocalWorker, startLocalWorker } from "../../scripts/lib/local-work
 import { publishTo } from "../../scripts/lib/snapshots";
 import { withOutcomeTracking } from "../../src/client/index";
 import type { FlagsDocument } from "../../src/flags/types";
-import type { StatsAnswer } from "../../src/observe/types";
 import { snapshotPayload } from "../../src/snapshot/format";
 import { importSigningKey, signSnapshot } from "../../src/snapshot/sign";
+import { outcomeCounts } from "../fixtures/outcomes";
 import { checkoutAndBanner } from "../fixtures/sample-flags";
 
 const keys = JSON.parse(readFileSync(new URL("../fixtures/keys.json", import.meta.url), "utf8"));
@@ -43,17 +43,7 @@ afterAll(async () => {
   await Promise.all([worker?.dispose(), OpenFeature.close()]);
 });
 
-async function outcomes(): Promise<Record<string, number>> {
-  const res = await fetch(`${worker.url}/v1/stats?since=1h`, {
-    headers: { authorization: `Bearer ${TOKEN}` },
-  });
-  const out: Record<string, number> = {};
-  for (const f of ((await res.json()) as StatsAnswer).flags) {
-    for (const v of f.variants)
-      for (const [e, n] of Object.entries(v.outcomes)) out[`${f.key}|${v.variant}|${e}`] = n;
-  }
-  return out;
-}
+const outcomes = () => outcomeCounts(worker.url, TOKEN);
 
 describe("client.track with the OFREP web provider", () => {
   it("sends tracked events to POST /v1/events, attributed to the served variants, never the claimed ones", async () => {
