@@ -52,11 +52,23 @@ export function versionParam(value: string): number | undefined {
 export const FLAG_CONFIG_ETAG = "flagConfigEtag";
 export const FLAG_CONFIG_LAST_MODIFIED = "flagConfigLastModified";
 
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\b/i;
+/** What `navigator.sendBeacon` sends for a string: JSON inside, and no CORS preflight. */
+const TEXT_PLAIN = /^text\/plain\b/i;
+
 /** The body as JSON, after checking its content type (size is checked by the body-limit middleware). */
-export async function readJson(c: Context<AppEnv>): Promise<unknown> {
+export async function readJson(
+  c: Context<AppEnv>,
+  { textPlain = false }: { textPlain?: boolean } = {},
+): Promise<unknown> {
   const type = c.req.header("content-type") ?? "";
-  if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(type)) {
-    throw new ApiError("unsupported_media_type", "send the body as application/json");
+  if (!(JSON_TYPE.test(type) || (textPlain && TEXT_PLAIN.test(type)))) {
+    throw new ApiError(
+      "unsupported_media_type",
+      textPlain
+        ? "send the body as application/json or text/plain holding JSON"
+        : "send the body as application/json",
+    );
   }
   const text = await c.req.text();
   try {

@@ -16,28 +16,12 @@ import { parseOutcomes } from "../../observe/outcomes";
 import type { AppEnv } from "../app-env";
 import { ApiError } from "../errors";
 import { prepareEvaluation, visible, withPreview, withPreviews } from "../evaluation";
+import { queryPairs, readJson } from "../request";
 
 export const outcomesRoutes = new Hono<AppEnv>();
 
 /** Flag keys a body may restrict attribution to. */
 const MAX_FLAGS = 100;
-
-/** JSON as fetch sends it, or text/plain (what sendBeacon sends for a string) holding JSON. */
-async function readBeaconJson(c: Context<AppEnv>): Promise<unknown> {
-  const type = c.req.header("content-type") ?? "";
-  if (!/^(?:application\/(?:[\w.+-]+\+)?json|text\/plain)\b/i.test(type)) {
-    throw new ApiError(
-      "unsupported_media_type",
-      "send the body as application/json or text/plain holding JSON",
-    );
-  }
-  const text = await c.req.text();
-  try {
-    return JSON.parse(text);
-  } catch (cause) {
-    throw new ApiError("parse_error", undefined, { cause });
-  }
-}
 
 /** The bucket a request draws on: its targeting key, or its client IP when it has none of its own. */
 function limitKey(c: Context<AppEnv>, keySource: string, targetingKey: string | undefined): string {
@@ -49,7 +33,7 @@ function limitKey(c: Context<AppEnv>, keySource: string, targetingKey: string | 
 outcomesRoutes.post("/", async (c) => {
   const rt = c.get("rt");
   const { events } = rt.config;
-  const parsed = parseOutcomes(await readBeaconJson(c), {
+  const parsed = parseOutcomes(await readJson(c, { textPlain: true }), {
     maxEvents: events.maxPerRequest,
     maxFlags: MAX_FLAGS,
     maxKeyLength: MAX_NAME_LENGTH,
@@ -63,7 +47,7 @@ outcomesRoutes.post("/", async (c) => {
   const url = c.req.url;
   const q = url.indexOf("?");
   const queryKey =
-    q < 0 ? undefined : (new URLSearchParams(url.slice(q + 1)).get("targetingKey") ?? undefined);
+    q < 0 ? undefined : queryPairs(url.slice(q + 1)).find(([name]) => name === "targetingKey")?.[1];
   // A visitor without a key gets none invented: a fresh id would attribute events to whatever a
   // random key is served. Bucketed flags then serve no variant and get no attribution.
   const ev = await prepareEvaluation(c, {
