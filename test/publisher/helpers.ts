@@ -9,7 +9,9 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { type LocalWorker, startLocalWorker } from "../../scripts/lib/local-worker";
 import { main } from "../../src/publisher/cli";
+import type { CommandContext } from "../../src/publisher/commands/context";
 import { type GeneratedKeys, generateKeys } from "../../src/publisher/keys";
+import { CliError, type Format, Output } from "../../src/publisher/output";
 
 export const repoRoot = resolve(import.meta.dirname, "../..");
 export const binPath = join(repoRoot, "bin", "edgeflags.mjs");
@@ -154,4 +156,36 @@ export function flagsYaml(text: string, extra = ""): string {
     clientVisible: true
     fallthrough: on
 ${extra}`;
+}
+
+/**
+ * Runs one command function the way the CLI's `main` does (its output format, a CliError printed and
+ * turned into its exit code), capturing stdout and stderr.
+ */
+export async function runCommand(
+  command: (ctx: CommandContext) => Promise<number>,
+  { cwd, format = "text", env = {} }: { cwd: string; format?: Format; env?: Record<string, string> },
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  const io = {
+    stdout: (t: string) => {
+      stdout += t;
+    },
+    stderr: (t: string) => {
+      stderr += t;
+    },
+    env,
+    cwd,
+  };
+  const out = new Output(io, format);
+  let code: number;
+  try {
+    code = await command({ io, out });
+  } catch (err) {
+    if (!(err instanceof CliError)) throw err;
+    out.error(err.message);
+    code = err.exitCode;
+  }
+  return { code, stdout, stderr };
 }

@@ -11,9 +11,9 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../src/publisher/cli";
 import { type RefsOptions, refsCommand } from "../../src/publisher/commands/refs";
-import { CliError, EXIT, type Format, Output } from "../../src/publisher/output";
+import { EXIT, type Format } from "../../src/publisher/output";
 import { compileMatcher, DEFAULT_PATTERNS, scanText, suggestKey } from "../../src/publisher/refs";
-import { repoRoot } from "./helpers";
+import { repoRoot, runCommand } from "./helpers";
 
 const NOW = "2026-06-01"; // old-banner (2025-01-31) and retired-promo (2025-03-01) have expired
 const CONFIG = "refs-config.json"; // adds the template's feature_enabled('...') pattern
@@ -39,36 +39,12 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(app, { recursive: true, force: true }));
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the command the way the CLI's `main` does (format, CliError to exit code). */
-async function refs(paths: string[], options: RefsOptions & { format?: Format } = {}): Promise<Run> {
-  let stdout = "";
-  let stderr = "";
-  const io = {
-    stdout: (t: string) => {
-      stdout += t;
-    },
-    stderr: (t: string) => {
-      stderr += t;
-    },
-    env: {},
-    cwd: app,
-  };
-  const out = new Output(io, options.format ?? "text");
-  let code: number;
-  try {
-    code = await refsCommand("flags.yaml", paths, { now: NOW, config: CONFIG, ...options }, { io, out });
-  } catch (err) {
-    if (!(err instanceof CliError)) throw err;
-    out.error(err.message);
-    code = err.exitCode;
-  }
-  return { code, stdout, stderr };
+function refs(paths: string[], options: RefsOptions & { format?: Format } = {}) {
+  return runCommand(
+    (ctx) => refsCommand("flags.yaml", paths, { now: NOW, config: CONFIG, ...options }, ctx),
+    { cwd: app, format: options.format ?? "text" },
+  );
 }
 
 const json = async (paths: string[] = [], options: RefsOptions = {}) => {

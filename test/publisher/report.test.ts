@@ -11,7 +11,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalWorker } from "../../scripts/lib/local-worker";
 import type { FlagDefinition } from "../../src/flags/types";
 import { type ReportOptions, reportCommand } from "../../src/publisher/commands/report";
-import { CliError, Output } from "../../src/publisher/output";
 import {
   buildReport,
   changesServing,
@@ -25,7 +24,7 @@ import {
 } from "../../src/publisher/report";
 import type { HistoryRecord } from "../../src/publisher/targets/target";
 import type { ChangeSummary } from "../../src/snapshot/format";
-import { cli, type Project, repoRoot, workerProject } from "./helpers";
+import { cli, type Project, repoRoot, runCommand, workerProject } from "./helpers";
 
 const NOW = "2026-06-01";
 const DAY_MS = 86_400_000;
@@ -38,41 +37,17 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(APP, { recursive: true, force: true }));
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the command the way the CLI's `main` does, in `cwd` (default the fixture app). */
-async function report(
+function report(
   paths: string[],
   options: ReportOptions & { json?: boolean } = {},
   cwd?: string,
   env: Record<string, string> = {},
-): Promise<Run> {
-  let stdout = "";
-  let stderr = "";
-  const io = {
-    stdout: (t: string) => {
-      stdout += t;
-    },
-    stderr: (t: string) => {
-      stderr += t;
-    },
-    env,
-    cwd: cwd ?? APP,
-  };
-  const out = new Output(io, options.json ? "json" : "text");
-  let code: number;
-  try {
-    code = await reportCommand("flags.yaml", paths, { now: NOW, offline: true, ...options }, { io, out });
-  } catch (err) {
-    if (!(err instanceof CliError)) throw err;
-    out.error(err.message);
-    code = err.exitCode;
-  }
-  return { code, stdout, stderr };
+) {
+  return runCommand(
+    (ctx) => reportCommand("flags.yaml", paths, { now: NOW, offline: true, ...options }, ctx),
+    { cwd: cwd ?? APP, format: options.json ? "json" : "text", env },
+  );
 }
 
 const reportJson = async (paths: string[] = [], options: ReportOptions = {}) => {
