@@ -439,6 +439,15 @@ export function evaluate(
   }
 }
 
+/**
+ * Whether an evaluation of `list` asks about most of the snapshot, so that deciding all of an
+ * attribute's list tests at once pays (see stampSlot): a few client-visible flags among thousands of
+ * server-only ones keep the per-test lookup, and their cost stays with the flags they evaluate.
+ */
+function asksMost(compiled: CompiledFlags, list: readonly CompiledFlag[]): boolean {
+  return list.length * 2 >= compiled.flags.length;
+}
+
 /** Options of the bulk evaluations. */
 export interface EvaluateAllOptions {
   /** Only flags marked clientVisible (what front-ends may see). Default false: every flag. */
@@ -456,7 +465,7 @@ export function evaluateAll(
   const n = list.length;
   const out = new Array<EvaluationResult>(n);
   const run = acquire(compiled, ctx, now);
-  run.bulk = true;
+  run.bulk = asksMost(compiled, list);
   try {
     for (let i = 0; i < n; i++) out[i] = resultOf(run, list[i]!);
   } finally {
@@ -478,7 +487,7 @@ export function evaluateValues(
   const visibleOnly = options?.clientVisibleOnly === true;
   const list = visibleOnly ? compiled.clientFlags : compiled.flags;
   const run = acquire(compiled, ctx, now);
-  run.bulk = true;
+  run.bulk = asksMost(compiled, list);
   const out: Record<string, JsonValue> = {};
   try {
     for (let i = 0; i < list.length; i++) {
