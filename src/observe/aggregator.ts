@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS outcomes (
   PRIMARY KEY (minute, flag, variant, event)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS last_seen (flag TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 `;
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -156,6 +157,13 @@ export class CountsAggregator extends DurableObject implements Aggregator {
         }
         this.#openOutcomes.delete(minute);
       }
+      if (this.#seen.size > 0) {
+        // When counting began: before it, "never evaluated" means nothing (the stale report asks).
+        sql.exec(
+          "INSERT OR IGNORE INTO meta (name, value) VALUES ('counting_since', ?)",
+          Math.min(...this.#seen.values()),
+        );
+      }
       for (const [flag, at] of this.#seen) {
         sql.exec(
           "INSERT INTO last_seen (flag, at) VALUES (?, ?) ON CONFLICT DO UPDATE SET at = max(at, excluded.at)",
@@ -237,11 +245,15 @@ export class CountsAggregator extends DurableObject implements Aggregator {
       v.outcomes[o.event] = (v.outcomes[o.event] ?? 0) + o.count;
     }
     if (query.flag !== undefined) flagOf(query.flag);
+    const since = sql
+      .exec<{ value: number }>("SELECT value FROM meta WHERE name = 'counting_since'")
+      .toArray()[0]?.value;
     return {
       environment: "",
       from: iso(from),
       to: iso(to),
       bucketSeconds: 60,
+      countingSince: since === undefined ? null : iso(since),
       flags: [...flags.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
     };
   }

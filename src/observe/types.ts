@@ -64,6 +64,11 @@ export interface StatsAnswer {
   from: string;
   to: string;
   bucketSeconds: 60;
+  /**
+   * When this aggregator counted its first evaluation (ISO 8601), or null when it has counted none:
+   * a flag "never evaluated" is only news once counting has run for a while.
+   */
+  countingSince: string | null;
   flags: FlagStats[];
 }
 

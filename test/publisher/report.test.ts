@@ -16,6 +16,7 @@ import {
   changesServing,
   MAX_REFERENCES,
   NO_EVALUATION_COUNTS,
+  renderMarkdown,
   type Serving,
   type ServingSince,
   type StaleReport,
@@ -76,7 +77,7 @@ describe("the report of the fixture app (offline, as of 2026-06-01)", () => {
     });
     expect(doc.evaluations).toEqual({
       known: false,
-      note: "unknown (the worker records no evaluation counts yet)",
+      note: "unknown (--offline)",
     });
     expect(doc.history).toEqual({ read: false, why: "--offline" });
     expect(doc.total).toBe(8);
@@ -438,18 +439,21 @@ describe("building the report (buildReport)", () => {
     expect(build({ history: history("2026-05-20") }).summary["ready-to-remove"]).toBe(0);
   });
 
-  it("plugs evaluation counts in: never or not for N days is a finding, recently is not", () => {
+  const counted = (since: string | null, last: [string, string][] = []) => ({
+    known: true as const,
+    lastEvaluated: new Map(last),
+    countingSince: since,
+  });
+
+  it("plugs evaluation counts in: not for N days is a finding, recently is not", () => {
     const report = build({
-      evaluations: {
-        known: true,
-        lastEvaluated: new Map([
-          ["a", "2026-05-30T10:00:00Z"],
-          ["b", "2026-04-15T10:00:00Z"],
-        ]),
-      },
+      evaluations: counted("2026-01-01T00:00:00Z", [
+        ["a", "2026-05-30T10:00:00Z"],
+        ["b", "2026-04-15T10:00:00Z"],
+      ]),
     });
     expect(report.summary["not-evaluated"]).toBe(1);
-    expect(report.evaluations).toEqual({ known: true });
+    expect(report.evaluations).toEqual({ known: true, countingSince: "2026-01-01T00:00:00Z" });
     const b = report.owners[0]?.flags.find((f) => f.key === "b");
     expect(b?.findings).toEqual([
       {
@@ -458,8 +462,40 @@ describe("building the report (buildReport)", () => {
         lastEvaluated: "2026-04-15T10:00:00Z",
       },
     ]);
-    const never = build({ evaluations: { known: true, lastEvaluated: new Map() } });
-    expect(never.summary["not-evaluated"]).toBe(2);
+  });
+
+  // now is 2026-06-01T00:00Z; N = 30 days.
+  it.each([
+    [
+      "counting for 60 days",
+      "2026-04-02T00:00:00Z",
+      2,
+      "never evaluated since counting began on 2026-04-02 (60 days)",
+    ],
+    [
+      "counting for exactly 30 days",
+      "2026-05-02T00:00:00Z",
+      2,
+      "never evaluated since counting began on 2026-05-02 (30 days)",
+    ],
+    ["counting for 29 days", "2026-05-02T00:00:01Z", 0, undefined],
+    ["counting for an hour", "2026-05-31T23:00:00Z", 0, undefined],
+    ["nothing counted yet", null, 0, undefined],
+  ])("a flag the counts never saw, %s: %s", (_name, since, listed, reason) => {
+    const report = build({ evaluations: counted(since) });
+    expect(report.summary["not-evaluated"]).toBe(listed);
+    const a = report.owners.flatMap((o) => o.flags).find((f) => f.key === "a");
+    const finding = a?.findings.find((f) => f.category === "not-evaluated");
+    expect(finding?.reason).toBe(reason);
+    if (finding) expect(finding).toMatchObject({ lastEvaluated: null });
+  });
+
+  it("says where the counts come from and since when in the Markdown", () => {
+    const md = renderMarkdown(
+      build({ evaluations: { ...counted("2026-04-01T00:00:00Z"), where: "worker http://w" } }),
+    );
+    expect(md).toContain("Evaluations: counted by worker http://w since 2026-04-01.");
+    expect(renderMarkdown(build({}))).toContain("Evaluations: unknown (no evaluation counts were read).");
   });
 });
 
@@ -480,6 +516,7 @@ describe("against the worker in workerd: the history dates 'fully rolled out sin
   other:
     owner: growth
     kind: migration
+    clientVisible: true
     rules:
       - when: [{ attribute: beta, op: equals, values: [true] }]
         serve: on
@@ -525,5 +562,38 @@ describe("against the worker in workerd: the history dates 'fully rolled out sin
         reason: `serves "on" to everyone (fully rolled out) since ${allAt.slice(0, 10)} (40 days)`,
       }),
     );
+  }, 60_000);
+
+  it("reads when each flag was last evaluated from the worker's counts", async () => {
+    await cli(["publish", p.write("flags.yaml", flags("{ on: 100, off: 0 }")), "--message", "counts"], p.dir);
+    const res = await fetch(`${worker.url}/v1/flags/other`);
+    expect(res.status).toBe(200);
+    await res.body?.cancel();
+    const notEvaluated = async (now: string) => {
+      const r = await report([], { offline: false, json: true, now }, p.dir);
+      expect(r.code, r.stderr).toBe(0);
+      const doc = JSON.parse(r.stdout) as StaleReport;
+      const found = doc.owners
+        .flatMap((o) => o.flags)
+        .flatMap((f) =>
+          f.findings.filter((x) => x.category === "not-evaluated").map((x) => [f.key, x.reason]),
+        );
+      return { doc, found };
+    };
+    // Today: "other" was just evaluated; "search" never was, but counting has only just begun.
+    const today = await notEvaluated(new Date().toISOString());
+    expect(today.doc.evaluations).toMatchObject({ known: true, where: `worker ${worker.url}` });
+    const since = (today.doc.evaluations as { countingSince: string }).countingSince;
+    expect(Date.now() - Date.parse(since)).toBeLessThan(10 * 60_000);
+    expect(today.doc.summary["not-evaluated"]).toBe(0);
+    // 31 days on (no evaluations since): both, each with its own reason.
+    const later = await notEvaluated(new Date(Date.now() + 31 * DAY_MS).toISOString());
+    expect(later.doc.summary["not-evaluated"]).toBe(2);
+    expect(Object.fromEntries(later.found)).toEqual({
+      other: expect.stringMatching(/^last evaluated \d{4}-\d\d-\d\d \(3[01] days ago\)$/),
+      search: expect.stringMatching(
+        /^never evaluated since counting began on \d{4}-\d\d-\d\d \(3[01] days\)$/,
+      ),
+    });
   }, 60_000);
 });

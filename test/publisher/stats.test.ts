@@ -192,6 +192,7 @@ describe("rendering", () => {
       from: "2026-05-01T10:00:00.000Z",
       to: "2026-05-01T11:00:00.000Z",
       bucketSeconds: 60,
+      countingSince: null,
       flags: [{ key: "quiet", lastEvaluated: null, total: 0, variants: [] }],
     };
     expect(summaryTable(answer)).toEqual([

@@ -7,17 +7,19 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { type CliOptions, lintSettings } from "../config";
+import { type CliOptions, lintSettings, resolveSettings } from "../config";
 import { DEFAULT_STALE_AFTER_DAYS } from "../kind-policies";
 import { CliError, EXIT } from "../output";
 import type { CodeLocation } from "../refs/report";
 import {
   buildReport,
+  type EvaluationCounts,
+  evaluationsFromStats,
   type HistoryInput,
-  NO_EVALUATION_COUNTS,
   renderMarkdown,
   type StaleReport,
 } from "../report";
+import { fetchStats, statsAccess } from "../stats/fetch";
 import { type CommandContext, openSession } from "./context";
 import { parseNow } from "./lint";
 import { loadRefsConfig, type RefsOptions, scanReferences } from "./refs";
@@ -120,6 +122,28 @@ async function readHistory(options: ReportOptions, ctx: CommandContext): Promise
   }
 }
 
+/**
+ * When each flag was last evaluated, from the worker's counts (GET /v1/stats), or why that is
+ * unknown: a report says "unknown", it does not fail.
+ */
+async function readEvaluations(options: ReportOptions, ctx: CommandContext): Promise<EvaluationCounts> {
+  if (options.offline) return { known: false, note: "unknown (--offline)" };
+  const settings = resolveSettings(options, ctx.io.env, ctx.io.cwd);
+  if (!settings.url) {
+    return { known: false, note: "unknown (no worker URL to read counts from: set EDGEFLAGS_URL)" };
+  }
+  try {
+    const access = statsAccess(settings);
+    // Each flag's last evaluated time comes with any range; the shortest keeps the answer small.
+    const answer = await fetchStats(access, { since: "1m" });
+    return evaluationsFromStats(answer, `worker ${access.url}`);
+  } catch (err) {
+    if (!(err instanceof CliError)) throw err;
+    ctx.out.warning(`counts not read, "not evaluated" is unknown: ${err.message}`);
+    return { known: false, note: `unknown (${err.message})` };
+  }
+}
+
 /** The report as --json prints it. */
 const reportJson = (report: StaleReport) => ({ ok: true, ...report });
 
@@ -143,8 +167,9 @@ export async function reportCommand(
     ? readRefsFile(options.refs, cwd)
     : scanRefs(file, Object.keys(flags), paths, options, ctx);
   const history = await readHistory(options, ctx);
+  const evaluations = await readEvaluations(options, ctx);
   const report = buildReport(
-    { file, flags, references, history, evaluations: NO_EVALUATION_COUNTS },
+    { file, flags, references, history, evaluations },
     { now, days, staleAfterDays: settings.staleAfterDays ?? DEFAULT_STALE_AFTER_DAYS },
   );
   const markdown = renderMarkdown(report);

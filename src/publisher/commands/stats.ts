@@ -5,11 +5,10 @@
  * answer with --json. Reads with STATS_TOKEN (EDGEFLAGS_STATS_TOKEN / statsToken), else the publish
  * token. I/O: the worker, over HTTP.
  */
-import type { StatsAnswer } from "../../observe/types";
 import { type CliOptions, resolveSettings } from "../config";
 import { CliError, EXIT } from "../output";
+import { fetchStats, statsAccess } from "../stats/fetch";
 import { minuteTable, sparkLines, summaryTable } from "../stats/render";
-import { fetchFailureCause } from "../wait";
 import type { CommandContext } from "./context";
 
 export interface StatsOptions extends CliOptions {
@@ -30,11 +29,6 @@ export function sinceMinutes(text: string | undefined): number {
   return minutes;
 }
 
-interface ErrorBody {
-  error?: string;
-  message?: string;
-}
-
 export async function statsCommand(
   flag: string | undefined,
   options: StatsOptions,
@@ -44,60 +38,9 @@ export async function statsCommand(
   const minutes = sinceMinutes(options.since);
   if (flag !== undefined && flag.trim() === "") throw new CliError(EXIT.usage, "FLAG takes a flag key");
   const settings = resolveSettings(options, ctx.io.env, ctx.io.cwd);
-  if (!settings.url) {
-    throw new CliError(
-      EXIT.usage,
-      "no worker URL: pass --url, set EDGEFLAGS_URL, or run `npm start` to write .edgeflags/config.json",
-    );
-  }
-  const token = settings.statsToken ?? settings.publishToken;
-  if (!token) {
-    throw new CliError(
-      EXIT.usage,
-      "no token to read counts: set EDGEFLAGS_STATS_TOKEN to the worker's STATS_TOKEN (or EDGEFLAGS_PUBLISH_TOKEN)",
-    );
-  }
-  const where = `worker ${settings.url}`;
-  const query = new URLSearchParams({ since: `${minutes}m`, ...(flag === undefined ? {} : { flag }) });
-  const timeoutMs = 30_000;
-  let res: Response;
-  try {
-    res = await fetch(`${settings.url}/v1/stats?${query}`, {
-      headers: { authorization: `Bearer ${token}` },
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-  } catch (err) {
-    throw new CliError(
-      EXIT.io,
-      `cannot reach the ${where} (${fetchFailureCause(err, timeoutMs)}): is it running, and is the URL right?`,
-    );
-  }
-  const isJson = res.headers.get("content-type")?.includes("json") === true;
-  const body = (isJson ? await res.json().catch(() => undefined) : await res.body?.cancel()) as
-    | (StatsAnswer & ErrorBody & { counting?: string })
-    | undefined;
-  if (!res.ok || body === undefined) {
-    const detail = body?.message ?? res.statusText;
-    if (res.status === 401) {
-      throw new CliError(
-        EXIT.problems,
-        `the ${where} refused the token: check EDGEFLAGS_STATS_TOKEN (or EDGEFLAGS_PUBLISH_TOKEN)`,
-      );
-    }
-    if (res.status === 404 && body?.error === "not_found") {
-      throw new CliError(EXIT.io, `the ${where} has no /v1/stats route: deploy the current worker`);
-    }
-    if (body?.error === undefined) {
-      throw new CliError(
-        EXIT.io,
-        `${settings.url} did not answer like an edgeflags worker (HTTP ${res.status}); check the URL (in gateway mode it ends in the API prefix, e.g. /__edgeflags)`,
-      );
-    }
-    throw new CliError(res.status >= 500 ? EXIT.io : EXIT.problems, `reading counts: ${detail}`, {
-      status: res.status,
-      ...body,
-    });
-  }
+  const access = statsAccess(settings);
+  const where = `worker ${access.url}`;
+  const body = await fetchStats(access, { since: `${minutes}m`, ...(flag === undefined ? {} : { flag }) });
 
   out.result({ ok: true, ...body });
   const now = Date.now();

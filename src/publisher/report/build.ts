@@ -83,7 +83,7 @@ export interface StaleReport {
   days: number;
   staleAfterDays: number;
   history: { read: true; where: string; records: number } | { read: false; why: string };
-  evaluations: { known: boolean; note?: string };
+  evaluations: { known: boolean; note?: string; where?: string; countingSince?: string | null };
   /** Flags in the file. */
   total: number;
   /** Flags per category; null when the report cannot tell (no evaluation counts). */
@@ -142,9 +142,20 @@ function readyFinding(
 }
 
 function notEvaluatedFinding(key: string, input: ReportInput, settings: ReportSettings): Finding | undefined {
-  if (!input.evaluations.known) return undefined;
-  const last = input.evaluations.lastEvaluated.get(key) ?? null;
-  if (last === null) return { category: "not-evaluated", reason: "never evaluated", lastEvaluated: null };
+  const counts = input.evaluations;
+  if (!counts.known) return undefined;
+  const last = counts.lastEvaluated.get(key) ?? null;
+  if (last === null) {
+    // Never seen: news only once counting has run for the report's N days.
+    const since = counts.countingSince === null ? Number.NaN : Date.parse(counts.countingSince);
+    const counted = daysBetween(since, settings.now);
+    if (!(counted >= settings.days)) return undefined;
+    return {
+      category: "not-evaluated",
+      reason: `never evaluated since counting began on ${dateOf(since)} (${plural(counted, "day")})`,
+      lastEvaluated: null,
+    };
+  }
   const days = daysBetween(Date.parse(last), settings.now);
   if (days < settings.days) return undefined;
   return {
@@ -223,7 +234,13 @@ export function buildReport(input: ReportInput, settings: ReportSettings): Stale
     history: input.history.read
       ? { read: true, where: input.history.where, records: input.history.records.length }
       : { read: false, why: input.history.why },
-    evaluations: input.evaluations.known ? { known: true } : { known: false, note: input.evaluations.note },
+    evaluations: input.evaluations.known
+      ? {
+          known: true,
+          countingSince: input.evaluations.countingSince,
+          ...(input.evaluations.where === undefined ? {} : { where: input.evaluations.where }),
+        }
+      : { known: false, note: input.evaluations.note },
     total: Object.keys(input.flags).length,
     summary,
     owners,

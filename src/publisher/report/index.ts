@@ -15,7 +15,7 @@ export {
   type ReportInput,
   type StaleReport,
 } from "./build";
-export { type EvaluationCounts, NO_EVALUATION_COUNTS } from "./evaluations";
+export { type EvaluationCounts, evaluationsFromStats, NO_EVALUATION_COUNTS } from "./evaluations";
 export { categoryTitle, MAX_REFERENCES, renderMarkdown } from "./markdown";
 export {
   changesServing,

@@ -67,10 +67,14 @@ export function renderMarkdown(report: StaleReport): string {
   const history = report.history.read
     ? `History: ${report.history.records} publish(es) read from ${report.history.where}`
     : `History: not read (${report.history.why})`;
+  const counts = report.evaluations;
+  const evaluations = !counts.known
+    ? `Evaluations: ${counts.note ?? "unknown"}`
+    : `Evaluations: counted${counts.where ? ` by ${counts.where}` : ""} ${counts.countingSince ? `since ${counts.countingSince.slice(0, 10)}` : "(nothing counted yet)"}`;
   const lines = [
     "# Stale flags report",
     "",
-    `${code(report.file)} as of ${report.date}: ${listed} of ${report.total} flags need attention. ${history}.`,
+    `${code(report.file)} as of ${report.date}: ${listed} of ${report.total} flags need attention. ${history}. ${evaluations}.`,
     "",
     "| Category | Flags |",
     "| --- | ---: |",
