@@ -34,6 +34,8 @@ export interface CountSettings {
   maxRows: number;
   country: boolean;
   countryLimit: number;
+  /** COUNTS_SAMPLE: the share of isolates that write to Analytics Engine (each decides at start). */
+  sample: number;
 }
 
 export type CookieSameSite = "Lax" | "Strict" | "None";
@@ -127,6 +129,7 @@ export function readConfig(env: Env): Config {
       maxRows: r.int("COUNTS_MAX_ROWS", 1000, 1),
       country: r.bool("COUNTS_COUNTRY", false),
       countryLimit: r.int("COUNTS_COUNTRY_LIMIT", 20, 1),
+      sample: r.share("COUNTS_SAMPLE", 1),
     },
     events: {
       // navigator.sendBeacon queues at most 64 KiB in all; an event batch needs far less.

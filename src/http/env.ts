@@ -89,6 +89,11 @@ export interface Env {
   COUNTS_COUNTRY?: string;
   /** Most distinct countries an isolate counts per window; the rest count as "other". Default 20. */
   COUNTS_COUNTRY_LIMIT?: string;
+  /**
+   * Share of isolates (0-1, default 1) that write counts to Analytics Engine, each weighted 1/share
+   * (double3); decided once per isolate. The aggregator always gets every count.
+   */
+  COUNTS_SAMPLE?: string;
   /** Read-only bearer token for GET /v1/stats (the publish token is accepted too). */
   STATS_TOKEN?: string;
 }

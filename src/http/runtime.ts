@@ -227,10 +227,18 @@ function countsRuntime(
     : undefined;
   if (!config.counts.enabled) return { counter: undefined, aggregator, off: "COUNTS is false" };
   const sinks: CountSink[] = [];
-  if (env.EF_COUNTS) sinks.push(analyticsEngineSink(env.EF_COUNTS));
+  const { sample } = config.counts;
+  // Sampling is per isolate, decided once: a sampled isolate writes all its counts, each weighted
+  // 1/sample, so sums stay unbiased and an isolate's rows are never split.
+  const sampled = sample >= 1 || Math.random() < sample;
+  if (env.EF_COUNTS && sampled) sinks.push(analyticsEngineSink(env.EF_COUNTS, 1 / sample));
   if (aggregator) sinks.push(aggregatorSink(aggregator));
-  if (sinks.length === 0)
-    return { counter: undefined, aggregator, off: "no EF_COUNTS or AGGREGATOR binding" };
+  if (sinks.length === 0) {
+    const off = env.EF_COUNTS
+      ? `this isolate is not in the COUNTS_SAMPLE=${sample} share that writes to Analytics Engine`
+      : "no EF_COUNTS or AGGREGATOR binding";
+    return { counter: undefined, aggregator, off };
+  }
   const { flushMs, maxRows, country, countryLimit } = config.counts;
   const counter = new EvaluationCounter(
     { environment: config.environment, sinks, flushMs, maxRows, country, countryLimit, log },

@@ -32,6 +32,15 @@ export class SettingsReader {
     return this.fallback(name, `a whole number >= ${min}`, fallback);
   }
 
+  /** A number with min < n <= max (a share such as 0.05). */
+  share(name: string, fallback: number): number {
+    const v = this.text(name);
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (n > 0 && n <= 1) return n;
+    return this.fallback(name, "a number above 0 and at most 1", fallback);
+  }
+
   /** One of `options` (matched without regard to case, answered as written in `options`). */
   oneOf<T extends string>(name: string, options: readonly T[], fallback: T): T {
     const v = this.text(name)?.toLowerCase();

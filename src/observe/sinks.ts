@@ -1,7 +1,7 @@
 /**
  * The two sinks a flush writes to. Production: Workers Analytics Engine, one data point per row
- * (blobs environment, flag, variant, reason, country, event; doubles evaluations, outcome events; index
- * flag), written in the
+ * (blobs environment, flag, variant, reason, country, event; doubles evaluations, outcome events, the
+ * isolate sampling weight; index flag), written in the
  * background without waiting on anything. Local (npm start, tests, later guards): the environment's
  * aggregator Durable Object, one RPC per flush carrying every row. I/O: those two bindings.
  */
@@ -26,6 +26,8 @@ export interface DataPointWriter {
  */
 export function analyticsEngineSink(
   dataset: DataPointWriter,
+  /** What each written row stands for: 1 / COUNTS_SAMPLE (double3), so weighted sums stay unbiased. */
+  weight = 1,
 ): CountSink & { dropped(): number; backlog(): number; drain(): void } {
   let backlog: { environment: string; row: CountRow | OutcomeRow }[] = [];
   let dropped = 0;
@@ -40,7 +42,7 @@ export function analyticsEngineSink(
         blobs: outcome
           ? [environment, row.flag, row.variant, "", "", row.event]
           : [environment, row.flag, row.variant, row.reason, row.country],
-        doubles: outcome ? [0, row.count] : [row.count],
+        doubles: outcome ? [0, row.count, weight] : [row.count, 0, weight],
         // The index is AE's sampling key: a flag's rows are kept or sampled together.
         indexes: [row.flag],
       });

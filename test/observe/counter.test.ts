@@ -167,7 +167,11 @@ describe("the Analytics Engine sink", () => {
     expect(points).toHaveLength(AE_POINTS_PER_FLUSH);
     sink.write({ environment: "e", from: T0, to: T0, rows: [] });
     expect(points).toHaveLength(AE_POINTS_PER_FLUSH + 50);
-    expect(points[0]).toEqual({ blobs: ["e", "f0", "on", "STATIC", ""], doubles: [1], indexes: ["f0"] });
+    expect(points[0]).toEqual({
+      blobs: ["e", "f0", "on", "STATIC", ""],
+      doubles: [1, 0, 1],
+      indexes: ["f0"],
+    });
     expect(sink.dropped()).toBe(0);
   });
 });
@@ -272,6 +276,8 @@ describe("outcome events", () => {
       rows: [],
       outcomes: [{ flag: "f", variant: "on", event: "error", count: 4 }],
     });
-    expect(points).toEqual([{ blobs: ["e", "f", "on", "", "", "error"], doubles: [0, 4], indexes: ["f"] }]);
+    expect(points).toEqual([
+      { blobs: ["e", "f", "on", "", "", "error"], doubles: [0, 4, 1], indexes: ["f"] },
+    ]);
   });
 });

@@ -6,7 +6,7 @@
  * off with a note; and GET /v1/stats refuses missing and wrong tokens with the documented bodies.
  */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { FlagsDocument } from "../../src/flags/types";
 import { createApp } from "../../src/http/app";
 import type { Env } from "../../src/http/env";
@@ -185,6 +185,75 @@ describe("counts split by variant and reason", () => {
   });
 });
 
+describe("isolate sampling (COUNTS_SAMPLE)", () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it.each([
+    ["a sampled isolate writes every row, weighted 1/p", 0.049, [1, 0, 20]],
+    ["an isolate outside the share writes nothing to Analytics Engine", 0.05, undefined],
+  ] as [string, number, number[] | undefined][])("%s", async (_, draw, doubles) => {
+    const ENV = `counts-sample-${doubles ? "in" : "out"}`;
+    await publish(ENV);
+    const ae = recordingDataset();
+    vi.spyOn(Math, "random").mockReturnValue(draw);
+    const h = harness({
+      EDGEFLAGS_ENV: ENV,
+      COUNTS_SAMPLE: "0.05",
+      EF_COUNTS: ae as unknown as AnalyticsEngineDataset,
+    });
+    await h.fetch("/v1/flags/banner-text", { cf: { country: "DE" } });
+    await h.fetch("/v1/flags/banner-text", { cf: { country: "DE" } });
+    // The aggregator (local, guards) always counts everything.
+    expect(Object.fromEntries(await reported(h))).toEqual({ "banner-text|hallo|TARGETING_MATCH": 2 });
+    expect(ae.points.map((p) => p.doubles)).toEqual(doubles ? [[2, 0, 20]] : []);
+    const health = (await (await h.fetch("/healthz")).json()) as { counts: { sinks: string[] } };
+    expect(health.counts.sinks).toEqual(doubles ? ["analytics-engine", "aggregator"] : ["aggregator"]);
+  });
+
+  it("with no aggregator, an isolate outside the share counts nothing and /healthz says why", async () => {
+    const ENV = "counts-sample-off";
+    await publish(ENV);
+    vi.spyOn(Math, "random").mockReturnValue(0.5);
+    const h = harness({
+      EDGEFLAGS_ENV: ENV,
+      COUNTS_SAMPLE: "0.1",
+      AGGREGATOR: undefined,
+      EF_COUNTS: recordingDataset() as unknown as AnalyticsEngineDataset,
+    });
+    expect((await h.fetch("/v1/flags/banner-text")).status).toBe(200);
+    const health = (await (await h.fetch("/healthz")).json()) as { counts: unknown };
+    expect(health.counts).toEqual({
+      enabled: false,
+      reason: "this isolate is not in the COUNTS_SAMPLE=0.1 share that writes to Analytics Engine",
+    });
+  });
+
+  it.each([
+    "0",
+    "1.5",
+    "-1",
+    "half",
+  ])("COUNTS_SAMPLE=%s is refused with a warning: every isolate counts", async (value) => {
+    const ENV = "counts-sample-bad";
+    await publish(ENV);
+    vi.spyOn(Math, "random").mockReturnValue(0.999);
+    const ae = recordingDataset();
+    const h = harness({
+      EDGEFLAGS_ENV: ENV,
+      COUNTS_SAMPLE: value,
+      EF_COUNTS: ae as unknown as AnalyticsEngineDataset,
+    });
+    const health = (await (await h.fetch("/healthz")).json()) as {
+      counts: { sinks: string[] };
+      warnings?: string[];
+    };
+    expect(health.counts.sinks).toContain("analytics-engine");
+    expect(health.warnings).toContain(
+      `COUNTS_SAMPLE=${JSON.stringify(value)} is not a number above 0 and at most 1; using the default 1`,
+    );
+  });
+});
+
 describe("the country dimension", () => {
   it("is off by default: rows carry no country", async () => {
     const ENV = "counts-no-country";
@@ -194,7 +263,11 @@ describe("the country dimension", () => {
     await h.fetch("/v1/flags/banner-text", { cf: { country: "DE" } });
     await reported(h);
     expect(ae.points).toEqual([
-      { blobs: [ENV, "banner-text", "hallo", "TARGETING_MATCH", ""], doubles: [1], indexes: ["banner-text"] },
+      {
+        blobs: [ENV, "banner-text", "hallo", "TARGETING_MATCH", ""],
+        doubles: [1, 0, 1],
+        indexes: ["banner-text"],
+      },
     ]);
   });
 

@@ -355,7 +355,7 @@ describe("without bindings", () => {
     );
     await outcomes(h);
     expect(points).toEqual([
-      { blobs: [ENV, "new-checkout", "off", "", "", "error"], doubles: [0, 1], indexes: ["new-checkout"] },
+      { blobs: [ENV, "new-checkout", "off", "", "", "error"], doubles: [0, 1, 1], indexes: ["new-checkout"] },
     ]);
   });
 });
