@@ -7,6 +7,7 @@ const SECTIONS = [
   "engine",
   "parse",
   "http",
+  "counts",
   "cold",
   "bundle",
   "cli",

@@ -16,14 +16,16 @@ import { snapshotPayload } from "../../src/snapshot/format";
 import { loadKeyRing } from "../../src/snapshot/keys";
 import { importSigningKey, type SigningKey, signSnapshot } from "../../src/snapshot/sign";
 import { verifySnapshot } from "../../src/snapshot/verify";
-import { type LoadOptions, pickLoadTool, runLoadWith } from "../lib/loadgen";
-import { startLocalWorker } from "../lib/local-worker";
+import { type LoadOptions, pickLoadTool, runLoadWith, runPaired } from "../lib/loadgen";
+import { startLocalIsolates, startLocalWorker } from "../lib/local-worker";
 import { BENCH_TOKEN, ephemeralSigner, publishTo } from "../lib/snapshots";
 import { median } from "../lib/stats";
 import { betaIds, scenarioDoc } from "./scenario";
 
 const ROUNDS = 5;
 const DURATION_MS = 2000;
+/** Request pairs per scenario in the paired counts comparison. */
+const PAIRS = 3000;
 
 type Sample = { rps: number; p50: number; p99: number; errors: number };
 
@@ -39,7 +41,7 @@ async function measure(s: LoadOptions, tool: Awaited<ReturnType<typeof pickLoadT
  * AGGREGATOR and EF_COUNTS bound, 10 s flushes) and off (COUNTS=false), measured off, on, off in each
  * round so that drift cancels; the ratio is on against the mean of the two offs (target <= 1.05).
  */
-async function countingOverhead(jwks: string, jws: string): Promise<void> {
+export async function countingOverhead(jwks: string, jws: string): Promise<void> {
   const bindings = { EDGEFLAGS_ENV: "bench", EDGEFLAGS_PUBLIC_KEYS: jwks, PUBLISH_TOKEN: BENCH_TOKEN };
   const cf = { country: "DE", continent: "EU" };
   const [on, off] = await Promise.all([
@@ -105,6 +107,34 @@ evaluation counts on vs off (same worker and snapshot; off, on, off per round; $
       console.log(
         `${r.name.padEnd(38)} ${String(m(r.off, "p50")).padStart(8)} ${String(m(r.on, "p50")).padStart(8)} ${String(m(r.off, "rps")).padStart(8)} ${String(m(r.on, "rps")).padStart(8)}  ${spread(r.p50)}; ${spread(r.rps)}${errors ? `  (${errors} errors)` : ""}`,
       );
+    }
+    // The same comparison request by request: robust on a busy machine, where whole runs are not.
+    console.log(
+      `\npaired, request by request (two isolates of one workerd process; ${PAIRS} pairs per scenario after 200 unrecorded, random order within each pair):\n`,
+    );
+    console.log(
+      `${"scenario".padEnd(38)} ${"off p50".padStart(8)} ${"on p50".padStart(8)} ${"on-off".padStart(8)}  on/off p50`,
+    );
+    // Two isolates of one workerd process, so the two sides share a thread and a JIT, not only a machine.
+    const pair = await startLocalIsolates(
+      ["on", "off"],
+      (name) => ({ ...bindings, ...(name === "off" ? { COUNTS: "false" } : {}) }),
+      true,
+    );
+    try {
+      await publishTo(`${pair.urls.on}/v1/snapshot`, jws);
+      for (const s of scenarios) {
+        const r = await runPaired(s.at(pair.urls.on as string), s.at(pair.urls.off as string), PAIRS);
+        console.log(
+          `${s.name.padEnd(38)} ${r.p50b.toFixed(0).padStart(8)} ${r.p50a.toFixed(0).padStart(8)} ${`${r.diffus >= 0 ? "+" : ""}${r.diffus.toFixed(1)}`.padStart(8)}  ${(r.p50a / r.p50b).toFixed(3)}x${r.errors ? `  (${r.errors} errors)` : ""}`,
+        );
+      }
+      const h = (await (await fetch(`${pair.urls.on}/healthz`)).json()) as { counts: { enabled: boolean } };
+      const o = (await (await fetch(`${pair.urls.off}/healthz`)).json()) as { counts: { enabled: boolean } };
+      if (!h.counts.enabled || o.counts.enabled)
+        throw new Error("paired isolates: counting is not on/off as meant");
+    } finally {
+      await pair.dispose();
     }
   } finally {
     await Promise.all([on.dispose(), off.dispose()]);

@@ -81,6 +81,76 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   };
 }
 
+export interface PairedResult {
+  pairs: number;
+  errors: number;
+  /** Median latency of each side, µs. */
+  p50a: number;
+  p50b: number;
+  /** Median of the per-pair differences a - b, µs: drift and bursts of load hit both halves of a pair. */
+  diffus: number;
+}
+
+/**
+ * A/B latency one request at a time: each pair sends one request to `a` and one to `b`, in a random
+ * order, on one keep-alive connection each, so machine noise falls on both sides alike (a noisy
+ * machine widens the spread but does not bias the ratio). For effects of a few percent that whole
+ * load runs, minutes apart, cannot resolve.
+ */
+export async function runPaired(
+  a: LoadOptions,
+  b: LoadOptions,
+  pairs: number,
+  warmup = 200,
+): Promise<PairedResult> {
+  const side = (o: LoadOptions) => {
+    const url = new URL(o.url);
+    if (url.hostname !== "127.0.0.1" && url.hostname !== "localhost")
+      throw new Error("loopback targets only");
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const headers = { ...o.headers };
+    if (o.body !== undefined) headers["content-length"] = String(Buffer.byteLength(o.body));
+    const expect = o.expectStatus ?? 200;
+    const once = () =>
+      new Promise<number>((resolve) => {
+        const t0 = process.hrtime.bigint();
+        const req = request(url, { method: o.method ?? "GET", headers, agent }, (res) => {
+          res.resume();
+          res.on("end", () =>
+            resolve(res.statusCode === expect ? Number(process.hrtime.bigint() - t0) / 1000 : -1),
+          );
+        });
+        req.on("error", () => resolve(-1));
+        req.end(o.body);
+      });
+    return { once, agent };
+  };
+  const sa = side(a);
+  const sb = side(b);
+  const la: number[] = [];
+  const lb: number[] = [];
+  const diffs: number[] = [];
+  let errors = 0;
+  for (let i = 0; i < warmup + pairs; i++) {
+    const aFirst = Math.random() < 0.5;
+    const first = await (aFirst ? sa : sb).once();
+    const second = await (aFirst ? sb : sa).once();
+    const [ta, tb] = aFirst ? [first, second] : [second, first];
+    if (i < warmup) continue;
+    if (ta < 0 || tb < 0) {
+      errors++;
+      continue;
+    }
+    la.push(ta);
+    lb.push(tb);
+    diffs.push(ta - tb);
+  }
+  sa.agent.destroy();
+  sb.agent.destroy();
+  const med = (xs: number[]) => percentileOfSorted(Float64Array.from(xs).sort(), 50);
+  return { pairs: la.length, errors, p50a: med(la), p50b: med(lb), diffus: med(diffs) };
+}
+
 /** Which load generator the benchmarks use: wrk when installed, else this file's own. */
 export type LoadTool = "wrk" | "node";
 

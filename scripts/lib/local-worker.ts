@@ -112,6 +112,8 @@ export interface LocalIsolates {
 export async function startLocalIsolates(
   names: readonly string[],
   bindings: (name: string) => Record<string, string>,
+  /** Also bind the counts aggregator (held by the first) and an Analytics Engine dataset. */
+  counts = false,
 ): Promise<LocalIsolates> {
   const scriptPath = await bundleWorker();
   const contents = readFileSync(scriptPath, "utf8");
@@ -130,7 +132,16 @@ export async function startLocalIsolates(
           name === first
             ? { className: "VersionBeacon", useSQLite: true }
             : { className: "VersionBeacon", scriptName: first, useSQLite: true },
+        ...(counts
+          ? {
+              AGGREGATOR:
+                name === first
+                  ? { className: "CountsAggregator", useSQLite: true }
+                  : { className: "CountsAggregator", scriptName: first, useSQLite: true },
+            }
+          : {}),
       },
+      ...(counts ? { analyticsEngineDatasets: { EF_COUNTS: { dataset: "edgeflags_counts" } } } : {}),
       bindings: bindings(name),
       unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
     })),
