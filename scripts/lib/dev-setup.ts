@@ -122,6 +122,8 @@ export async function prepareDevFiles(root: string, url: string): Promise<DevSet
     url,
     environment: DEV_ENVIRONMENT,
     publishToken,
+    // `edgeflags explain` sends it as X-API-Key.
+    serverApiKey,
     privateKeyFile: "dev-key.json",
     target: "worker",
   };

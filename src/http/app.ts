@@ -13,6 +13,7 @@ import type { Config } from "./config";
 import { TARGETING_KEY_HEADER } from "./context";
 import { ApiError, errorResponse } from "./errors";
 import { EVENTS_PATH, eventsRoutes } from "./routes/events";
+import { explainRoutes } from "./routes/explain";
 import { flagsRoutes } from "./routes/flags";
 import { healthRoutes } from "./routes/healthz";
 import { intakeRoutes } from "./routes/intake";
@@ -114,6 +115,11 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
     corsFor,
     limitBody((config) => config.maxBodyBytes),
   );
+  // Explain (server-side, no CORS): the evaluation routes' body limit.
+  app.use(
+    "/v1/explain/*",
+    limitBody((config) => config.maxBodyBytes),
+  );
   const snapshotLimit = limitBody((config) => config.maxSnapshotBytes);
   app.use("/v1/snapshot/*", snapshotLimit);
 
@@ -124,6 +130,7 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   app.route("/ofrep/v1", ofrepRoutes);
   app.route("/v1/snapshot", intakeRoutes);
   app.route("/v1/stats", statsRoutes);
+  app.route("/v1/explain", explainRoutes);
 
   app.notFound((c) => {
     const { status, body } = errorResponse("not_found");

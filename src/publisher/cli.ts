@@ -16,6 +16,7 @@ Settings (command line > environment > .edgeflags/config.json > defaults):
   --env / EDGEFLAGS_ENV / environment              environment (default "development")
   EDGEFLAGS_PUBLISH_TOKEN / publishToken           bearer token for the worker's intake
   EDGEFLAGS_STATS_TOKEN / statsToken               the worker's read-only STATS_TOKEN for stats (default: the publish token)
+  EDGEFLAGS_SERVER_API_KEY / serverApiKey          one of the worker's SERVER_API_KEYS, for explain
   --key / EDGEFLAGS_PRIVATE_KEY(_FILE) / privateKeyFile   signing key (JWK)
   EDGEFLAGS_PUBLIC_KEYS(_FILE) / publicKeysFile    extra public keys to trust (JWKS): the worker's, to count approvals
   --policy / EDGEFLAGS_POLICY_FILE / policyFile    the trust policy file (what the worker has as EDGEFLAGS_POLICY)
@@ -344,6 +345,34 @@ function program(io: Io, run: Run): Command {
     .addOption(json)
     .action((flag, o) =>
       run(o, async (ctx) => (await import("./commands/stats")).statsCommand(flag, o, ctx)),
+    );
+
+  root
+    .command("explain")
+    .description(
+      "why a context gets what it gets: each evaluation step with ✓/✗ and the values read, from the worker (needs a server API key); without FLAG, every flag in one line each",
+    )
+    .argument("[flag]", "the flag to explain (default: every flag, briefly)")
+    .option("--key <targetingKey>", "the targeting key")
+    .option("--country <code>", "geo: ISO country, e.g. DE")
+    .option("--continent <code>", "geo: continent, e.g. EU")
+    .option("--region <code>", "geo: region code (NY), or country and region (US-NY)")
+    .option("--attr <name=value>", "a client attribute; JSON values (21, true) as such (repeatable)", collect)
+    .option(
+      "--identity <claim=value>",
+      "a verified identity claim, as a token would carry it (repeatable)",
+      collect,
+    )
+    .option(
+      "--at <time>",
+      "the snapshot live then, evaluated then: an ISO time, a date, or a duration ago (2h)",
+    )
+    .option("--url <url>", "worker base URL")
+    .option("--env <name>", "environment (for the config file's settings)")
+    .option("--config <file>", "config file (default: the nearest .edgeflags/config.json)")
+    .addOption(json)
+    .action((flag, o) =>
+      run(o, async (ctx) => (await import("./commands/explain")).explainCommand(flag, o, ctx)),
     );
 
   root

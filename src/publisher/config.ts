@@ -20,6 +20,8 @@ export interface ConfigFile {
   publishToken?: string;
   /** Read-only bearer token for the worker's GET /v1/stats (its STATS_TOKEN); else publishToken. */
   statsToken?: string;
+  /** One of the worker's SERVER_API_KEYS, sent as X-API-Key by `edgeflags explain`. */
+  serverApiKey?: string;
   /** Private signing key (JWK file). */
   privateKeyFile?: string;
   /** JWKS file of extra public keys to trust when verifying live or old snapshots (key rotation). */
@@ -62,6 +64,8 @@ export interface Settings {
   publishToken: string | undefined;
   /** The worker's STATS_TOKEN (`edgeflags stats`), when set apart from the publish token. */
   statsToken: string | undefined;
+  /** One of the worker's SERVER_API_KEYS (`edgeflags explain`). */
+  serverApiKey: string | undefined;
   /** Private JWK as JSON text, or a file to read it from. */
   privateKey: { json: string; source: string } | { file: string } | undefined;
   /** Extra trusted public keys (JWKS JSON text), and where they came from (for messages). */
@@ -250,6 +254,7 @@ export function resolveSettings(
     environmentSet: (options.env ?? blank(env.EDGEFLAGS_ENV) ?? file.environment) !== undefined,
     publishToken: blank(env.EDGEFLAGS_PUBLISH_TOKEN) ?? file.publishToken,
     statsToken: blank(env.EDGEFLAGS_STATS_TOKEN) ?? file.statsToken,
+    serverApiKey: blank(env.EDGEFLAGS_SERVER_API_KEY) ?? file.serverApiKey,
     privateKey,
     publicKeys,
     policy,
