@@ -44,10 +44,7 @@ async function main(): Promise<number> {
     await page.goto(`${demo.url}/console/login`);
     await page.fill("#token", CONSOLE_DEMO.consoleToken);
     await page.click("button[type=submit]");
-    await page.waitForSelector("table", { timeout: 5000 }).catch(async (e) => {
-      console.log(page.url(), await page.textContent("main"));
-      throw e;
-    });
+    await page.waitForSelector("table");
     for (const [file, path, width] of SHOTS) {
       await page.setViewportSize({ width, height: width > 600 ? 800 : 844 });
       await page.goto(`${demo.url}${path}`);

@@ -28,7 +28,7 @@ header form{margin:0}
 header button{background:none;border:1px solid #8a94a6;color:#fff;border-radius:4px;padding:.15em .6em;font:inherit;cursor:pointer}
 main{display:block;max-width:76rem;margin:0 auto;padding:1em}
 h1{font-size:1.45em;margin:.4em 0;overflow-wrap:anywhere}
-h1 code{font-size:inherit;font-family:inherit}
+h1 code{font:inherit}
 h1 .badge{font-size:.55em;vertical-align:.25em}
 caption{text-align:left;padding:.3em 0}
 h2{font-size:1.15em;margin:1.6em 0 .5em}

@@ -212,7 +212,10 @@ describe("signing in", () => {
 
   it("refuses a sign-in posted from another site", async () => {
     const h = world("console-csrf");
-    for (const headers of [{ "sec-fetch-site": "cross-site" }, { origin: "https://evil.example" }]) {
+    for (const headers of [{ "sec-fetch-site": "cross-site" }, { origin: "https://evil.example" }] as Record<
+      string,
+      string
+    >[]) {
       const res = await h.fetch("/console/login", {
         method: "POST",
         headers: { ...FORM, ...headers },
