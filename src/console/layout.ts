@@ -15,7 +15,7 @@ export type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
 const CSS = `*{box-sizing:border-box}
 body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2430;background:#f6f7f9}
 a{color:#0b57d0}
-a:focus-visible,button:focus-visible,input:focus-visible,textarea:focus-visible,summary:focus-visible,main:focus-visible{outline:3px solid #f0a500;outline-offset:2px}
+:focus-visible{outline:3px solid #f0a500;outline-offset:2px}
 .skip{position:absolute;left:-999px;top:0;background:#fff;padding:.5em 1em;z-index:1}
 .skip:focus{left:.5em;top:.5em}
 header{background:#1d2430;color:#fff}
@@ -34,12 +34,12 @@ caption{text-align:left;padding:.3em 0}
 h2{font-size:1.15em;margin:1.6em 0 .5em}
 section{background:#fff;border:1px solid #dde1e7;border-radius:6px;padding:.25em 1em 1em;margin:1em 0}
 .facts{display:grid;grid-template-columns:repeat(auto-fit,minmax(9.5rem,1fr));gap:.5em 1.5em;margin:0}
-.facts dt{font-size:.8em;color:#5b6472;text-transform:uppercase;letter-spacing:.04em}
+.facts dt,th{font-size:.8em;color:#5b6472;text-transform:uppercase;letter-spacing:.04em}
 .facts dd{margin:0;overflow-wrap:anywhere}
-.scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}
+.scroll{overflow-x:auto}
 table{border-collapse:collapse;width:100%;background:#fff}
 th,td{text-align:left;padding:.45em .6em;border-bottom:1px solid #e4e7ec;vertical-align:top}
-th{font-size:.8em;color:#5b6472;text-transform:uppercase;letter-spacing:.04em;white-space:nowrap}
+th{white-space:nowrap}
 td.key{font-weight:600;white-space:nowrap}
 .badge{display:inline-block;padding:0 .45em;border-radius:3px;font-size:.85em;white-space:nowrap;background:#e8ebf0}
 .on{background:#d8f0de;color:#0d5523}.off{background:#fde0de;color:#8a1c12}.sched{background:#e3ecfb;color:#153d7a}
@@ -74,7 +74,7 @@ header .in{padding:.5em .6em;gap:.25em .8em}.wide{display:none}
 table.reflow thead{position:absolute;left:-9999px}
 table.reflow tr{display:block;border-bottom:1px solid #dde1e7;padding:.4em 0}
 table.reflow td{display:flex;gap:1em;border:0;padding:.15em .2em}
-table.reflow td::before{content:attr(data-label);flex:0 0 6.5em;font-size:.8em;color:#5b6472;text-transform:uppercase;padding-top:.15em}
+table.reflow td::before{content:attr(data-label);flex:0 0 6.5em;font-size:.8em;color:#5b6472;padding-top:.15em}
 table.reflow td.key{white-space:normal;overflow-wrap:anywhere;font-size:1.05em}
 table.reflow td.key::before{display:none}}`;
 
