@@ -110,6 +110,8 @@ export function tryItText(input: TryItInput): string {
     ...entry("", `npx edgeflags publish ${demoFile}`),
     ...entry("kill switch", `npx edgeflags kill ${DEMO_FLAGS.killable} --reason test`),
     ...entry("history", "npx edgeflags history"),
+    ...entry("console", `${baseUrl}/console`),
+    `${" ".repeat(WIDTH)}# sign in with PUBLISH_TOKEN from .dev.vars (or set CONSOLE_TOKEN there, read-only)`,
   );
   const shell = input.shellSettings ?? [];
   if (shell.length > 0) {

@@ -6,6 +6,7 @@ import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { Hono } from "hono/tiny";
+import { consoleRoutes } from "../console/index";
 import { gateway, routePath } from "../gateway/index";
 import { errorAnswer } from "./answer";
 import type { AppEnv } from "./app-env";
@@ -131,6 +132,8 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   app.route("/v1/snapshot", intakeRoutes);
   app.route("/v1/stats", statsRoutes);
   app.route("/v1/explain", explainRoutes);
+  // The read-only operator console (src/console): HTML pages, under API_PREFIX too in gateway mode.
+  app.route("/console", consoleRoutes);
 
   app.notFound((c) => {
     const { status, body } = errorResponse("not_found");

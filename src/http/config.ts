@@ -80,6 +80,8 @@ export interface Config {
   events: { maxBodyBytes: number; maxPerRequest: number; perMinute: number; burst: number };
   /** STATS_TOKEN: a bearer token that may read GET /v1/stats and nothing else. */
   statsToken: string | undefined;
+  /** CONSOLE_TOKEN: signs in to the read-only console (src/console), and nothing else. */
+  consoleToken: string | undefined;
   /** Event streams (GET /v1/events): the per-isolate limit (0: off), heartbeat and lifetime, ms. */
   streams: { maxPerIsolate: number; heartbeatMs: number; maxLifetimeMs: number };
   /** Settings that were set but could not be used (their defaults apply instead). */
@@ -139,6 +141,7 @@ export function readConfig(env: Env): Config {
       burst: r.int("EVENTS_BURST", 100, 1),
     },
     statsToken: r.text("STATS_TOKEN"),
+    consoleToken: r.text("CONSOLE_TOKEN"),
     streams: {
       maxPerIsolate: r.int("STREAMS_MAX_PER_ISOLATE", 1000, 0),
       heartbeatMs: r.int("STREAM_HEARTBEAT_SECONDS", 20, 1) * 1000,

@@ -96,4 +96,9 @@ export interface Env {
   COUNTS_SAMPLE?: string;
   /** Read-only bearer token for GET /v1/stats (the publish token is accepted too). */
   STATS_TOKEN?: string;
+  /**
+   * Read-only token that signs in to the operator console at /console (docs/console.md); the publish
+   * token signs in too. Neither set: the console is off (404).
+   */
+  CONSOLE_TOKEN?: string;
 }

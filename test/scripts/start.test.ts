@@ -109,6 +109,8 @@ describe("the what-to-try text", () => {
     );
     expect(text).toMatch(/live-support-chat is true only with both headers/);
     expect(text).toMatch(/Mon-Fri 09:00-17:30, Sat 10:00-14:00 \(Europe\/Berlin\)/);
+    expect(text).toContain(`  ${"console:".padEnd(22)}http://127.0.0.1:9001/console\n`);
+    expect(text).toContain("sign in with PUBLISH_TOKEN from .dev.vars");
   });
 
   it("warns when EDGEFLAGS_* settings in the shell would send the CLI elsewhere", () => {

@@ -16,7 +16,8 @@
 import type { Context } from "hono";
 import { Hono } from "hono/tiny";
 import { announceSnapshot } from "../../signal/announce";
-import { readHistory } from "../../snapshot/audit";
+import type { LocationsView } from "../../signal/types";
+import { type HistoryEntry, readHistory } from "../../snapshot/audit";
 import { SnapshotError } from "../../snapshot/errors";
 import { kvKeys } from "../../snapshot/format";
 import type { KeyRing } from "../../snapshot/keys";
@@ -315,16 +316,24 @@ intakeRoutes.get("/history", async (c) => {
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_HISTORY) {
     throw new ApiError("bad_request", `limit must be an integer from 1 to ${MAX_HISTORY}`);
   }
-  const rt = ready(c);
-  const environment = rt.config.environment;
-  // Every record is checked against the signed snapshot of its version: KV alone proves nothing.
-  const records = await readHistory(kvOf(c), checkFor(rt), environment, limit);
+  const environment = c.get("rt").config.environment;
+  const records = await snapshotHistory(c, limit);
   c.header("Cache-Control", "no-store");
   return c.json({ environment, records });
 });
 
+/**
+ * The newest `limit` entries of the audit trail, newest first, as GET /history answers them (and the
+ * console shows them). Every record is checked against the signed snapshot of its version: KV alone
+ * proves nothing.
+ */
+export function snapshotHistory(c: Context<AppEnv>, limit: number): Promise<HistoryEntry[]> {
+  const rt = ready(c);
+  return readHistory(kvOf(c), checkFor(rt), rt.config.environment, limit);
+}
+
 /** Default and longest activity window of GET /locations, seconds (the beacon keeps an hour). */
-const DEFAULT_ACTIVE_WITHIN_S = 600;
+export const DEFAULT_ACTIVE_WITHIN_S = 600;
 const MAX_ACTIVE_WITHIN_S = 3600;
 
 /** `activeWithin`: `90s`, `10m`, `1h` or plain seconds, from 1 s to 1 h. */
@@ -340,14 +349,22 @@ export function parseActiveWithin(text: string | undefined): number {
 
 intakeRoutes.get("/locations", async (c) => {
   await requirePublisher(c);
-  const seconds = parseActiveWithin(c.req.query("activeWithin"));
-  const { beacon, off } = c.get("rt").signal;
+  const view = await locationTable(c.get("rt"), parseActiveWithin(c.req.query("activeWithin")));
+  c.header("Cache-Control", "no-store");
+  return c.json(view);
+});
+
+/**
+ * The beacon's table of the version each location serves, for locations seen within `seconds`, as
+ * GET /locations answers it (and the console shows it). `signal_disabled` when there is no signal.
+ */
+export async function locationTable(rt: Runtime, seconds: number): Promise<LocationsView> {
+  const { beacon, off } = rt.signal;
   if (!beacon?.locations || off)
     throw new ApiError("signal_disabled", off && `the version signal is off: ${off}`);
   const view = await beacon.locations(seconds * 1000);
-  c.header("Cache-Control", "no-store");
-  return c.json({ ...view, environment: c.get("rt").config.environment });
-});
+  return { ...view, environment: rt.config.environment };
+}
 
 intakeRoutes.get("/versions/:version", async (c) => {
   await requirePublisher(c);

@@ -7,10 +7,11 @@
  */
 import { Hono } from "hono/tiny";
 import { MAX_NAME_LENGTH } from "../../flags/defaults";
-import { RETENTION_MS } from "../../observe/types";
+import { RETENTION_MS, type StatsAnswer, type StatsQuery } from "../../observe/types";
 import type { AppEnv } from "../app-env";
 import { ApiError } from "../errors";
 import { queryPairs } from "../request";
+import type { Runtime } from "../runtime";
 
 export const statsRoutes = new Hono<AppEnv>();
 
@@ -48,7 +49,23 @@ statsRoutes.get("/", async (c) => {
     throw new ApiError("bad_request", `flag takes a flag key (at most ${MAX_NAME_LENGTH} characters)`);
   }
   const now = Date.now();
-  const from = parseSince(since, now);
+  const answer = await readStats(rt, {
+    ...(flag === undefined ? {} : { flag }),
+    since: parseSince(since, now),
+    now,
+  });
+  c.header("Cache-Control", "no-store");
+  return c.json(answer);
+});
+
+/** What GET /v1/stats answers: the aggregator's counts, and whether this worker counts. */
+export type StatsView = StatsAnswer & { environment: string; counting: string };
+
+/**
+ * The counts behind GET /v1/stats (and the console's chart): this isolate's pending counts are
+ * flushed first, then the aggregator is asked. `stats_disabled` without an AGGREGATOR binding.
+ */
+export async function readStats(rt: Runtime, query: StatsQuery): Promise<StatsView> {
   const aggregator = rt.counts.aggregator;
   if (!aggregator) {
     throw new ApiError(
@@ -56,12 +73,11 @@ statsRoutes.get("/", async (c) => {
       "this worker keeps no counts to read (no AGGREGATOR binding; Analytics Engine counts are read with its SQL API)",
     );
   }
-  await rt.counts.counter?.flushNow(now);
-  const answer = await aggregator().stats({ ...(flag === undefined ? {} : { flag }), since: from, now });
-  c.header("Cache-Control", "no-store");
-  return c.json({
+  await rt.counts.counter?.flushNow(query.now);
+  const answer = await aggregator().stats(query);
+  return {
     ...answer,
     environment: rt.config.environment,
     counting: rt.counts.counter ? "on" : `off (${rt.counts.off})`,
-  });
-});
+  };
+}
