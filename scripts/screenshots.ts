@@ -1,6 +1,6 @@
 /**
  * `npx tsx scripts/screenshots.ts`: the console's screenshots in docs/ (flag list and a flag page, at
- * desktop and phone widths), taken in the Chromium the browser tests use, from a worker in workerd
+ * desktop and phone widths, and an explain answer), taken in the Chromium the browser tests use, from a worker in workerd
  * with the console demo (scripts/lib/console-demo.ts). I/O: a loopback worker, a browser, PNG files.
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -51,6 +51,16 @@ async function main(): Promise<number> {
       await page.screenshot({ path: join(root, "docs", file), fullPage: true });
       console.log(`docs/${file}`);
     }
+    // An explain answer: a visitor in New York, where crypto-payments is geo-blocked.
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.goto(`${demo.url}/console/flags/crypto-payments`);
+    await page.fill("#ex-key", "qa-account-1");
+    await page.fill("#ex-country", "US");
+    await page.fill("#ex-region", "NY");
+    await page.click("form[action$='/explain'] button[type=submit]");
+    await page.waitForSelector("#result-h");
+    await page.screenshot({ path: join(root, "docs", "console-explain-desktop.png"), fullPage: true });
+    console.log("docs/console-explain-desktop.png");
     return 0;
   } finally {
     await browser.close();

@@ -68,6 +68,10 @@ button.primary{font:inherit;font-weight:600;background:#0b57d0;color:#fff;border
 .hint{font-size:.85em;color:#5b6472;font-weight:400}
 .error{border-left:4px solid #c5221f;background:#fde0de;padding:.5em .8em;border-radius:4px}
 .notice{border-left:4px solid #b06000;background:#fff1c7;padding:.5em .8em;border-radius:4px}
+.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+ol.trace{list-style:none;padding:0;margin:.4em 0;font:13px/1.6 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;overflow-wrap:anywhere}
+.d2{padding-left:1.2em}.d3{padding-left:2.4em}.d4{padding-left:3.6em}.d5{padding-left:4.8em}.d6{padding-left:6em}.d7{padding-left:7.2em}.d8{padding-left:8.4em}
+.mk{display:inline-block;width:1.3em;font-weight:700}.yes{color:#0d5523}.no{color:#8a1c12}
 @media (max-width:40rem){body{font-size:14px}main{padding:.6em}section{padding:.2em .7em .8em}
 header .in{padding:.5em .6em;gap:.25em .8em}.wide{display:none}
 .plot{height:9rem}

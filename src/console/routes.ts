@@ -9,15 +9,20 @@ import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { html } from "hono/html";
 import { Hono } from "hono/tiny";
+import { parseInstant } from "../eval/schedule";
+import type { EvaluationContext } from "../eval/types";
+import { explainFlag } from "../explain/index";
 import { gatewaySettings } from "../gateway/settings";
 import type { AppEnv } from "../http/app-env";
 import { ApiError } from "../http/errors";
 import { secretCheck } from "../http/request";
+import { snapshotLiveAt } from "../http/routes/explain";
 import { locationTable, snapshotHistory } from "../http/routes/intake";
 import { readStats } from "../http/routes/stats";
 import type { Runtime } from "../http/runtime";
+import type { VerifiedSnapshot } from "../snapshot/verify";
 import { flagCommands } from "./commands";
-import { explainUnavailable } from "./explain-section";
+import { type ExplainAnswer, type ExplainFields, explainPage } from "./explain-section";
 import { flagList } from "./flag-list";
 import { CHART_RANGES, type CountsView, flagPage } from "./flag-page";
 import { flagHistory } from "./history";
@@ -279,20 +284,121 @@ consoleRoutes.get(
   }),
 );
 
+/** Attributes a console explain may name (as many as a context may carry). */
+const MAX_EXPLAIN_ATTRIBUTES = 64;
+
+/** The form's fields as a context and moment, or what is wrong with them (for the page to say). */
+function explainInput(
+  f: ExplainFields,
+  now: number,
+): { context: EvaluationContext; at: number | undefined } | { problem: string } {
+  if (f.country !== "" && !/^[A-Za-z]{2}$/.test(f.country)) {
+    return { problem: "Country takes two letters, like DE." };
+  }
+  // `US-NY` or `NY`: the edge gives the code after the country.
+  const region = f.region.toUpperCase().replace(/^[A-Z]{2}-/, "");
+  if (region !== "" && !/^[A-Z0-9]{1,3}$/.test(region)) {
+    return { problem: "Region takes a subdivision code, like NY or US-NY." };
+  }
+  if (f.continent !== "" && !/^(AF|AN|AS|EU|NA|OC|SA)$/i.test(f.continent)) {
+    return { problem: "Continent takes one of AF, AN, AS, EU, NA, OC or SA." };
+  }
+  let attributes: Record<string, unknown> = {};
+  if (f.attributes.trim() !== "") {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(f.attributes);
+    } catch {
+      return { problem: 'Attributes must be JSON, like {"plan": "pro"}.' };
+    }
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+      return { problem: 'Attributes must be a JSON object, like {"plan": "pro"}.' };
+    }
+    attributes = parsed as Record<string, unknown>;
+    if (Object.keys(attributes).length > MAX_EXPLAIN_ATTRIBUTES) {
+      return { problem: `At most ${MAX_EXPLAIN_ATTRIBUTES} attributes.` };
+    }
+  }
+  let at: number | undefined;
+  if (f.at.trim() !== "") {
+    try {
+      at = parseInstant(f.at.trim(), "at");
+    } catch {
+      return { problem: "At takes an ISO time with an offset, like 2026-11-27T08:00:00Z." };
+    }
+    if (at > now) at = undefined;
+  }
+  const context: EvaluationContext = {
+    ...(f.targetingKey === "" ? {} : { targetingKey: f.targetingKey }),
+    ...(f.country === "" && region === "" && f.continent === ""
+      ? {}
+      : {
+          geo: {
+            ...(f.country === "" ? {} : { country: f.country.toUpperCase() }),
+            ...(region === "" ? {} : { regionCode: region }),
+            ...(f.continent === "" ? {} : { continent: f.continent.toUpperCase() }),
+          },
+        }),
+    attributes,
+  };
+  return { context, at };
+}
+
 /**
- * The Explain form's target. Explain is not wired in yet: 501 with a short page. This is the one
- * place to call the explain endpoint's function with the form's fields (targetingKey, country,
- * attributes) and render its answer.
+ * The Explain form's target: the same trace as POST /v1/explain (src/explain) for the form's
+ * visitor, on the live snapshot or, with a past `at`, the version live then. Read-only like every
+ * console page, so the console token may use it.
  */
-export const explainHandler: Handler = (c) =>
-  page(
-    c,
-    501,
-    "Explain",
-    explainUnavailable(`${basePath(c)}/flags/${encodeURIComponent(c.req.param("key") ?? "")}`),
-    true,
-    "flags",
-  );
+export const explainHandler: Handler = async (c) => {
+  const rt = c.get("rt");
+  const key = c.req.param("key") ?? "";
+  const base = basePath(c);
+  const back = `${base}/flags/${encodeURIComponent(key)}`;
+  const action = `${back}/explain`;
+  const form = /^application\/x-www-form-urlencoded\b/i.test(c.req.header("content-type") ?? "")
+    ? new URLSearchParams(await c.req.text())
+    : new URLSearchParams();
+  const fields: ExplainFields = {
+    targetingKey: (form.get("targetingKey") ?? "").trim().slice(0, 256),
+    country: (form.get("country") ?? "").trim().slice(0, 8),
+    region: (form.get("region") ?? "").trim().slice(0, 8),
+    continent: (form.get("continent") ?? "").trim().slice(0, 8),
+    attributes: (form.get("attributes") ?? "").slice(0, 4096),
+    at: (form.get("at") ?? "").trim().slice(0, 40),
+  };
+  const now = rt.signal.now();
+  const show = (status: number, answer: ExplainAnswer | { problem: string }) =>
+    page(c, status, `Explain ${key}`, explainPage(back, action, key, fields, answer), true, "flags");
+  const input = explainInput(fields, now);
+  if ("problem" in input) return show(400, input);
+  let snapshot: VerifiedSnapshot | undefined;
+  try {
+    snapshot = input.at === undefined ? await live(c) : await snapshotLiveAt(c, input.at);
+  } catch (err) {
+    return show(404, { problem: why(err) });
+  }
+  if (!snapshot) return nothingPublished(c);
+  const doc = snapshot.payload.flags;
+  if (!Object.hasOwn(doc.flags, key)) {
+    return show(404, { problem: `Version ${snapshot.payload.version} has no flag ${key}.` });
+  }
+  const at = input.at ?? now;
+  const { geo, targetingKey, attributes } = input.context;
+  const who = [
+    targetingKey === undefined ? "no targeting key" : `key ${JSON.stringify(targetingKey)}`,
+    geo === undefined
+      ? "no location"
+      : `location ${[geo.country, geo.regionCode, geo.continent].filter((p) => p !== undefined).join("/")}`,
+    Object.keys(attributes ?? {}).length === 0 ? "no attributes" : `attributes ${JSON.stringify(attributes)}`,
+  ].join(", ");
+  return show(200, {
+    trace: explainFlag(doc, key, input.context, at),
+    version: snapshot.payload.version,
+    snapshot: input.at === undefined ? "current" : "history",
+    at: new Date(at).toISOString(),
+    context: who,
+  });
+};
 
 consoleRoutes.post("/flags/:key/explain", (c) => {
   if (crossSite(c)) return c.text("refused", 403);

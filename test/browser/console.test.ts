@@ -1,7 +1,7 @@
 /**
  * The operator console in a real Chromium against the worker in workerd (scripts/lib/console-demo.ts:
  * the demo flags as three versions, an hour of counts): signing in, the flag list, a flag's history
- * diff and chart, a refused token, keyboard navigation, and a phone-width window without horizontal
+ * diff and chart, explain for DE and for New York, a refused token, keyboard navigation, and a phone-width window without horizontal
  * page overflow.
  */
 import type { BrowserContext, Page } from "playwright-core";
@@ -67,6 +67,32 @@ describeBrowser("operator console in chromium", () => {
     expect(box?.height).toBeGreaterThan(100);
     expect(await page.textContent(".legend")).toMatch(/on: \d+/);
     expect(await page.isVisible("form[action$='/explain'] #ex-key")).toBe(true);
+    await page.close();
+  }, 30_000);
+
+  it("explains a flag for a visitor in DE and one in New York, with different results", async () => {
+    const page = await signIn(CONSOLE_DEMO.consoleToken);
+    await page.goto(`${demo.url}/console/flags/crypto-payments`);
+    const run = async (country: string, region: string) => {
+      await page.fill("#ex-key", "qa-account-1");
+      await page.fill("#ex-country", country);
+      await page.fill("#ex-region", region);
+      await page.click("form[action$='/explain'] button[type=submit]");
+      await page.waitForSelector("#result-h");
+      return {
+        result: (await page.textContent("#result-h + p")) ?? "",
+        steps: await page.locator("ol.trace li").allTextContents(),
+      };
+    };
+    const de = await run("DE", "");
+    expect(de.result).toContain("crypto-payments = true");
+    expect(de.steps).toContain("✓holds: geo DE: not blocked");
+    // The answer page keeps the form filled in: the next visitor is asked from there.
+    expect(await page.inputValue("#ex-country")).toBe("DE");
+    const ny = await run("US", "NY");
+    expect(ny.result).toContain("crypto-payments = false");
+    expect(ny.result).toContain("off, TARGETING_MATCH (geo)");
+    expect(ny.steps).toContain("✗does not hold: geo US/NY: blocked by region US-NY -> off");
     await page.close();
   }, 30_000);
 

@@ -2,8 +2,8 @@
  * The operator console in workerd: sign-in with the publish token or CONSOLE_TOKEN and the session
  * cookie (never the token; forged, expired, other-environment and old-token cookies refused), the
  * security headers on every answer, escaping of everything a flags file says, the flag list, a flag's
- * page with its history diff and counts chart, unknown flags, the locations table, Explain's
- * placeholder, and the console's place under API_PREFIX in gateway mode.
+ * page with its history diff and counts chart, unknown flags, the locations table, Explain (DE against
+ * US, a past moment, refused input, escaping), and the console's place under API_PREFIX in gateway mode.
  */
 import { describe, expect, it } from "vitest";
 import type { FlagsDocument } from "../../src/flags/types";
@@ -57,6 +57,8 @@ async function publishHistory(h: Harness, environment: string): Promise<void> {
     await snapshot({
       environment,
       version: 1,
+      // An hour before version 2, so that a moment in between has version 1 live.
+      issuedAt: new Date(Date.now() - 3_600_000).toISOString(),
       flags: v1Flags,
       audit: audit("first", {
         added: Object.keys(v1Flags.flags),
@@ -331,19 +333,116 @@ describe("pages", () => {
     expect(body).toMatch(/<dt>Announced version<\/dt><dd>2<\/dd>/);
   });
 
-  it("answers the Explain form with 501 for now, and only with a session", async () => {
+  const explain = (h: Harness, key: string, form: string, headers: Record<string, string>) =>
+    h.fetch(`/console/flags/${key}/explain`, {
+      method: "POST",
+      headers: { ...FORM, ...headers },
+      body: form,
+    });
+
+  it("explains a flag for the form's visitor: DE and US differ, with the step that decided", async () => {
     const { h, cookie } = await signedIn();
-    const post = (headers: Record<string, string>) =>
-      h.fetch("/console/flags/half-rollout/explain", {
-        method: "POST",
-        headers: { ...FORM, ...headers },
-        body: "targetingKey=user-1&country=DE&attributes=%7B%7D",
-      });
-    const res = await post({ cookie });
-    expect(res.status).toBe(501);
+    const de = await explain(h, "banner-text", "targetingKey=user-1&country=de&attributes=", { cookie });
+    expect(de.status).toBe(200);
+    expectSecurityHeaders(de);
+    const deBody = await de.text();
+    expect(deBody).toContain("<code>banner-text</code> = <code>&quot;Hallo&quot;</code>");
+    expect(deBody).toContain("hallo, TARGETING_MATCH (german)");
+    expect(deBody).toMatch(
+      /<span class="mk yes" aria-hidden="true">✓<\/span><span class="sr">holds: <\/span>rule german: matched/,
+    );
+    expect(deBody).toContain("geo.country in [&quot;DE&quot;,&quot;AT&quot;] (geo.country = &quot;DE&quot;)");
+    expect(deBody).toContain("Version 2 (live now)");
+    // The form comes back filled in, to try another visitor.
+    expect(deBody).toContain(
+      'name="country" autocomplete="off" maxlength="2" pattern="[A-Za-z]{2}" placeholder="DE" value="de"',
+    );
+    const us = await (
+      await explain(h, "banner-text", "targetingKey=user-1&country=US&region=us-ny&continent=na", { cookie })
+    ).text();
+    expect(us).toContain("location US/NY/NA");
+    expect(us).toContain("<code>banner-text</code> = <code>&quot;Hello&quot;</code>");
+    expect(us).toMatch(/✗<\/span><span class="sr">does not hold: <\/span>rule german: no match/);
+    // Attributes as JSON; a split shows its bucket against the ranges.
+    const split = await (
+      await explain(
+        h,
+        "half-rollout",
+        `targetingKey=user-7&attributes=${encodeURIComponent('{"plan":"pro"}')}`,
+        {
+          cookie,
+        },
+      )
+    ).text();
+    expect(split).toMatch(
+      /split by key &quot;user-7&quot;, salt &quot;half-rollout&quot;: bucket \d+ of 100 -&gt; (on|off)/,
+    );
+    expect(split).toContain("attributes {&quot;plan&quot;:&quot;pro&quot;}");
+  });
+
+  it("explains as of a past moment with the version live then", async () => {
+    const { h, cookie } = await signedIn();
+    // Version 1 (half-rollout at 10 %) was live from an hour before version 2.
+    const at = encodeURIComponent(new Date(Date.now() - 1_800_000).toISOString());
+    const body = await (await explain(h, "half-rollout", `targetingKey=user-7&at=${at}`, { cookie })).text();
+    expect(body).toContain("Version 1 (the version live then)");
+    expect(body).toContain("on [0, 10)  off [10, 100)");
+  });
+
+  it.each([
+    ["a country of three letters", "country=DEU", 400, "Country takes two letters"],
+    [
+      "a region that is no subdivision code",
+      "country=US&region=New%20York",
+      400,
+      "Region takes a subdivision code",
+    ],
+    ["an unknown continent", "continent=XX", 400, "Continent takes one of"],
+    ["attributes that are not JSON", "attributes=%7Bplan", 400, "Attributes must be JSON"],
+    ["attributes that are a list", "attributes=%5B1%5D", 400, "Attributes must be a JSON object"],
+    ["a bad time", "at=yesterday", 400, "At takes an ISO time"],
+    [
+      "a time before the first version",
+      "at=2001-01-01T00%3A00%3A00Z",
+      404,
+      "is before the first recorded version",
+    ],
+  ] as [
+    string,
+    string,
+    number,
+    string,
+  ][])("refuses %s with a short message, the form kept", async (_, form, status, message) => {
+    const { h, cookie } = await signedIn();
+    const res = await explain(h, "half-rollout", form, { cookie });
+    expect(res.status).toBe(status);
     expectSecurityHeaders(res);
-    expect(await res.text()).toContain("Explain is not available");
-    expect((await post({})).status).toBe(401);
+    const body = await res.text();
+    expect(body).toContain('<p class="error" role="alert">');
+    expect(body).toContain(message);
+    expect(body).toContain('<form class="stack" method="post"');
+  });
+
+  it("explains only with a session, only from the console's own pages, and escapes what it echoes", async () => {
+    const { h, cookie } = await signedIn();
+    expect((await explain(h, "half-rollout", "targetingKey=u", {})).status).toBe(401);
+    expect(
+      (await explain(h, "half-rollout", "targetingKey=u", { cookie, "sec-fetch-site": "cross-site" })).status,
+    ).toBe(403);
+    const hostile = encodeURIComponent(HOSTILE);
+    const res = await explain(
+      h,
+      "hostile-text",
+      `targetingKey=${hostile}&attributes=${encodeURIComponent(JSON.stringify({ x: HOSTILE }))}`,
+      { cookie },
+    );
+    expect(res.status).toBe(200);
+    const body = await res.text();
+    expect(body).not.toContain("<script>");
+    expect(body).toContain("&lt;script&gt;");
+    const missing = await explain(h, "nope", "targetingKey=u", { cookie });
+    expect(missing.status).toBe(404);
+    expect(await missing.text()).toContain("Version 2 has no flag nope.");
   });
 
   it("never puts a token in a page, a link or a redirect", async () => {

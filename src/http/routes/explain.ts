@@ -111,7 +111,7 @@ async function readRequest(c: Context<AppEnv>): Promise<ExplainRequest> {
 }
 
 /** The snapshot live at `at` (epoch ms), or the error saying why there is none. */
-async function snapshotLiveAt(c: Context<AppEnv>, at: number): Promise<VerifiedSnapshot> {
+export async function snapshotLiveAt(c: Context<AppEnv>, at: number): Promise<VerifiedSnapshot> {
   const rt = c.get("rt");
   if (!rt.keys || !c.env.FLAGS) throw new ApiError("internal", rt.configError);
   const kv = c.env.FLAGS;

@@ -5,7 +5,8 @@
  * Needs the worker URL and one of its SERVER_API_KEYS (EDGEFLAGS_SERVER_API_KEY, or `serverApiKey`
  * in .edgeflags/config.json, which `npm start` writes). I/O: the worker, over HTTP.
  */
-import type { FlagTrace, ServeTrace, SplitTrace, StepTrace } from "../../explain/trace";
+import { decidedBy, describeResult, show, traceLines } from "../../explain/lines";
+import type { FlagTrace } from "../../explain/trace";
 import { type CliOptions, resolveSettings } from "../config";
 import { CliError, EXIT, type Output } from "../output";
 import { fetchFailureCause } from "../wait";
@@ -147,7 +148,7 @@ export async function explainCommand(
     ),
   );
   if (answer.flag) {
-    printTrace(out, answer.flag, "");
+    printTrace(out, answer.flag);
     return EXIT.ok;
   }
   const traces = answer.flags ?? [];
@@ -159,37 +160,6 @@ export async function explainCommand(
   ]);
   for (const line of table([["FLAG", "VALUE", "RESULT", "DECIDED BY"], ...rows])) out.line(line);
   return EXIT.ok;
-}
-
-/** `on, DEFAULT (fallthrough)` or `ERROR TARGETING_KEY_MISSING (fallthrough)`. */
-function describeResult(t: FlagTrace): string {
-  const r = t.result;
-  const what = r.errorCode !== undefined ? `ERROR ${r.errorCode}` : `${r.variant}, ${r.reason}`;
-  return r.ruleId === undefined ? what : `${what} (${r.ruleId})`;
-}
-
-/** The step that decided, in a few words. */
-function decidedBy(t: FlagTrace): string {
-  const last = t.steps.at(-1);
-  if (last === undefined) return "";
-  switch (last.step) {
-    case "flag":
-      return "not found";
-    case "enabled":
-      return "kill switch";
-    case "schedule":
-      return "schedule";
-    case "prerequisite":
-      return `prerequisite ${last.flag}`;
-    case "geo":
-      return `geo ${geoText(last.geo as Record<string, unknown> | null)}`;
-    case "targets":
-      return "individual target";
-    case "rule":
-      return `rule ${last.id}`;
-    case "fallthrough":
-      return last.serve.split ? "fallthrough split" : "fallthrough";
-  }
 }
 
 /** A value shown in a table cell: at most 40 characters. */
@@ -206,111 +176,13 @@ function table(rows: string[][]): string[] {
   );
 }
 
-const show = (v: unknown) => (v === undefined ? "missing" : JSON.stringify(v));
-
-function geoText(geo: Record<string, unknown> | null): string {
-  if (geo === null) return "unknown";
-  const parts = [geo.country, geo.continent, geo.regionCode].filter((p) => p !== undefined);
-  return parts.length === 0 ? "unknown" : parts.join("/");
-}
-
 /** One flag's steps, with ✓ / ✗ and the values read; prerequisites' own steps indented below them. */
-function printTrace(out: Output, t: FlagTrace, indent: string): void {
-  const ok = (yes: boolean) => (yes ? out.paint("green", "✓") : out.paint("red", "✗"));
-  const line = (text: string, depth = 1) => out.line(`${indent}${"  ".repeat(depth)}${text}`);
-  if (indent === "") out.line(`${out.paint("bold", t.key)} = ${show(t.result.value)}  ${describeResult(t)}`);
-  for (const s of t.steps) printStep(s);
-  if (t.result.errorMessage) line(`${out.paint("red", "error")}: ${t.result.errorMessage}`);
-
-  function printStep(s: StepTrace): void {
-    switch (s.step) {
-      case "flag":
-        line(`${ok(false)} no flag named ${JSON.stringify(t.key)} in this version`);
-        return;
-      case "enabled":
-        line(s.enabled ? `${ok(true)} enabled` : `${ok(false)} disabled (kill switch) -> off variant`);
-        return;
-      case "schedule": {
-        const bounds = `from ${s.from ?? "-"} until ${s.until ?? "-"}`;
-        const local = s.localTime ? `, ${s.localTime} ${s.timezone}` : "";
-        line(
-          `${ok(s.active)} schedule ${s.active ? "active" : "inactive"} (${s.inBounds ? "within" : "outside"} ${bounds}${local})`,
-        );
-        for (const w of s.windows ?? []) line(`${ok(w.open)} ${w.days.join(",")} ${w.start}-${w.end}`, 2);
-        return;
-      }
-      case "prerequisite":
-        line(`${ok(s.met)} prerequisite ${s.flag} = ${s.got ?? "(error)"}, needs ${s.variants.join(" or ")}`);
-        printTrace(out, s.trace, `${indent}    `);
-        return;
-      case "geo": {
-        const verdict = s.blocked
-          ? `blocked by ${s.blocked}`
-          : s.hasAllow
-            ? s.allowed
-              ? `allowed by ${s.allowed}`
-              : "outside the allow list"
-            : "not blocked";
-        line(
-          `${ok(!s.decides)} geo ${geoText(s.geo as Record<string, unknown> | null)}: ${verdict}${s.serve ? ` -> ${s.serve}` : ""}`,
-        );
-        return;
-      }
-      case "targets": {
-        const hit = s.lists.find((l) => l.listed);
-        const key =
-          s.targetingKey === undefined ? "no targeting key" : `key ${JSON.stringify(s.targetingKey)}`;
-        const lists = s.lists
-          .map((l) => `${l.variant}: ${l.size} ${l.size === 1 ? "key" : "keys"}`)
-          .join(", ");
-        line(
-          hit
-            ? `${ok(true)} ${key} is a target of ${hit.variant}`
-            : `${ok(false)} ${key} in no target list (${lists})`,
-        );
-        return;
-      }
-      case "rule": {
-        const what = s.matched ? "matched" : "no match";
-        line(`${ok(s.matched)} rule ${s.id}: ${what}${s.conditions.length === 0 ? " (no conditions)" : ""}`);
-        for (const c of s.conditions) {
-          if (c.kind === "attribute") {
-            const values = c.values === undefined ? "" : ` ${JSON.stringify(c.values)}`;
-            line(`${ok(c.holds)} ${c.attribute} ${c.op}${values} (${c.attribute} = ${show(c.read)})`, 2);
-          } else {
-            const name = `${c.negate ? "not in" : "in"} segment ${c.segment}`;
-            line(`${ok(c.holds)} ${name} (member: ${c.member ? "yes" : "no"}, ${c.via})`, 2);
-          }
-        }
-        if (s.serve) printServe(s.serve);
-        return;
-      }
-      case "fallthrough":
-        line(`-> fallthrough`);
-        printServe(s.serve);
-        return;
-    }
-  }
-
-  function printServe(serve: ServeTrace): void {
-    if (serve.variant !== undefined) line(`-> ${serve.variant}`, 2);
-    if (serve.split) printSplit(serve.split);
-  }
-
-  function printSplit(sp: SplitTrace): void {
-    const weights =
-      sp.weights === "base"
-        ? "base weights"
-        : `progressive step ${sp.weights.step + 1} (from ${sp.weights.at})`;
-    const ranges = sp.ranges.map((r) => `${r.variant} [${r.from}, ${r.to})`).join("  ");
-    if (sp.bucket === undefined) {
-      line(`${ok(false)} split by ${sp.by}: no value to bucket (${weights}: ${ranges})`, 2);
-      return;
-    }
-    line(
-      `split by ${sp.by} ${JSON.stringify(sp.bucketKey)}, salt ${JSON.stringify(sp.salt)}: bucket ${sp.bucket} of ${sp.totalWeight} -> ${sp.variant}`,
-      2,
-    );
-    line(`${weights}: ${ranges}`, 3);
+function printTrace(out: Output, t: FlagTrace): void {
+  out.line(`${out.paint("bold", t.key)} = ${show(t.result.value)}  ${describeResult(t)}`);
+  for (const l of traceLines(t)) {
+    const mark =
+      l.mark === undefined ? "" : l.mark ? `${out.paint("green", "✓")} ` : `${out.paint("red", "✗")} `;
+    const text = l.error ? `${out.paint("red", "error")}: ${l.text}` : l.text;
+    out.line(`${"  ".repeat(l.depth)}${mark}${text}`);
   }
 }
