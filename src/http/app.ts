@@ -14,6 +14,7 @@ import { TARGETING_KEY_HEADER } from "./context";
 import { ApiError, errorResponse } from "./errors";
 import { EVENTS_PATH, eventsRoutes } from "./routes/events";
 import { flagsRoutes } from "./routes/flags";
+import { guardsRoutes } from "./routes/guards";
 import { healthRoutes } from "./routes/healthz";
 import { intakeRoutes } from "./routes/intake";
 import { ofrepRoutes } from "./routes/ofrep";
@@ -124,6 +125,11 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   app.route("/ofrep/v1", ofrepRoutes);
   app.route("/v1/snapshot", intakeRoutes);
   app.route("/v1/stats", statsRoutes);
+  app.use(
+    "/v1/guards/*",
+    limitBody((config) => config.maxBodyBytes),
+  );
+  app.route("/v1/guards", guardsRoutes);
 
   app.notFound((c) => {
     const { status, body } = errorResponse("not_found");

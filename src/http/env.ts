@@ -91,4 +91,8 @@ export interface Env {
   COUNTS_COUNTRY_LIMIT?: string;
   /** Read-only bearer token for GET /v1/stats (the publish token is accepted too). */
   STATS_TOKEN?: string;
+  /** Where the aggregator posts a guard trip (Slack-compatible JSON). Unset: no webhook. */
+  GUARD_WEBHOOK_URL?: string;
+  /** Sent as X-Edgeflags-Webhook-Secret with every webhook, for the receiver to check. */
+  GUARD_WEBHOOK_SECRET?: string;
 }
