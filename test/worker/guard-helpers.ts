@@ -5,7 +5,7 @@
  */
 import { expect } from "vitest";
 import type { FlagsDocument } from "../../src/flags/types";
-import type { GuardsAnswer, GuardStatus } from "../../src/guard/types";
+import type { GuardStatus, GuardsAnswer } from "../../src/guard/types";
 import { kvKeys } from "../../src/snapshot/format";
 import { type Harness, publishToKv, snapshot, testEnv } from "./helpers";
 import { realBeacon } from "./signal-helpers";
@@ -14,7 +14,11 @@ export const TOKEN = "test-publish-token";
 export const auth = { authorization: `Bearer ${TOKEN}` };
 
 /** Publishes `flags` as `version` everywhere the worker and the aggregator read it. */
-export async function publishVersion(environment: string, version: number, flags: FlagsDocument): Promise<string> {
+export async function publishVersion(
+  environment: string,
+  version: number,
+  flags: FlagsDocument,
+): Promise<string> {
   const jws = await snapshot({ environment, version, flags });
   await publishToKv(jws, environment);
   await testEnv.FLAGS.put(kvKeys.version(environment, version), jws);
@@ -31,8 +35,12 @@ export function failingOrigin(flag: string, failing: readonly unknown[]): Fetche
     async fetch(input: RequestInfo | URL, init?: RequestInit) {
       const req = new Request(input, init);
       const header = req.headers.get("x-edgeflags-flags");
-      const value = header ? (JSON.parse(header) as { flags: Record<string, unknown> }).flags[flag] : undefined;
-      return new Response(failing.includes(value) ? "boom" : "ok", { status: failing.includes(value) ? 500 : 200 });
+      const value = header
+        ? (JSON.parse(header) as { flags: Record<string, unknown> }).flags[flag]
+        : undefined;
+      return new Response(failing.includes(value) ? "boom" : "ok", {
+        status: failing.includes(value) ? 500 : 200,
+      });
     },
   } as unknown as Fetcher;
 }

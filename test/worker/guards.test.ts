@@ -7,17 +7,10 @@
  */
 import { describe, expect, it } from "vitest";
 import type { FlagsDocument } from "../../src/flags/types";
-import type { GuardSignal } from "../../src/guard/types";
 import { signGuardReset } from "../../src/guard/reset";
+import type { GuardSignal } from "../../src/guard/types";
 import type { Env } from "../../src/http/env";
-import {
-  auth,
-  evaluateFlag,
-  failingOrigin,
-  guardsOf,
-  healthGuards,
-  publishVersion,
-} from "./guard-helpers";
+import { auth, evaluateFlag, failingOrigin, guardsOf, healthGuards, publishVersion } from "./guard-helpers";
 import { type Harness, harness, signer } from "./helpers";
 import { type Clock, clock, realBeacon } from "./signal-helpers";
 
@@ -33,7 +26,13 @@ function guarded(guard: NonNullable<FlagsDocument["flags"][string]["guard"]>): F
       banner: { clientVisible: true, variants: { a: "A", b: "B" }, offVariant: "b", fallthrough: "a" },
     },
     gates: [
-      { id: "checkout", pattern: "/checkout/*", flag: "new-checkout", allow: ["on", "off"], deny: { status: 403 } },
+      {
+        id: "checkout",
+        pattern: "/checkout/*",
+        flag: "new-checkout",
+        allow: ["on", "off"],
+        deny: { status: 403 },
+      },
     ],
   };
 }
@@ -80,7 +79,13 @@ describe("a guard on origin health", () => {
     expect(board.version).toBe(1);
     expect(board.trips).toHaveLength(1);
     const trip = board.trips[0]!;
-    expect(trip).toMatchObject({ flag: "new-checkout", variant: "on", metric: "origin-5xx", value: 1, control: 0 });
+    expect(trip).toMatchObject({
+      flag: "new-checkout",
+      variant: "on",
+      metric: "origin-5xx",
+      value: 1,
+      control: 0,
+    });
     expect(trip.samples).toBeGreaterThanOrEqual(20);
     expect(trip.controlSamples).toBeGreaterThanOrEqual(20);
     expect(board.guards[0]).toMatchObject({ flag: "new-checkout", state: "tripped" });
@@ -149,7 +154,13 @@ describe("a guard on origin health", () => {
     }
     const board = await guardsOf(api);
     expect(board.trips).toHaveLength(1);
-    expect(board.trips[0]).toMatchObject({ metric: "error-rate", variant: "on", value: 1, control: null, limit: 0.2 });
+    expect(board.trips[0]).toMatchObject({
+      metric: "error-rate",
+      variant: "on",
+      value: 1,
+      control: null,
+      limit: 0.2,
+    });
   });
 });
 
@@ -183,7 +194,10 @@ describe("forged guard state and resets", () => {
     expect(await evaluateFlag(far, "new-checkout", onKey)).toMatchObject({ variant: "on" });
     await forge({ environment: "production", version: 3, trips: [trip("new-checkout")], released: {} }, 11);
     expect(await evaluateFlag(far, "new-checkout", onKey)).toMatchObject({ variant: "on" });
-    await forge({ environment: ENV, version: 3, trips: [trip("banner", "a"), trip("nope")], released: {} }, 12);
+    await forge(
+      { environment: ENV, version: 3, trips: [trip("banner", "a"), trip("nope")], released: {} },
+      12,
+    );
     expect(await evaluateFlag(far, "banner", onKey)).toMatchObject({ variant: "a", reason: "STATIC" });
     const health = await healthGuards(far);
     expect(health.trips).toEqual([]);
@@ -193,7 +207,10 @@ describe("forged guard state and resets", () => {
     ]);
     // A trip naming the new variant as the one to serve still serves the off variant.
     await forge({ environment: ENV, version: 3, trips: [trip("new-checkout", "on")], released: {} }, 13);
-    const offKey = await keyServed(harness({ EDGEFLAGS_ENV: ENV }, { cache: null, beacon: () => undefined }), "off");
+    const offKey = await keyServed(
+      harness({ EDGEFLAGS_ENV: ENV }, { cache: null, beacon: () => undefined }),
+      "off",
+    );
     for (const key of [onKey, offKey]) {
       expect(await evaluateFlag(far, "new-checkout", key)).toMatchObject({
         variant: "off",
@@ -216,7 +233,10 @@ describe("forged guard state and resets", () => {
         headers: { ...headers, "content-type": "application/json" },
         body: JSON.stringify({ token }),
       });
-    const sign = async (over: Partial<{ environment: string; version: number; flag: string }>, key = "primary") =>
+    const sign = async (
+      over: Partial<{ environment: string; version: number; flag: string }>,
+      key = "primary",
+    ) =>
       signGuardReset(
         { environment: ENV, version: 1, flag: "new-checkout", now: Date.now(), ...over },
         await signer(key as "primary"),
@@ -263,5 +283,105 @@ describe("forged guard state and resets", () => {
     expect(board.trips).toEqual([]);
     expect(board.history.map((t) => [t.flag, t.version])).toEqual([["new-checkout", 1]]);
     expect((await next.fetch("/__edgeflags/v1/guards")).status).toBe(401);
+  });
+});
+
+describe("a health-gated progressive rollout", () => {
+  const MIN = 60_000;
+  /** Steps at `first` and `second` (epoch ms): the engine reads the real clock, the bake the test's. */
+  function progressive(first: number, second: number): FlagsDocument {
+    return {
+      flags: {
+        rollout: {
+          clientVisible: true,
+          fallthrough: {
+            split: { off: 90, on: 10 },
+            steps: [
+              { at: new Date(first).toISOString(), split: { off: 50, on: 50 } },
+              { at: new Date(second).toISOString(), split: { off: 0, on: 100 } },
+            ],
+          },
+          guard: { metric: "error-rate", threshold: 0.2, minSamples: 3, window: "10m", bake: "30m" },
+        },
+      },
+    };
+  }
+  /** Evaluations of `rollout` by 60 visitors (counted), and how many were served "on". */
+  async function served(h: Harness): Promise<number> {
+    let on = 0;
+    for (let i = 0; i < 60; i++) if ((await evaluateFlag(h, "rollout", `u-${i}`)).variant === "on") on++;
+    return on;
+  }
+  /** Advances the clock by `ms` in minute steps with traffic and a flush each minute. */
+  async function bakeFor(h: Harness, c: Clock, ms: number): Promise<void> {
+    for (let t = 0; t < ms; t += MIN) {
+      c.advance(MIN);
+      await served(h);
+      await guardsOf(h);
+    }
+  }
+
+  it("takes a step only after the signed time and the bake, and a trip halts it", async () => {
+    const ENV = "guard-bake";
+    const c = clock();
+    const t0 = c.t;
+    // The first step's signed time has come; the second's never does within the test.
+    await publishVersion(ENV, 1, progressive(t0 - MIN, t0 + 1000 * MIN));
+    const h = harness({ EDGEFLAGS_ENV: ENV }, { now: c.now, random: () => 0, cache: null });
+    expect(await served(h)).toBeLessThan(15);
+    // Past the first step's signed time but not baked 30 minutes: held at the base split.
+    await bakeFor(h, c, 20 * MIN);
+    expect((await healthGuards(h)).held).toEqual({ rollout: { served: 0, signed: 2 } });
+    expect(await served(h)).toBeLessThan(15);
+    // Healthy for 30 minutes: one step, then the next bakes afresh.
+    await bakeFor(h, c, 12 * MIN);
+    let board = await guardsOf(h);
+    expect(board.guards[0]!.bake).toMatchObject({ released: 1, steps: 2 });
+    c.advance(BOUND_MS);
+    await h.fetch("/v1/flags");
+    expect((await healthGuards(h)).held).toEqual({ rollout: { served: 1, signed: 2 } });
+    const half = await served(h);
+    expect(half).toBeGreaterThan(20);
+    expect(half).toBeLessThan(45);
+
+    // Errors for the new variant trip the guard: the flag serves off, and the rollout stays held.
+    for (let i = 0; i < 60; i++) {
+      await h.fetch("/v1/events", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ events: [{ name: "error" }], context: { targetingKey: `u-${i}` } }),
+      });
+    }
+    board = await guardsOf(h);
+    expect(board.trips.map((t) => t.flag)).toEqual(["rollout"]);
+    await bakeFor(h, c, 40 * MIN);
+    board = await guardsOf(h);
+    expect(board.guards[0]!.bake).toMatchObject({ released: 1 });
+    c.advance(BOUND_MS);
+    await h.fetch("/v1/flags");
+    expect(await served(h)).toBe(0);
+  });
+
+  it("a forged release cannot serve a step before its signed time", async () => {
+    const ENV = "guard-bake-forged";
+    const c = clock();
+    const t0 = c.t;
+    const doc = progressive(t0 + 5 * MIN, t0 + 10 * MIN);
+    await publishVersion(ENV, 1, doc);
+    const h = harness({ EDGEFLAGS_ENV: ENV }, { now: c.now, random: () => 0, cache: null });
+    const { stepsFingerprint } = await import("../../src/guard/apply");
+    await realBeacon(ENV).setGuards?.({
+      environment: ENV,
+      version: 1,
+      gen: 99,
+      trips: [],
+      released: { rollout: { n: 2, h: stepsFingerprint(doc, "rollout") } },
+    });
+    c.advance(BOUND_MS);
+    await h.fetch("/v1/flags");
+    c.advance(STEP_MS);
+    // Released in full, but the steps' signed times are still ahead: the base split serves.
+    expect((await healthGuards(h)).held).toEqual({});
+    expect(await served(h)).toBeLessThan(15);
   });
 });
