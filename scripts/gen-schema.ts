@@ -38,6 +38,8 @@ const DEFINITIONS: Record<string, GenericSchema> = {
   GateDenyStatus: s.GateDenyStatusSchema,
   GateDenyRedirect: s.GateDenyRedirectSchema,
   GateDenyRewrite: s.GateDenyRewriteSchema,
+  Guard: s.GuardSchema,
+  GuardRelative: s.GuardRelativeSchema,
 };
 
 type Mutable = Record<string, unknown> & {

@@ -53,6 +53,7 @@ import {
   PREREQUISITE_PREFIX,
   RULE_FALLTHROUGH,
   RULE_GEO,
+  RULE_GUARD,
   RULE_SCHEDULE,
   RULE_TARGET,
   served,
@@ -207,7 +208,10 @@ class Compiler {
   private readonly slotTests: number[][] = [];
   private readonly order: Map<string, number>;
 
-  constructor(private readonly doc: FlagsDocument) {
+  constructor(
+    private readonly doc: FlagsDocument,
+    private readonly overrides: CompileOverrides = NO_OVERRIDES,
+  ) {
     const keys = Object.keys(doc.flags).sort();
     this.order = new Map(keys.map((k, i) => [k, i]));
   }
@@ -322,7 +326,12 @@ class Compiler {
     const off = offVariantOf(def);
     const offPath = `${path}.offVariant`;
 
-    const disabled = isEnabled(def) ? null : result(off, "DISABLED", undefined, offPath);
+    // A kill (signed) wins over a tripped guard; both serve the off variant.
+    const disabled = !isEnabled(def)
+      ? result(off, "DISABLED", undefined, offPath)
+      : this.overrides.tripped?.has(key)
+        ? result(off, "DISABLED", RULE_GUARD, offPath)
+        : null;
     let schedule: CompiledSchedule | null = null;
     let scheduleOff = null;
     if (def.schedule !== undefined) {
@@ -553,6 +562,9 @@ class Compiler {
         return { at, weights: weights(s.split, `${path}.steps[${i}].split`) };
       });
       steps = sorted.sort((a, b) => a.at - b.at);
+      // Steps held back (a guard's bake; only a fallthrough has steps): the first `held` at most.
+      const held = this.overrides.steps?.get(key);
+      if (held !== undefined && held < steps.length) steps = steps.slice(0, Math.max(0, held));
     }
     const by = resolveAttribute(splitByOf(serve), `${path}.by`);
     const byKey = by.src === SRC_KEY;
@@ -662,7 +674,19 @@ function sameKeys(set: ReadonlySet<string>, keys: readonly string[]): boolean {
   return keys.length === set.size || new Set(keys).size === set.size;
 }
 
+/**
+ * What the unsigned guard state may change in a compile (src/guard/apply.ts decides what is honoured):
+ * flags served their off variant (reason DISABLED, ruleId "guard"), and how many progressive steps of
+ * a flag's fallthrough may serve. Both only move a flag back, never beyond what the document says.
+ */
+export interface CompileOverrides {
+  readonly tripped?: ReadonlySet<string>;
+  readonly steps?: ReadonlyMap<string, number>;
+}
+
+const NO_OVERRIDES: CompileOverrides = Object.freeze({});
+
 /** Compiles a validated flags document; throws CompileError if it is structurally impossible. */
-export function compile(doc: FlagsDocument): CompiledFlags {
-  return new Compiler(doc).run();
+export function compile(doc: FlagsDocument, overrides?: CompileOverrides): CompiledFlags {
+  return new Compiler(doc, overrides).run();
 }

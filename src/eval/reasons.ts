@@ -8,12 +8,15 @@ import type { ErrorCode, EvaluationResult, Reason } from "./types";
 
 /**
  * ruleIds reported by the fixed steps of the evaluation order. The kill switch reports none: reason
- * DISABLED without a ruleId means `enabled: false`, with "schedule" it means out of schedule.
+ * DISABLED without a ruleId means `enabled: false`, with "schedule" it means out of schedule, with
+ * "guard" a tripped guard.
  */
 export const RULE_SCHEDULE = "schedule";
 export const RULE_GEO = "geo";
 export const RULE_TARGET = "target";
 export const RULE_FALLTHROUGH = "fallthrough";
+/** A tripped guard (src/guard): reason DISABLED, the off variant, as a kill but unsigned and per version. */
+export const RULE_GUARD = "guard";
 export const PREREQUISITE_PREFIX = "prerequisite:";
 
 /** A result serving a variant. Frozen: one object is shared by every evaluation with this outcome. */

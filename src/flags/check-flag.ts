@@ -5,7 +5,17 @@
 import { RULE_FALLTHROUGH, RULE_GEO, RULE_SCHEDULE, RULE_TARGET } from "../eval/reasons";
 import { arr, at, type Loc, type Obj, obj, type Report, str } from "./access";
 import { attributeProblem, checkCondition } from "./conditions";
-import { DEFAULT_OFF_VARIANT, ruleIdOf, valueTypeOf, variantsOf } from "./defaults";
+import {
+  DEFAULT_OFF_VARIANT,
+  DURATION_PROBLEM,
+  durationMs,
+  EVENT_NAME,
+  GUARD_BAKE_MS,
+  GUARD_WINDOW_MS,
+  ruleIdOf,
+  valueTypeOf,
+  variantsOf,
+} from "./defaults";
 import { dateProblem, instantMillis, instantProblem, minutesOf, timeZoneProblem } from "./formats";
 import { describe, listOf } from "./messages";
 import { END_TIME, FLAG_TYPES, START_TIME } from "./schema";
@@ -68,6 +78,70 @@ class FlagChecker {
     this.geo();
     this.schedule();
     this.dates();
+    this.guard();
+  }
+
+  /**
+   * A guard compares with a variant of the flag, by exactly one rule (relative or threshold), with
+   * the fields of its metric only, and a bake time only where there are progressive steps to bake.
+   */
+  private guard(): void {
+    const guard = obj(this.flag.guard);
+    if (!guard) return;
+    const loc = at(this.loc, "guard");
+    const metric = guard.metric;
+    const hasRelative = guard.relative !== undefined;
+    const hasThreshold = guard.threshold !== undefined;
+    if (hasRelative === hasThreshold) {
+      this.report(
+        loc,
+        hasRelative
+          ? "guard has both relative and threshold: choose one"
+          : "guard needs a comparison: relative (e.g. { ratio: 2, margin: 0.01 }) or threshold (e.g. 0.05)",
+      );
+    }
+    const event = str(guard.event);
+    if (event !== undefined && metric !== "error-rate") {
+      this.report(at(loc, "event"), "guard event applies to metric error-rate only");
+    } else if (event !== undefined && !EVENT_NAME.test(event)) {
+      this.report(
+        at(loc, "event"),
+        `invalid event name ${describe(event)}: 1-64 letters, digits, "_", ".", ":" or "-", starting with a letter or digit`,
+      );
+    }
+    if (guard.percentile !== undefined && metric !== "origin-latency") {
+      this.report(at(loc, "percentile"), "guard percentile applies to metric origin-latency only");
+    }
+    const rate = metric === "error-rate" || metric === "origin-5xx";
+    if (rate && typeof guard.threshold === "number" && guard.threshold > 1) {
+      this.report(
+        at(loc, "threshold"),
+        `threshold ${guard.threshold} is a rate: a fraction from 0 to 1 (0.05 is 5 %)`,
+      );
+    }
+    if (guard.control !== undefined) this.variantRef(guard.control, loc, "control", "guard control");
+    const control = str(guard.control) ?? str(this.flag.offVariant) ?? DEFAULT_OFF_VARIANT;
+    if (this.names?.every((n) => n === control)) {
+      this.report(loc, `flag "${this.key}" has no variant to guard besides its control "${control}"`);
+    }
+    for (const [field, bounds] of [
+      ["window", GUARD_WINDOW_MS],
+      ["bake", GUARD_BAKE_MS],
+    ] as const) {
+      const text = str(guard[field]);
+      if (text === undefined) continue;
+      const ms = durationMs(text);
+      if (ms === undefined) continue; // the schema reports the format
+      if (ms < bounds.min || ms > bounds.max) {
+        this.report(at(loc, field), `${field} ${describe(text)}: ${DURATION_PROBLEM[field]}`);
+      }
+    }
+    if (guard.bake !== undefined && arr(obj(this.flag.fallthrough)?.steps).length === 0) {
+      this.report(
+        at(loc, "bake"),
+        `bake applies to a progressive fallthrough (steps), and flag "${this.key}" has none`,
+      );
+    }
   }
 
   /** `expires` and `created` are real dates, and a flag does not expire before it was created. */

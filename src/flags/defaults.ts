@@ -145,3 +145,36 @@ export function splitEntries(weights: SplitWeights): readonly SplitEntry[] {
   if (Array.isArray(weights)) return weights;
   return Object.keys(weights).map((variant) => ({ variant, weight: weights[variant]! }));
 }
+
+/**
+ * Outcome event names (POST /v1/events and a guard's `event`): letters, digits and `_ . : -`,
+ * starting with a letter or digit, 1-64 characters. Names the worker records itself (origin health)
+ * start with `@`, so no client can send them.
+ */
+export const EVENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
+
+/** A guard's defaults: the error event, the latency percentile, samples per variant, the window. */
+export const GUARD_DEFAULTS = { event: "error", percentile: 95, minSamples: 100, window: "10m" } as const;
+/** Shortest and longest guard window, and the longest bake time, ms. */
+export const GUARD_WINDOW_MS = { min: 60_000, max: 6 * 3_600_000 } as const;
+export const GUARD_BAKE_MS = { min: 60_000, max: 7 * 24 * 3_600_000 } as const;
+
+/** What is wrong with a guard duration out of its bounds. */
+export const DURATION_PROBLEM = {
+  window: 'a guard window must be from "1m" to "6h"',
+  bake: 'a bake time must be from "1m" to "7d"',
+} as const;
+
+const DURATION_UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "30s", "10m", "2h", "1d" in ms; undefined for anything else. */
+export function durationMs(text: unknown): number | undefined {
+  if (typeof text !== "string") return undefined;
+  const m = /^([1-9]\d{0,5})([smhd])$/.exec(text);
+  return m ? Number(m[1]) * DURATION_UNIT_MS[m[2]!]! : undefined;
+}
+
+/** The variant a guard compares with: its `control`, else the flag's off variant. */
+export function guardControlOf(flag: FlagDefinition): string {
+  return flag.guard?.control ?? offVariantOf(flag);
+}

@@ -56,6 +56,35 @@ export const SCHEMA_DOCS: Record<string, ObjectDocs> = {
       targets: "Individual targeting: variant name -> targeting keys that always get it.",
       rules: "Rules in order; the first whose conditions all hold serves its variant or split.",
       fallthrough: "What is served when nothing else decides: a variant name or a (progressive) split.",
+      guard:
+        "Health check judged by the aggregator: when a variant hurts, every location serves the off variant until a new publish or a signed guard reset; with bake, progressive steps wait for health.",
+    },
+  },
+  Guard: {
+    title: "Guard",
+    description:
+      "A health check of the flag's variants against the control variant (relative) or a threshold (absolute). Exactly one of relative and threshold.",
+    fields: {
+      metric:
+        "error-rate (outcome events named event per evaluation), origin-5xx (share of gated origin requests answered 5xx or failing) or origin-latency (percentile of gated origin latency, ms).",
+      event: 'error-rate: the outcome event that counts as an error. Default "error".',
+      percentile: "origin-latency: the percentile, 50 to 99.9. Default 95.",
+      relative:
+        "Trips when a variant's value is more than ratio x the control's and more than margin above it (rates as fractions: 0.01 is one point).",
+      threshold: "Trips when a variant's value is above it (rates as fractions, latency in ms).",
+      control: "The variant compared with, never judged itself. Default the off variant.",
+      minSamples:
+        "Evaluations (error-rate) or origin requests (origin metrics) a variant needs in the window before it is judged. Default 100.",
+      window: 'How far back the guard looks: "1m" to "6h". Default "10m".',
+      bake: 'Healthy time each progressive step needs before the next one is served: "1m" to "7d".',
+    },
+  },
+  GuardRelative: {
+    title: "Relative comparison",
+    description: "Compared with the control variant.",
+    fields: {
+      ratio: "Trips only above ratio x the control's value (e.g. 2).",
+      margin: "... and only more than this above it (e.g. 0.01 for one point). Default 0.",
     },
   },
   Rule: {

@@ -11,6 +11,7 @@ import {
   type FlagsDocument,
   type FlagType,
   GATE_METHODS,
+  GUARD_METRICS,
   type JsonValue,
   OPERATORS,
 } from "./types";
@@ -294,6 +295,49 @@ export const GeoRuleSchema = strict(
   "geo",
 );
 
+/** A duration like "30s", "10m", "2h" or "1d" (guard windows and bake times). */
+export const DURATION = /^[1-9]\d{0,5}(s|m|h|d)$/;
+
+function positive(what: string) {
+  return v.pipe(
+    v.number((i) => `${what} must be a number, got ${describe(i.input)}`),
+    v.finite((i) => `${what} must be a finite number, got ${i.input}`),
+    v.minValue(0, (i) => `${what} must be >= 0, got ${i.input}`),
+  );
+}
+
+export const GuardRelativeSchema = strict(
+  { ratio: positive("ratio"), margin: v.optional(positive("margin")) },
+  "relative",
+);
+
+export const GuardSchema = strict(
+  {
+    metric: oneOf(GUARD_METRICS, "guard metric"),
+    event: v.optional(text("event")),
+    percentile: v.optional(
+      v.pipe(
+        v.number((i) => `percentile must be a number from 50 to 99.9, got ${describe(i.input)}`),
+        v.minValue(50, (i) => `percentile must be from 50 to 99.9, got ${i.input}`),
+        v.maxValue(99.9, (i) => `percentile must be from 50 to 99.9, got ${i.input}`),
+      ),
+    ),
+    relative: v.optional(GuardRelativeSchema),
+    threshold: v.optional(positive("threshold")),
+    control: v.optional(text("control")),
+    minSamples: v.optional(
+      v.pipe(
+        v.number((i) => `minSamples must be a whole number >= 1, got ${describe(i.input)}`),
+        v.integer((i) => `minSamples must be a whole number >= 1, got ${describe(i.input)}`),
+        v.minValue(1, (i) => `minSamples must be a whole number >= 1, got ${describe(i.input)}`),
+      ),
+    ),
+    window: v.optional(pattern(DURATION, "window", 'a duration like "10m" or "1h"')),
+    bake: v.optional(pattern(DURATION, "bake", 'a duration like "30m" or "2h"')),
+  },
+  "guard",
+);
+
 const TargetKey = v.string((i) => {
   const hint = typeof i.input === "number" ? ` (quote it: "${i.input}")` : "";
   return `targeting keys must be strings, got ${describe(i.input)}${hint}`;
@@ -344,6 +388,7 @@ export const FlagSchema = strict(
     targets: v.optional(map(v.string(), list(TargetKey, "targets"), "targets")),
     rules: v.optional(list(RuleSchema, "rules")),
     fallthrough: FallthroughSchema,
+    guard: v.optional(GuardSchema),
   },
   "flag",
 );

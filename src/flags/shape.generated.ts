@@ -23,8 +23,10 @@ const C9 = /^[A-Z]{2}$/;
 const C10 = table(["AF","AN","AS","EU","NA","OC","SA"]);
 const C11 = /^[A-Z]{2}-[A-Z0-9]{1,3}$/;
 const C12 = table(["in","not_in","equals","not_equals","starts_with","ends_with","contains","matches","lt","lte","gt","gte","before","after","semver_eq","semver_lt","semver_lte","semver_gt","semver_gte","exists","not_exists"]);
-const C13 = table(["GET","HEAD","POST","PUT","PATCH","DELETE","OPTIONS"]);
-const C14 = table(["deny","allow"]);
+const C13 = table(["error-rate","origin-5xx","origin-latency"]);
+const C14 = /^[1-9]\d{0,5}(s|m|h|d)$/;
+const C15 = table(["GET","HEAD","POST","PUT","PATCH","DELETE","OPTIONS"]);
+const C16 = table(["deny","allow"]);
 
 function weeklyWindow(x: unknown): boolean {
   if (!(typeof x === "object" && x !== null && !Array.isArray(x))) return no("a map of fields");
@@ -426,6 +428,88 @@ function fallthrough(x: unknown): boolean {
   return anyOf(x, [f13, progressiveSplit], "(string | Object)");
 }
 
+function guardRelative(x: unknown): boolean {
+  if (!(typeof x === "object" && x !== null && !Array.isArray(x))) return no("a map of fields");
+  const o = x as Record<string, unknown>;
+  let n = 0;
+  for (const k in o) {
+    const v = o[k];
+    switch (k) {
+      case "ratio":
+        if (!(typeof v === "number" && v === v)) return no("a number", k);
+        if (!(v - v === 0)) return no("a finite number", k);
+        if (!(v >= 0)) return no("a number >= 0", k);
+        n++;
+        break;
+      case "margin":
+        if (v !== undefined) {
+          if (!(typeof v === "number" && v === v)) return no("a number", k);
+          if (!(v - v === 0)) return no("a finite number", k);
+          if (!(v >= 0)) return no("a number >= 0", k);
+        }
+        break;
+      default:
+        return no("no such field", k);
+    }
+  }
+  return n === 1 || present(o, "ratio");
+}
+
+function guard(x: unknown): boolean {
+  if (!(typeof x === "object" && x !== null && !Array.isArray(x))) return no("a map of fields");
+  const o = x as Record<string, unknown>;
+  let n = 0;
+  for (const k in o) {
+    const v = o[k];
+    switch (k) {
+      case "metric":
+        if (!(typeof v === "string" && C13[v] === 1)) return no(oneOf(C13), k);
+        n++;
+        break;
+      case "event":
+      case "control":
+        if (v !== undefined && !(typeof v === "string")) return no("a string", k);
+        break;
+      case "percentile":
+        if (v !== undefined) {
+          if (!(typeof v === "number" && v === v)) return no("a number", k);
+          if (!(v >= 50)) return no("a number >= 50", k);
+          if (!(v <= 99.9)) return no("a number <= 99.9", k);
+        }
+        break;
+      case "relative":
+        if (v !== undefined) {
+          if (!guardRelative(v)) return up(k);
+        }
+        break;
+      case "threshold":
+        if (v !== undefined) {
+          if (!(typeof v === "number" && v === v)) return no("a number", k);
+          if (!(v - v === 0)) return no("a finite number", k);
+          if (!(v >= 0)) return no("a number >= 0", k);
+        }
+        break;
+      case "minSamples":
+        if (v !== undefined) {
+          if (!(typeof v === "number" && v === v)) return no("a number", k);
+          if (!(v % 1 === 0)) return no("a whole number", k);
+          if (!(v >= 1)) return no("a number >= 1", k);
+        }
+        break;
+      case "window":
+      case "bake":
+        if (v !== undefined) {
+          if (!(typeof v === "string")) return no("a string", k);
+          if (!(C14.test(v))) return no("text matching " + C14, k);
+        }
+        break;
+      default:
+        return no("no such field", k);
+    }
+  }
+  return n === 1 || present(o, "metric");
+}
+
 function flag(x: unknown): boolean {
   if (!(typeof x === "object" && x !== null && !Array.isArray(x))) return no("a map of fields");
   const o = x as Record<string, unknown>;
@@ -549,6 +633,11 @@ function flag(x: unknown): boolean {
       case "fallthrough":
         if (!fallthrough(v)) return up(k);
         n++;
+        break;
+      case "guard":
+        if (v !== undefined) {
+          if (!guard(v)) return up(k);
+        }
         break;
       default:
         return no("no such field", k);
@@ -726,7 +815,7 @@ function gate(x: unknown): boolean {
           if (v.length === 0) return no("not empty", k);
           for (let i1 = 0; i1 < v.length; i1++) {
             const e1 = v[i1];
-            if (!(typeof e1 === "string" && C13[e1] === 1)) return no(oneOf(C13), i1, k);
+            if (!(typeof e1 === "string" && C15[e1] === 1)) return no(oneOf(C15), i1, k);
           }
         }
         break;
@@ -748,7 +837,7 @@ function gate(x: unknown): boolean {
         n++;
         break;
       case "onUnavailable":
-        if (v !== undefined && !(typeof v === "string" && C14[v] === 1)) return no(oneOf(C14), k);
+        if (v !== undefined && !(typeof v === "string" && C16[v] === 1)) return no(oneOf(C16), k);
         break;
       case "inject":
       case "caseSensitive":

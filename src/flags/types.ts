@@ -107,6 +107,44 @@ export interface ProgressiveSplit extends Split {
 /** What a rule or the fallthrough serves: a variant name, or a split. */
 export type Serve = string | Split;
 
+/** What a guard measures per variant (docs/observability.md "Guards"). */
+export const GUARD_METRICS = ["error-rate", "origin-5xx", "origin-latency"] as const;
+export type GuardMetric = (typeof GUARD_METRICS)[number];
+
+/**
+ * A guard: a health check of the flag's variants, judged by the environment's aggregator. When it
+ * trips, every location serves the flag's off variant (reason DISABLED, ruleId "guard") until a new
+ * publish or a signed `edgeflags guard reset`. With `bake`, a progressive fallthrough takes its next
+ * step only after the guard has been healthy that long.
+ */
+export interface GuardDefinition {
+  /**
+   * `error-rate`: outcome events named `event` per evaluation served; `origin-5xx`: share of gated
+   * origin requests answered 5xx or failing; `origin-latency`: the `percentile` of gated origin
+   * latency, in ms.
+   */
+  metric: GuardMetric;
+  /** error-rate: the outcome event counted as an error. Default "error". */
+  event?: string;
+  /** origin-latency: the percentile, 50 to 99.9. Default 95. */
+  percentile?: number;
+  /**
+   * Compared with the control: trips when a variant's value is more than `ratio` times the control's
+   * and more than `margin` above it (rates as fractions: 0.01 is one point; latency in ms).
+   */
+  relative?: { ratio: number; margin?: number };
+  /** Absolute: trips when a variant's value is above it. Exactly one of `relative` and `threshold`. */
+  threshold?: number;
+  /** The variant compared with and never judged itself. Default the off variant. */
+  control?: string;
+  /** Samples (evaluations, or origin requests) a variant needs in the window to be judged. Default 100. */
+  minSamples?: number;
+  /** How far back the guard looks, e.g. "10m" (1m to 6h). Default "10m". */
+  window?: string;
+  /** Healthy time each progressive step must have before the next is served, e.g. "30m" (1m to 7d). */
+  bake?: string;
+}
+
 export interface Rule {
   /** Stable id reported in evaluation results; default `rule-<index>` (0-based). */
   id?: string;
@@ -220,6 +258,8 @@ export interface FlagDefinition {
   rules?: Rule[];
   /** What is served when nothing else decides: a variant name or a (progressive) split. */
   fallthrough: string | ProgressiveSplit;
+  /** Health check that moves the flag to its off variant when a variant hurts (and gates `steps`). */
+  guard?: GuardDefinition;
 }
 
 export interface SegmentDefinition {

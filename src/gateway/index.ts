@@ -16,6 +16,7 @@ import { cfCountry } from "../http/evaluation";
 import { IdentityUnavailable } from "../http/identity";
 import { previewOf } from "../http/preview";
 import { logEvent } from "../http/runtime";
+import type { EvaluationCounter } from "../observe/counter";
 import { applyPreview, previewOverride } from "../preview/apply";
 import type { PreviewGrant } from "../preview/token";
 import type { VerifiedSnapshot } from "../snapshot/verify";
@@ -194,6 +195,8 @@ async function handle(
   }
   return forward(c, settings, log, target, {
     decision: described,
+    // Origin health per variant of the gating flag (src/observe/origin.ts): gated requests only.
+    health: counter && gate && result?.variant !== undefined ? { counter, result, now } : undefined,
     rewrite: decision.action === "rewrite" ? (decision.gate.deny as GateDenyRewrite).rewrite : undefined,
     flags,
     inject,
@@ -225,6 +228,8 @@ interface ForwardPlan {
   cookies?: string[];
   /** The visitor has a preview token: the answer is theirs alone, and not to be stored. */
   preview?: boolean;
+  /** Where the origin's answer (status class, latency) is recorded, against the gate flag's result. */
+  health?: { counter: EvaluationCounter; result: EvaluationResult; now: number };
 }
 
 async function forward(
@@ -242,12 +247,18 @@ async function forward(
       log({ event: "gateway_flags_header_too_large", version: plan.flags.version });
   }
   let res: Response;
+  const started = Date.now();
+  const health = plan.health;
+  const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
   try {
     res = await fetchOrigin(originRequest(req, { target, rewrite: plan.rewrite, flagsHeader }), target);
   } catch (err) {
+    health?.counter.countOrigin(health.result, 0, Date.now() - started, health.now, waitUntil);
     log({ event: "gateway_origin_failed", method: req.method, path: pathOf(req), error: String(err) });
     return withDecision(badGatewayResponse(), settings, plan.decision);
   }
+  // Time to the origin's headers: one Map increment here, the flush runs in waitUntil.
+  health?.counter.countOrigin(health.result, res.status, Date.now() - started, health.now, waitUntil);
   // A WebSocket handshake must go back as it came.
   if (res.status === 101 || res.webSocket) return res;
   if (plan.inject && plan.flags && isInjectable(res, req.method)) res = injectFlags(res, plan.flags);

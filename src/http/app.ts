@@ -16,6 +16,7 @@ import { ApiError, errorResponse } from "./errors";
 import { EVENTS_PATH, eventsRoutes } from "./routes/events";
 import { explainRoutes } from "./routes/explain";
 import { flagsRoutes } from "./routes/flags";
+import { guardsRoutes } from "./routes/guards";
 import { healthRoutes } from "./routes/healthz";
 import { intakeRoutes } from "./routes/intake";
 import { ofrepRoutes } from "./routes/ofrep";
@@ -134,6 +135,11 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   app.route("/v1/explain", explainRoutes);
   // The read-only operator console (src/console): HTML pages, under API_PREFIX too in gateway mode.
   app.route("/console", consoleRoutes);
+  app.use(
+    "/v1/guards/*",
+    limitBody((config) => config.maxBodyBytes),
+  );
+  app.route("/v1/guards", guardsRoutes);
 
   app.notFound((c) => {
     const { status, body } = errorResponse("not_found");

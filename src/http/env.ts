@@ -101,4 +101,8 @@ export interface Env {
    * token signs in too. Neither set: the console is off (404).
    */
   CONSOLE_TOKEN?: string;
+  /** Where the aggregator posts a guard trip (Slack-compatible JSON). Unset: no webhook. */
+  GUARD_WEBHOOK_URL?: string;
+  /** Sent as X-Edgeflags-Webhook-Secret with every webhook, for the receiver to check. */
+  GUARD_WEBHOOK_SECRET?: string;
 }

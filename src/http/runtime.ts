@@ -4,6 +4,7 @@
  * watcher do I/O (KV reads, the beacon, the location's cache).
  */
 import { gatewaySettings } from "../gateway/settings";
+import { GuardView } from "../guard/view";
 import { EvaluationCounter } from "../observe/counter";
 import { TokenBuckets } from "../observe/rate-limit";
 import { aggregatorSink, analyticsEngineSink } from "../observe/sinks";
@@ -42,6 +43,8 @@ export interface Runtime {
   eventLimits: TokenBuckets;
   /** This isolate's event streams (GET /v1/events); undefined when turned off or there is no store. */
   streams: StreamHub | undefined;
+  /** The guard state this isolate applies to the snapshot it serves (src/guard). */
+  guards: GuardView;
 }
 
 /** Visitors whose event buckets an isolate keeps at most (about 100 bytes each: 1 MB in all). */
@@ -139,6 +142,7 @@ async function buildRuntime(env: Env, options: RuntimeOptions): Promise<Runtime>
           options.now,
         )
       : undefined;
+  const guards = new GuardView(log);
   // The store and the watcher need each other: the watcher hands the store the version floor and
   // newer snapshots; the store pokes the watcher on every request.
   let watcher: SignalWatcher | undefined;
@@ -162,6 +166,7 @@ async function buildRuntime(env: Env, options: RuntimeOptions): Promise<Runtime>
           now: options.now,
           log,
           onServe: (waitUntil) => watcher?.poke(waitUntil),
+          view: (snapshot) => guards.view(snapshot),
           onChange: (snapshot) => {
             watcher?.served(snapshot.payload.version);
             streams?.changed({
@@ -186,10 +191,18 @@ async function buildRuntime(env: Env, options: RuntimeOptions): Promise<Runtime>
       random: options.random,
       log,
       location: config.signalLocation,
+      onGuards: (signal) => guards.update(signal),
+      guardsGen: () => guards.status().gen,
     });
   }
   const signal = { watcher, beacon, cache, off, now: options.now ?? Date.now };
-  const counts = countsRuntime(env, config, log, (options.now ?? Date.now)());
+  const counts = countsRuntime(
+    env,
+    config,
+    log,
+    (options.now ?? Date.now)(),
+    () => store?.peek()?.payload.version,
+  );
   return {
     config,
     store,
@@ -208,6 +221,7 @@ async function buildRuntime(env: Env, options: RuntimeOptions): Promise<Runtime>
       maxKeys: EVENT_LIMIT_KEYS,
     }),
     streams,
+    guards,
   };
 }
 
@@ -220,6 +234,7 @@ function countsRuntime(
   config: Config,
   log: (event: Record<string, unknown>) => void,
   now: number,
+  version: () => number | undefined,
 ): CountsRuntime {
   const ns = env.AGGREGATOR;
   const aggregator = ns
@@ -241,7 +256,7 @@ function countsRuntime(
   }
   const { flushMs, maxRows, country, countryLimit } = config.counts;
   const counter = new EvaluationCounter(
-    { environment: config.environment, sinks, flushMs, maxRows, country, countryLimit, log },
+    { environment: config.environment, sinks, flushMs, maxRows, country, countryLimit, log, version },
     now,
   );
   return { counter, aggregator, off: undefined };

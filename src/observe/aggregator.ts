@@ -5,14 +5,37 @@
  * Flushes are added up in memory and a minute is written to SQLite once, when it is over (an alarm,
  * the next minute's first flush, or a read): rows written follow distinct rows per minute, not
  * flushes, which is what SQLite storage bills. A restart (a deploy) loses at most the open minute.
- * I/O: Durable Object storage.
+ * It is also where guards are judged (src/guard/board.ts): every count meets here. A trip goes out
+ * through the version beacon and to the webhook (retried from the alarm).
+ * I/O: Durable Object storage, the beacon, KV (to arm a version's guards), the webhook.
  */
 import { DurableObject } from "cloudflare:workers";
+import { parseInstant } from "../eval/schedule";
+import type { FlagDefinition } from "../flags/types";
+import { stepsFingerprint } from "../guard/apply";
+import { type BoardState, emptyState, GuardBoard } from "../guard/board";
+import { type ArmedGuard, armGuard } from "../guard/judge";
+import { verifyGuardReset } from "../guard/reset";
+import type { GuardSignal, GuardsAnswer, ResetRefusal, TripRecord } from "../guard/types";
+import {
+  backoffMs,
+  type OutboxItem,
+  tripMessage,
+  WEBHOOK_MAX_ATTEMPTS,
+  WEBHOOK_SECRET_HEADER,
+} from "../guard/webhook";
+import { readConfig } from "../http/config";
+import type { Env } from "../http/env";
+import type { Beacon } from "../signal/types";
+import { kvKeys } from "../snapshot/format";
+import { type KeyRing, loadKeyRing } from "../snapshot/keys";
+import { verifySnapshot } from "../snapshot/verify";
 import {
   type Aggregator,
   type CountBatch,
   type CountRow,
   type FlagStats,
+  type GuardJudge,
   type OutcomeRow,
   RETENTION_MS,
   type StatsAnswer,
@@ -51,8 +74,13 @@ CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) 
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+const GUARD_STATE_KEY = "guard-state";
+const OUTBOX_KEY = "guard-outbox";
+/** A failed push of the guard state to the beacon is tried again this much later. */
+const PUSH_RETRY_MS = 2000;
+
 /** The Durable Object class bound as AGGREGATOR (see wrangler.toml); called over JS RPC. */
-export class CountsAggregator extends DurableObject implements Aggregator {
+export class CountsAggregator extends DurableObject implements Aggregator, GuardJudge {
   #ready = false;
   /** The oldest minute kept, as of the last prune (pruning runs at most once a minute). */
   #prunedBefore = 0;
@@ -62,6 +90,14 @@ export class CountsAggregator extends DurableObject implements Aggregator {
   #openOutcomes = new Map<number, Map<string, OutcomeRow>>();
   /** Last-evaluated times not yet written. */
   #seen = new Map<string, number>();
+  /** Guards (src/guard): the board, loaded on first use, and what arms it. */
+  #board: GuardBoard | undefined;
+  #armedDoc: { version: number; flags: Record<string, FlagDefinition> } | undefined;
+  #arming: Promise<void> | undefined;
+  #keys: Promise<KeyRing> | undefined;
+  #outbox: OutboxItem[] | undefined;
+  #pushPending = false;
+  #delivered = 0;
 
   #sql(): SqlStorage {
     const sql = this.ctx.storage.sql;
@@ -83,7 +119,7 @@ export class CountsAggregator extends DurableObject implements Aggregator {
     }
     if (!alarmed) {
       // Written once the minute is over, even if no flush follows (an isolate's last window).
-      await this.ctx.storage.setAlarm(minute + MINUTE_MS + ALARM_SLACK_MS);
+      await this.#wake(minute + MINUTE_MS + ALARM_SLACK_MS);
     }
     for (const r of batch.rows) {
       if (!(r.count > 0)) continue;
@@ -109,15 +145,264 @@ export class CountsAggregator extends DurableObject implements Aggregator {
     }
     // Minutes that are over (isolates flush late by at most a window) go to storage now.
     this.#persist(minute - MINUTE_MS);
+    await this.#judge(batch);
   }
 
-  /** Writes the minutes that are over. */
+  /** Sets the alarm for `at` unless it is already due sooner (one alarm serves every duty). */
+  async #wake(at: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || at < current) await this.ctx.storage.setAlarm(at);
+  }
+
+  /** Writes the minutes that are over, delivers due webhooks, retries a failed push of the guard state. */
   override async alarm(): Promise<void> {
-    this.#persist(Math.floor(Date.now() / MINUTE_MS) * MINUTE_MS - MINUTE_MS);
+    const now = Date.now();
+    this.#persist(Math.floor(now / MINUTE_MS) * MINUTE_MS - MINUTE_MS);
+    const board = await this.#loadBoard();
+    if (this.#pushPending) await this.#push(board);
+    await this.#deliver(now);
+    const next: number[] = [];
     if (this.#open.size > 0 || this.#openOutcomes.size > 0) {
-      const next = Math.min(...this.#open.keys(), ...this.#openOutcomes.keys()) + MINUTE_MS + ALARM_SLACK_MS;
-      await this.ctx.storage.setAlarm(Math.max(next, Date.now() + ALARM_SLACK_MS));
+      const minute =
+        Math.min(...this.#open.keys(), ...this.#openOutcomes.keys()) + MINUTE_MS + ALARM_SLACK_MS;
+      next.push(Math.max(minute, Date.now() + ALARM_SLACK_MS));
     }
+    for (const item of this.#outbox ?? []) next.push(item.nextAt);
+    if (this.#pushPending) next.push(Date.now() + PUSH_RETRY_MS);
+    if (next.length > 0) await this.ctx.storage.setAlarm(Math.max(Math.min(...next), Date.now() + 100));
+  }
+
+  async #loadBoard(): Promise<GuardBoard> {
+    if (!this.#board) {
+      const state = (await this.ctx.storage.get<BoardState>(GUARD_STATE_KEY)) ?? emptyState("");
+      this.#outbox ??= (await this.ctx.storage.get<OutboxItem[]>(OUTBOX_KEY)) ?? [];
+      this.#board ??= new GuardBoard(state);
+    }
+    return this.#board;
+  }
+
+  #beacon(environment: string): Beacon | undefined {
+    const ns = (this.env as Env).BEACON;
+    return ns ? (ns.get(ns.idFromName(environment)) as unknown as Beacon) : undefined;
+  }
+
+  /**
+   * Arms the guards of `version` from its snapshot, verified here with the worker's own keys (the
+   * beacon's copy first, else KV's versioned key). A version that cannot be read or verified arms
+   * nothing: its counts are not judged.
+   */
+  async #arm(board: GuardBoard, environment: string, version: number): Promise<void> {
+    const env = this.env as Env;
+    const config = readConfig(env);
+    try {
+      if (!config.publicKeys) throw new Error("EDGEFLAGS_PUBLIC_KEYS is not set");
+      this.#keys ??= loadKeyRing(config.publicKeys, config.policy);
+      const keys = await this.#keys;
+      let jws =
+        (await this.#beacon(environment)
+          ?.snapshot(version)
+          .catch(() => null)) ?? null;
+      jws ??= (await env.FLAGS?.get(kvKeys.version(environment, version), { type: "text" })) ?? null;
+      if (jws === null) throw new Error(`version ${version} is not readable`);
+      const verified = await verifySnapshot(jws, {
+        keys,
+        environment,
+        now: Date.now(),
+        maxBytes: config.maxSnapshotBytes,
+      });
+      if (verified.payload.version !== version) throw new Error("another version under that key");
+      const doc = verified.payload.flags;
+      const guards: ArmedGuard[] = [];
+      for (const [key, flag] of Object.entries(doc.flags)) {
+        const f = flag.fallthrough;
+        const steps =
+          typeof f === "object" && f.steps
+            ? f.steps.map((st) => parseInstant(st.at, "steps")).sort((a, b) => a - b)
+            : [];
+        const g = armGuard(key, flag, steps, stepsFingerprint(doc, key));
+        if (g) guards.push(g);
+      }
+      if (board.state.environment === "") board.state.environment = environment;
+      this.#armedDoc = { version, flags: doc.flags };
+      if (board.arm(version, guards)) await this.#save(board, []);
+    } catch (err) {
+      console.warn(JSON.stringify({ event: "guard_arm_failed", level: "warn", version, error: String(err) }));
+    }
+  }
+
+  /** Feeds a flush to the guards and acts on what changed. */
+  async #judge(batch: CountBatch): Promise<void> {
+    const version = batch.version;
+    if (version === undefined || !Number.isSafeInteger(version)) return;
+    const board = await this.#loadBoard();
+    if (board.state.environment !== "" && board.state.environment !== batch.environment) return;
+    if (version > board.version || (version === board.version && this.#armedDoc?.version !== version)) {
+      this.#arming ??= this.#arm(board, batch.environment, version).finally(() => {
+        this.#arming = undefined;
+      });
+      await this.#arming;
+    }
+    if (board.guards.size === 0) return;
+    board.add(batch);
+    const { changed, tripped } = board.evaluate(batch.to);
+    if (changed) await this.#save(board, tripped);
+  }
+
+  /** Persists the board, records new trips' reach, queues their webhooks and tells the beacon. */
+  async #save(board: GuardBoard, tripped: TripRecord[]): Promise<void> {
+    const environment = board.state.environment;
+    if (tripped.length > 0) {
+      const view = await this.#beacon(environment)
+        ?.locations?.(600_000)
+        .catch(() => undefined);
+      for (const t of tripped) {
+        if (view) t.locations = view.locations.length;
+        console.warn(JSON.stringify({ event: "guard_tripped", level: "warn", version: board.version, ...t }));
+      }
+      const env = this.env as Env;
+      if (env.GUARD_WEBHOOK_URL) {
+        const outbox = this.#outbox ?? [];
+        for (const t of tripped) {
+          outbox.push({
+            id: `${environment}:${board.version}:${t.flag}:${t.at}`,
+            body: tripMessage(environment, board.version, t),
+            attempts: 0,
+            nextAt: Date.now(),
+          });
+        }
+        this.#outbox = outbox;
+        await this.ctx.storage.put(OUTBOX_KEY, outbox);
+        await this.#wake(Date.now());
+      }
+    }
+    await this.ctx.storage.put(GUARD_STATE_KEY, board.state);
+    await this.#push(board);
+  }
+
+  /** Hands the guard state to the beacon; a failure is retried from the alarm. */
+  async #push(board: GuardBoard): Promise<void> {
+    const beacon = this.#beacon(board.state.environment);
+    if (!beacon?.setGuards) return;
+    try {
+      await beacon.setGuards(board.signal());
+      this.#pushPending = false;
+    } catch (err) {
+      this.#pushPending = true;
+      console.warn(JSON.stringify({ event: "guard_push_failed", level: "warn", error: String(err) }));
+      await this.#wake(Date.now() + PUSH_RETRY_MS);
+    }
+  }
+
+  /**
+   * Sends the webhooks that are due. A 2xx answer removes the message (it is not sent again); any
+   * other answer or a network error schedules the next attempt with backoff, up to the limit.
+   */
+  async #deliver(now: number): Promise<void> {
+    const outbox = this.#outbox;
+    const env = this.env as Env;
+    if (!outbox || outbox.length === 0) return;
+    const url = env.GUARD_WEBHOOK_URL;
+    if (!url) return;
+    const keep: OutboxItem[] = [];
+    for (const item of outbox) {
+      if (item.nextAt > now) {
+        keep.push(item);
+        continue;
+      }
+      try {
+        const res = await fetch(url, {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            ...(env.GUARD_WEBHOOK_SECRET ? { [WEBHOOK_SECRET_HEADER]: env.GUARD_WEBHOOK_SECRET } : {}),
+          },
+          body: item.body,
+        });
+        await res.body?.cancel();
+        if (res.ok) {
+          this.#delivered++;
+          continue;
+        }
+        item.lastError = `HTTP ${res.status}`;
+      } catch (err) {
+        item.lastError = String(err);
+      }
+      item.attempts++;
+      if (item.attempts >= WEBHOOK_MAX_ATTEMPTS) {
+        console.error(
+          JSON.stringify({
+            event: "guard_webhook_failed",
+            level: "error",
+            id: item.id,
+            error: item.lastError,
+          }),
+        );
+        continue;
+      }
+      item.nextAt = now + backoffMs(item.attempts);
+      keep.push(item);
+    }
+    this.#outbox = keep;
+    await this.ctx.storage.put(OUTBOX_KEY, keep);
+  }
+
+  /** The guard board of the environment (GET /v1/guards, `edgeflags status` and `history`). */
+  async guards(query: { environment: string; now: number }): Promise<GuardsAnswer> {
+    const board = await this.#loadBoard();
+    if (board.version > 0 && this.#armedDoc?.version !== board.version)
+      await this.#arm(board, board.state.environment || query.environment, board.version);
+    const outbox = this.#outbox ?? [];
+    return {
+      environment: board.state.environment || query.environment,
+      version: board.version,
+      gen: board.state.gen,
+      trips: board.state.trips,
+      history: board.state.history,
+      guards: board.report(query.now),
+      webhook: {
+        configured: Boolean((this.env as Env).GUARD_WEBHOOK_URL),
+        pending: outbox.length,
+        lastError: outbox.find((o) => o.lastError)?.lastError ?? null,
+        delivered: this.#delivered,
+      },
+    };
+  }
+
+  /**
+   * A signed guard reset (src/guard/reset.ts), verified here with the worker's keys and policy
+   * against the armed version's signed definitions, then applied once.
+   */
+  async resetGuard(
+    token: string,
+    now: number,
+  ): Promise<{ ok: true; signal: GuardSignal } | { ok: false; problem: ResetRefusal }> {
+    const board = await this.#loadBoard();
+    if (board.version > 0 && this.#armedDoc?.version !== board.version)
+      await this.#arm(board, board.state.environment, board.version);
+    const armed = this.#armedDoc;
+    const config = readConfig(this.env as Env);
+    if (!armed || !config.publicKeys) return { ok: false, problem: "unarmed" };
+    this.#keys ??= loadKeyRing(config.publicKeys, config.policy);
+    const check = await verifyGuardReset(token, {
+      keys: await this.#keys,
+      environment: board.state.environment,
+      version: armed.version,
+      flags: armed.flags,
+      now,
+    });
+    if (!check.ok) return check;
+    if (!board.reset(check.reset.flag, check.reset.iat)) return { ok: false, problem: "used" };
+    console.warn(
+      JSON.stringify({
+        event: "guard_reset",
+        level: "warn",
+        flag: check.reset.flag,
+        kid: check.kid,
+        version: armed.version,
+      }),
+    );
+    await this.#save(board, []);
+    return { ok: true, signal: board.signal() };
   }
 
   /** Writes the open minutes up to `through` (all of them when omitted) to SQLite, in one transaction. */

@@ -6,6 +6,7 @@
  * boundary) or once it holds `maxRows` cells. No I/O of its own: the sinks do it.
  */
 import type { EvaluationResult } from "../eval/types";
+import { latencyEvent, originClassEvent } from "./origin";
 import {
   COUNTRY_OTHER,
   COUNTRY_UNKNOWN,
@@ -27,6 +28,8 @@ export interface CounterOptions {
   /** Most distinct countries per window; the rest are counted as COUNTRY_OTHER. */
   countryLimit: number;
   log?: (event: Record<string, unknown>) => void;
+  /** The snapshot version served when a window is flushed (the aggregator's guards judge per version). */
+  version?: () => number | undefined;
 }
 
 /** What /healthz shows of the counter. */
@@ -57,6 +60,9 @@ type OutcomeTable = Map<EvaluationResult, Map<string, Cell>>;
 type WaitUntil = (p: Promise<unknown>) => void;
 
 const MINUTE_MS = 60_000;
+/** countOrigin's arguments to countOutcomes, reused (the call is synchronous). */
+const ORIGIN_PAIR: string[] = ["", ""];
+const ONE: EvaluationResult[] = [];
 
 /** The end of a window opened at `now`: `flushMs` later, or the next full minute if sooner. */
 function deadlineOf(now: number, flushMs: number): number {
@@ -159,6 +165,18 @@ export class EvaluationCounter {
     }
   }
 
+  /**
+   * Records one origin answer of a gated request (gateway mode) against the gate flag's served result:
+   * its status class (`status` 0 for a failed fetch) and its latency bucket, as outcome rows
+   * (src/observe/origin.ts). Results without a variant are skipped.
+   */
+  countOrigin(r: EvaluationResult, status: number, ms: number, now: number, waitUntil: WaitUntil): void {
+    ORIGIN_PAIR[0] = originClassEvent(status);
+    ORIGIN_PAIR[1] = latencyEvent(ms);
+    ONE[0] = r;
+    this.countOutcomes(ONE, ORIGIN_PAIR, now, waitUntil);
+  }
+
   /** Writes what is counted now and waits for every flush under way (the stats route reads after it). */
   async flushNow(now: number): Promise<void> {
     const pending: Promise<unknown>[] = [];
@@ -254,6 +272,8 @@ export class EvaluationCounter {
     // Folding waits for a later microtask: the request that crossed the deadline answers first.
     await null;
     const batch: CountBatch = { environment: this.#o.environment, from, to, rows: fold(table, byCountry) };
+    const version = this.#o.version?.();
+    if (version !== undefined) batch.version = version;
     if (outcomes.size > 0) batch.outcomes = foldOutcomes(outcomes);
     this.#flushes++;
     this.#lastFlushAt = to;

@@ -6,8 +6,10 @@
  * attributes events itself. Pure: plain data in, a result out, no I/O.
  */
 
+import { EVENT_NAME } from "../flags/defaults";
+
 /** Event names: letters, digits and `_ . : -`, starting with a letter or digit, 1-64 characters. */
-export const EVENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
+export { EVENT_NAME };
 
 /** Fields an event may have. `details` (OpenFeature's tracking details) is accepted and never read. */
 const EVENT_FIELDS = new Set(["name", "value", "details"]);

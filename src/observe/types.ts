@@ -2,6 +2,7 @@
  * The vocabulary of evaluation counts: the rows a flush hands to its sinks, the sink interface, and
  * what the stats endpoint answers. Types and constants only, no I/O.
  */
+import type { GuardSignal, GuardsAnswer, ResetRefusal } from "../guard/types";
 
 /** Country of a request without a usable `request.cf.country` (Cloudflare's own code for it). */
 export const COUNTRY_UNKNOWN = "XX";
@@ -41,6 +42,11 @@ export interface CountBatch {
   rows: CountRow[];
   /** Outcome events attributed in the window (absent or empty when there were none). */
   outcomes?: OutcomeRow[];
+  /**
+   * The snapshot version the isolate served when it flushed. Guards judge only rows of the version
+   * they were armed for (a window that spans a publish is the new version's, within one window).
+   */
+  version?: number;
 }
 
 /** Where flushed counts go (Analytics Engine, the aggregator, a test double). */
@@ -103,4 +109,13 @@ export interface StatsQuery {
 export interface Aggregator {
   add(batch: CountBatch): Promise<void>;
   stats(query: StatsQuery): Promise<StatsAnswer>;
+}
+
+/** The aggregator's guard side (src/guard), as GET /v1/guards and POST /v1/guards/reset reach it. */
+export interface GuardJudge {
+  guards(query: { environment: string; now: number }): Promise<GuardsAnswer>;
+  resetGuard(
+    token: string,
+    now: number,
+  ): Promise<{ ok: true; signal: GuardSignal } | { ok: false; problem: ResetRefusal }>;
 }

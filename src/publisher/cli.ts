@@ -321,6 +321,19 @@ function program(io: Io, run: Run): Command {
       run(o, async (ctx) => (await import("./commands/status")).statusCommand(files, o, ctx)),
     );
 
+  const guard = root.command("guard").description("guards (docs/observability.md): re-arm a tripped one");
+  targetOptions(
+    guard
+      .command("reset")
+      .description("re-arm FLAG's guard for the live version without a publish (signed with your key)")
+      .argument("<flag>", "the guarded flag")
+      .option("--key <file>", "your private key file (JWK)"),
+  )
+    .addOption(json)
+    .action((flag, o) =>
+      run(o, async (ctx) => (await import("./commands/guard")).guardResetCommand(flag, o, ctx)),
+    );
+
   targetOptions(
     root
       .command("history")

@@ -4,9 +4,12 @@
  * the worker reaches it, after verifying, and every isolate verifies whatever it hands out again.
  * It also keeps, in memory only, which version each location reported serving (proof of live
  * everywhere, docs/propagation.md): reports cost no storage write, and a restarted object refills
- * the table within one check interval. I/O: Durable Object storage.
+ * the table within one check interval. It also holds the aggregator's guard state (trips, released
+ * progressive steps), handed out with every read: unsigned, and honoured by isolates only to move a
+ * guarded flag back (src/guard/apply.ts). I/O: Durable Object storage.
  */
 import { DurableObject } from "cloudflare:workers";
+import type { GuardSignal } from "../guard/types";
 import { digestText } from "../policy/digest";
 import type { Beacon, BeaconState, LocationEntry, LocationReport, LocationsView } from "./types";
 
@@ -26,6 +29,7 @@ interface Stored {
 }
 
 const KEY = "state";
+const GUARDS_KEY = "guards";
 
 /** Most locations the table holds (Cloudflare has ~330); past it the longest silent one goes. */
 export const MAX_LOCATIONS = 1024;
@@ -38,15 +42,17 @@ interface Row {
   version: number;
   since: number;
   reportedAt: number;
+  guards?: number;
 }
 
-function view(s: Stored): BeaconState {
+function view(s: Stored, guards?: GuardSignal | null): BeaconState {
   return {
     environment: s.environment,
     version: s.version,
     hasSnapshot: s.jws !== null,
     ...(s.digest ? { digest: s.digest } : {}),
     updatedAt: s.updatedAt,
+    ...(guards && guards.environment === s.environment ? { guards } : {}),
   };
 }
 
@@ -54,11 +60,14 @@ function view(s: Stored): BeaconState {
 export class VersionBeacon extends DurableObject implements Beacon {
   // Kept in memory between calls: the object is the only writer, so the copy cannot go stale.
   #state: Stored | null | undefined;
+  #guards: GuardSignal | null | undefined;
   readonly #locations = new Map<string, Row>();
   readonly #calls: LocationsView["calls"] = { read: 0, report: 0, snapshot: 0, announce: 0, locations: 0 };
 
   async #load(): Promise<Stored | null> {
     if (this.#state === undefined) this.#state = (await this.ctx.storage.get<Stored>(KEY)) ?? null;
+    if (this.#guards === undefined)
+      this.#guards = (await this.ctx.storage.get<GuardSignal>(GUARDS_KEY)) ?? null;
     return this.#state;
   }
 
@@ -66,7 +75,27 @@ export class VersionBeacon extends DurableObject implements Beacon {
     this.#calls.read++;
     if (report) this.#record(report);
     const s = await this.#load();
-    return s ? view(s) : null;
+    return s ? view(s, this.#guards) : null;
+  }
+
+  /**
+   * The aggregator's guard state for the environment: kept when its generation is newer than the one
+   * held. Its content is not judged here: isolates decide what they honour against signed snapshots.
+   */
+  async setGuards(signal: GuardSignal): Promise<GuardSignal | null> {
+    await this.#load();
+    const held = this.#guards;
+    if (
+      signal &&
+      typeof signal.environment === "string" &&
+      Number.isSafeInteger(signal.gen) &&
+      Number.isSafeInteger(signal.version) &&
+      (!held || held.environment !== signal.environment || signal.gen > held.gen)
+    ) {
+      await this.ctx.storage.put(GUARDS_KEY, signal);
+      this.#guards = signal;
+    }
+    return this.#guards ?? null;
   }
 
   async snapshot(version: number): Promise<string | null> {
@@ -78,7 +107,7 @@ export class VersionBeacon extends DurableObject implements Beacon {
   async announce(environment: string, version: number, jws: string | null): Promise<BeaconState> {
     this.#calls.announce++;
     const s = await this.#load();
-    if (s && version <= s.version) return view(s);
+    if (s && version <= s.version) return view(s, this.#guards);
     const next: Stored = {
       environment,
       version,
@@ -88,7 +117,7 @@ export class VersionBeacon extends DurableObject implements Beacon {
     };
     await this.ctx.storage.put(KEY, next);
     this.#state = next;
-    return view(next);
+    return view(next, this.#guards);
   }
 
   async report(report: LocationReport): Promise<void> {
@@ -115,6 +144,7 @@ export class VersionBeacon extends DurableObject implements Beacon {
           s && row.version === s.version && !Number.isNaN(announcedAt)
             ? Math.max(0, row.since - announcedAt)
             : null,
+        ...(row.guards !== undefined ? { guards: row.guards } : {}),
       });
     }
     locations.sort((a, b) => (a.location < b.location ? -1 : a.location > b.location ? 1 : 0));
@@ -125,6 +155,7 @@ export class VersionBeacon extends DurableObject implements Beacon {
       activeWithinSeconds: Math.round(within / 1000),
       locations,
       calls: { ...this.#calls },
+      guards: this.#guards ?? null,
     };
   }
 
@@ -139,13 +170,15 @@ export class VersionBeacon extends DurableObject implements Beacon {
     const now = Date.now();
     const row = this.#locations.get(r.location);
     const since = Math.min(r.since, now);
+    const guards = Number.isSafeInteger(r.guards) ? r.guards : undefined;
     if (row && row.version === r.version) {
       row.since = Math.min(row.since, since);
       row.reportedAt = now;
+      if (guards !== undefined) row.guards = guards;
       return;
     }
     if (!row && this.#locations.size >= MAX_LOCATIONS) this.#prune(now, true);
-    this.#locations.set(r.location, { version: r.version, since, reportedAt: now });
+    this.#locations.set(r.location, { version: r.version, since, reportedAt: now, guards });
   }
 
   /** Drops rows older than the longest window; with `room`, also the longest silent row. */

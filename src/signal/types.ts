@@ -2,6 +2,7 @@
  * The version signal's vocabulary: what the beacon says and what an isolate can ask it. Types only,
  * no I/O.
  */
+import type { GuardSignal } from "../guard/types";
 
 /** What the beacon knows: the newest announced version, not the snapshot itself. */
 export interface BeaconState {
@@ -16,6 +17,11 @@ export interface BeaconState {
   digest?: string;
   /** ISO 8601 instant of the announcement. */
   updatedAt: string;
+  /**
+   * The aggregator's guard state (unsigned; src/guard/apply.ts decides what an isolate honours of
+   * it). Rides on the reads the signal makes anyway: a trip reaches every location within a check.
+   */
+  guards?: GuardSignal;
 }
 
 /**
@@ -39,6 +45,8 @@ export interface Beacon {
   report?(report: LocationReport): Promise<void>;
   /** The locations that reported within `activeWithinMs`, for `--confirm all` and status. */
   locations?(activeWithinMs: number): Promise<LocationsView>;
+  /** Takes the aggregator's guard state (newer generations only); the state after the call. */
+  setGuards?(signal: GuardSignal): Promise<GuardSignal | null>;
 }
 
 /** What an isolate tells the beacon: where it is and which version it serves since when. */
@@ -48,6 +56,8 @@ export interface LocationReport {
   version: number;
   /** Epoch ms at which this isolate began serving `version`. */
   since: number;
+  /** The guard signal generation this isolate applies (absent before it read one). */
+  guards?: number;
 }
 
 /** One row of the beacon's location table. */
@@ -60,6 +70,8 @@ export interface LocationEntry {
   reportedAt: string;
   /** From the announcement to `servedSince`, when `version` is the announced one; else null. */
   lagMs: number | null;
+  /** The guard signal generation the location applies, when it said. */
+  guards?: number;
 }
 
 /** The location table as the beacon answers it. */
@@ -72,6 +84,8 @@ export interface LocationsView {
   locations: LocationEntry[];
   /** Calls the beacon answered since it started, by kind (diagnostics and the cost test). */
   calls: Record<"read" | "report" | "snapshot" | "announce" | "locations", number>;
+  /** The guard state the beacon holds (trips, released steps), if any. */
+  guards?: GuardSignal | null;
 }
 
 /** Outcome of one background check, as /healthz shows it. */

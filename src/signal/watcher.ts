@@ -11,6 +11,8 @@
  * version changed or the location was silent for `reportEveryMs`, once per location (coalesced).
  * I/O only through the injected beacon, cache and snapshot source.
  */
+
+import type { GuardSignal } from "../guard/types";
 import { kvKeys } from "../snapshot/format";
 import type { Floor, SnapshotSource, SnapshotStore } from "../snapshot/store";
 import { coalesced, type LocationCache, SignalFailure, signalKeys, stateTtlMs, storeEntry } from "./coalesce";
@@ -38,6 +40,10 @@ export interface WatcherOptions {
   location?: string;
   /** Longest a location stays silent in the beacon's table while active, ms (default 30 s). */
   reportEveryMs?: number;
+  /** Hands on the guard state every beacon answer carries (the guard view, src/guard/view.ts). */
+  onGuards?: (signal: GuardSignal | undefined) => void;
+  /** The guard generation this isolate applies, reported with its version. */
+  guardsGen?: () => number | null;
 }
 
 /** Default of `reportEveryMs`: well inside the publisher's shortest useful activity window. */
@@ -107,7 +113,10 @@ export class SignalWatcher {
     if (this.#location === undefined || version === undefined) return undefined;
     const since = this.#serving?.version === version ? this.#serving.since : this.#now();
     this.#serving ??= { version, since };
-    return { location: this.#location, version, since };
+    const guards = this.options.guardsGen?.() ?? null;
+    return guards === null
+      ? { location: this.#location, version, since }
+      : { location: this.#location, version, since, guards };
   }
 
   /**
@@ -290,6 +299,7 @@ export class SignalWatcher {
       () => withTimeout(report ? beacon.read(report) : beacon.read(), timeoutMs, "reading the beacon"),
       minVersion === undefined ? undefined : (state) => (state?.version ?? 0) >= minVersion,
     );
+    this.options.onGuards?.(read.value?.guards);
     if (report && read.from === "origin") {
       // The read carried the report: the rest of the location need not send it.
       const every = this.options.reportEveryMs ?? REPORT_EVERY_MS;

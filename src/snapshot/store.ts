@@ -85,6 +85,11 @@ export interface StoreOptions {
    * event streams tell open pages. Must not throw.
    */
   onChange?: (snapshot: VerifiedSnapshot) => void;
+  /**
+   * What `get` hands out for the verified snapshot (the guard view, src/guard/view.ts): the snapshot
+   * itself or a copy with another compiled form. Called per request: it must be a cached lookup.
+   */
+  view?: (snapshot: VerifiedSnapshot) => VerifiedSnapshot;
 }
 
 export interface StoreFailure {
@@ -161,13 +166,14 @@ export class SnapshotStore {
       else if (this.#lastCheckAt === undefined || now - this.#lastCheckAt >= COLD_RETRY_MS)
         await this.refresh();
       this.options.onServe?.(waitUntil);
-      return this.#servable(this.#now());
+      const servable = this.#servable(this.#now());
+      return servable && this.options.view ? this.options.view(servable) : servable;
     }
     if (!this.#inflight && now - (this.#lastCheckAt ?? 0) >= this.options.refreshMs) {
       waitUntil(this.refresh());
     }
     this.options.onServe?.(waitUntil);
-    return this.#current;
+    return this.options.view ? this.options.view(this.#current) : this.#current;
   }
 
   /**

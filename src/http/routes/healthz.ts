@@ -2,7 +2,7 @@
  * GET /healthz: which snapshot this isolate serves, how old it is and when it expires, where it came
  * from (fresh, or the last good one after a failed refresh or a refused rollback), the last error,
  * the version floor, the last version-signal check, this isolate's open event streams, whether
- * gateway mode is on, and whether evaluation counts are kept (and why not). 200 while a snapshot
+ * gateway mode is on, whether evaluation counts are kept (and why not), and the guard state applied. 200 while a snapshot
  * serves and the settings are usable, else 503.
  */
 import { Hono } from "hono/tiny";
@@ -73,6 +73,8 @@ healthRoutes.get("/", async (c) => {
       : { enabled: false },
     gateway: gatewayStatus(c.env, snapshot?.payload.flags.gates?.length ?? 0),
     counts: rt.counts.counter?.status() ?? { enabled: false, reason: rt.counts.off },
+    // Guards (src/guard): trips honoured for the served snapshot, bake-held steps, ignored claims.
+    guards: rt.guards.status(),
     warnings: rt.warnings,
   };
   return c.json(body, snapshot && !identityError ? 200 : 503);

@@ -3,10 +3,12 @@
  * who, message, and what changed with its direction (`enabled: true -> false`) - each checked against
  * the signed snapshot of its version; what cannot be checked is shown as UNVERIFIED with the reason,
  * never as a publish. `--flag` and `--since` filter here, on what the target returns (its newest 100
- * records at most). I/O: the target.
+ * records at most). Guard trips the worker recorded follow (when a worker URL and token are set).
+ * I/O: the target, the worker's GET /v1/guards.
  */
 import type { ChangeSummary } from "../../snapshot/format";
 import type { CliOptions } from "../config";
+import { readGuards, tripLine } from "../guard-state";
 import { CliError, EXIT, type Output } from "../output";
 import { hasDirections, limitLines, type RenderCollection, renderDiff, summaryView } from "../render-diff";
 import type { HistoryRecord } from "../targets/target";
@@ -124,6 +126,16 @@ export async function historyCommand(options: HistoryOptions, ctx: CommandContex
       ...(flag !== undefined ? { flag } : {}),
       ...(since !== undefined ? { since } : {}),
     }).slice(0, limit);
+    // Guard trips (the aggregator keeps the recent ones), shown next to the publishes.
+    const guards = await readGuards(
+      session.settings.url,
+      session.settings.statsToken ?? session.settings.publishToken,
+    );
+    const trips = (guards.error === undefined ? guards.history : [])
+      .filter(
+        (t) => (flag === undefined || t.flag === flag) && (since === undefined || Date.parse(t.at) >= since),
+      )
+      .reverse();
     out.result({
       ok: true,
       environment: session.settings.environment,
@@ -134,6 +146,7 @@ export async function historyCommand(options: HistoryOptions, ctx: CommandContex
           }
         : {}),
       records,
+      guardTrips: guards.error === undefined ? trips : { error: guards.error },
     });
     if (records.length === 0) {
       out.line(
@@ -156,6 +169,11 @@ export async function historyCommand(options: HistoryOptions, ctx: CommandContex
       const lines = r.changes ? changeLines(out, r.changes, flag) : ["(no change summary)"];
       for (const line of lines) out.line(`    ${line}`);
       if (r.reason) out.line(`    ${out.paint("yellow", `note: ${r.reason}`)}`);
+    }
+    if (trips.length > 0) {
+      out.line(out.paint("bold", "guard trips:"));
+      for (const t of trips)
+        out.line(`  v${t.version}  ${out.paint(["bold", "red"], "TRIPPED")} ${tripLine(t)}`);
     }
     return EXIT.ok;
   } finally {

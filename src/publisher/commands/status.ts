@@ -2,8 +2,9 @@
  * `edgeflags status [PROPOSAL...]`: the live version (from the target, like diff), the trust policy in
  * short when one is configured, and for each proposal what it still needs - per item how many
  * approvals, who attests it, who can approve - or that it is ready to publish - and the version each
- * active location serves (the beacon's table, when the worker URL and publish token are set). I/O:
- * the live snapshot, the worker's location table, the proposal files (and the flags files they name,
+ * active location serves (the beacon's table, when the worker URL and publish token are set), and the
+ * guards: trips and each guard's state. I/O: the live snapshot, the worker's location table and
+ * guards, the proposal files (and the flags files they name,
  * to say when one changed since).
  */
 import { readFileSync } from "node:fs";
@@ -16,6 +17,7 @@ import type { SnapshotPayload } from "../../snapshot/format";
 import { carryApprovals } from "../approvals";
 import type { CliOptions } from "../config";
 import { parseActiveWithin, readLocations } from "../confirm";
+import { printGuards, readGuards } from "../guard-state";
 import { CliError, EXIT, formatMs, type Output } from "../output";
 import {
   coverage,
@@ -156,7 +158,10 @@ export async function statusCommand(
           })
         : undefined;
 
-    const locations = await locationsStatus(settings.url, settings.publishToken, activeWithin);
+    const [locations, guards] = await Promise.all([
+      locationsStatus(settings.url, settings.publishToken, activeWithin),
+      readGuards(settings.url, settings.statsToken ?? settings.publishToken),
+    ]);
     const statuses: ProposalStatus[] = [];
     for (const file of files) statuses.push(await proposalStatus(file));
 
@@ -186,6 +191,16 @@ export async function statusCommand(
               entries: locations.locations,
             }
           : { activeWithinSeconds: locations.activeWithinSeconds, error: locations.error },
+      guards:
+        guards.error === undefined
+          ? {
+              version: guards.version,
+              gen: guards.gen,
+              trips: guards.trips,
+              guards: guards.guards,
+              webhook: guards.webhook,
+            }
+          : { error: guards.error },
     });
 
     if (payload) {
@@ -215,6 +230,7 @@ export async function statusCommand(
       );
     }
     printLocations(out, locations, Date.now());
+    printGuards(out, guards, locations.error === undefined ? locations : undefined);
     for (const s of statuses) {
       const head = `${s.proposal}:`;
       if (s.state === "refused") out.line(`${out.paint(["bold", "red"], head)} ${s.error}`);
