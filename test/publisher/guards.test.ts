@@ -171,6 +171,14 @@ describe("a guard tripped by the origin", () => {
     expect(text.stdout).toMatch(/TRIPPED new-checkout: variant new origin-5xx 100 % over \d+ samples/);
     const history = await cli(["history"], p.dir);
     expect(history.stdout).toMatch(/guard trips:\n\s+v1\s+TRIPPED new-checkout/);
+    // `stats FLAG` shows the guard next to the counts, in text and in --json.
+    const stats = await cli(["stats", "new-checkout"], p.dir);
+    expect(stats.code, stats.stderr).toBe(0);
+    expect(stats.stdout).toMatch(/TRIPPED new-checkout: variant new origin-5xx 100 % over \d+ samples/);
+    const statsJson = await cli(["stats", "new-checkout", "--json"], p.dir);
+    expect(
+      statsJson.json<{ guards: { trips: { flag: string }[] } }>().guards.trips.map((t) => t.flag),
+    ).toEqual(["new-checkout"]);
   }, 60_000);
 
   it("re-arms with a signed guard reset", async () => {

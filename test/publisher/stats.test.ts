@@ -96,7 +96,10 @@ describe("edgeflags stats", () => {
   it("prints a plain table when stdout is not a terminal, with per-minute rows for one flag", async () => {
     const all = await cli(["stats"], p.dir);
     expect(all.code, all.stderr).toBe(0);
-    const lines = all.stdout.trimEnd().split("\n");
+    const [table, guards] = all.stdout.trimEnd().split("\n\n");
+    const lines = table!.split("\n");
+    // The guards' state follows the counts (none declared here).
+    expect(guards).toBe("guards: none armed (version 1)");
     expect(lines[0]).toBe(`${ENV}: evaluations of every flag in the last 1h on worker ${worker.url}`);
     expect(lines[1]).toMatch(/^flag +variant +total +errors +error_rate +events +reasons +last_evaluated$/);
     expect(lines.slice(2).map((l) => l.split(/ {2,}/).slice(0, 7))).toEqual([

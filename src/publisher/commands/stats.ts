@@ -1,11 +1,13 @@
 /**
  * `edgeflags stats [FLAG] [--since 1h]`: served counts per variant over time and when each flag was
- * last evaluated, from the worker's GET /v1/stats (its aggregator, src/observe). A sparkline per
+ * last evaluated, from the worker's GET /v1/stats (its aggregator, src/observe), and the guards' state
+ * from GET /v1/guards (armed, healthy, tripped, bake progress). A sparkline per
  * variant on a terminal, plain tables otherwise (per-minute rows when a flag is named), the worker's
  * answer with --json. Reads with STATS_TOKEN (EDGEFLAGS_STATS_TOKEN / statsToken), else the publish
  * token. I/O: the worker, over HTTP.
  */
 import { type CliOptions, resolveSettings } from "../config";
+import { type GuardsRead, printGuards, readGuards } from "../guard-state";
 import { CliError, EXIT } from "../output";
 import { fetchStats, statsAccess } from "../stats/fetch";
 import { minuteTable, sparkLines, summaryTable } from "../stats/render";
@@ -42,7 +44,21 @@ export async function statsCommand(
   const where = `worker ${access.url}`;
   const body = await fetchStats(access, { since: `${minutes}m`, ...(flag === undefined ? {} : { flag }) });
 
-  out.result({ ok: true, ...body });
+  // Guard state next to the counts: a guard that tripped explains a variant that stopped being served.
+  const read = await readGuards(access.url, access.token);
+  const guards: GuardsRead =
+    read.error !== undefined || flag === undefined
+      ? read
+      : {
+          ...read,
+          trips: read.trips.filter((t) => t.flag === flag),
+          guards: read.guards.filter((g) => g.flag === flag),
+        };
+  out.result({ ok: true, ...body, guards: guards.error !== undefined ? { error: guards.error } : guards });
+  const printGuardState = () => {
+    out.line();
+    printGuards(out, guards);
+  };
   const now = Date.now();
   const scope = flag === undefined ? "every flag" : flag;
   out.line(
@@ -50,10 +66,12 @@ export async function statsCommand(
   );
   if (body.flags.length === 0) {
     out.line(out.paint("dim", "no evaluations counted in this range"));
+    printGuardState();
     return EXIT.ok;
   }
   if (ctx.io.stdoutTTY) {
     for (const line of sparkLines(body, now, (style, text) => out.paint(style, text))) out.line(line);
+    printGuardState();
     return EXIT.ok;
   }
   for (const line of summaryTable(body)) out.line(line);
@@ -61,5 +79,6 @@ export async function statsCommand(
     out.line();
     for (const line of minuteTable(body)) out.line(line);
   }
+  printGuardState();
   return EXIT.ok;
 }
