@@ -60,6 +60,12 @@ export class GuardView {
     return view;
   }
 
+  /** The generation of the guard state for `version` (0 when the state read is for another one). */
+  genFor(version: number): number {
+    const s = this.#signal;
+    return s && s.version === version ? s.gen : 0;
+  }
+
   /** What /healthz shows: the state applied to the last snapshot served. */
   status(): GuardStatus | { gen: number | null } {
     return this.#status ?? { gen: this.#signal?.gen ?? null };

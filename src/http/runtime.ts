@@ -172,6 +172,7 @@ async function buildRuntime(env: Env, options: RuntimeOptions): Promise<Runtime>
             streams?.changed({
               version: snapshot.payload.version,
               issuedAt: Math.floor(Date.parse(snapshot.payload.issuedAt) / 1000) || 0,
+              guards: guards.genFor(snapshot.payload.version),
             });
           },
         })
@@ -191,7 +192,14 @@ async function buildRuntime(env: Env, options: RuntimeOptions): Promise<Runtime>
       random: options.random,
       log,
       location: config.signalLocation,
-      onGuards: (signal) => guards.update(signal),
+      onGuards: (signal) => {
+        guards.update(signal);
+        // A new guard state for the version served changes what it serves: open pages re-fetch.
+        const served = streams?.served();
+        if (served && served.version > 0) {
+          streams?.changed({ ...served, guards: guards.genFor(served.version) });
+        }
+      },
       guardsGen: () => guards.status().gen,
     });
   }

@@ -4,7 +4,7 @@
  * which keeps the isolate's store and version signal checking while streams are open, however
  * little other traffic the isolate gets. No I/O: streams bring their own timers and writers.
  */
-import type { Change } from "./sse";
+import type { Change, Mark } from "./sse";
 
 export interface StreamLimits {
   /** Most streams one isolate holds open; 0 turns event streams off. */
@@ -28,14 +28,15 @@ export interface Stream {
 }
 
 /** What this isolate serves, and since when (epoch ms; version 0: nothing yet). */
-export interface Served extends Change {
+export interface Served extends Mark {
+  issuedAt: number;
   since: number;
 }
 
 export class StreamHub {
   readonly #streams = new Set<Stream>();
   #ticker: Stream | undefined;
-  #served: Served = { version: 0, issuedAt: 0, since: 0 };
+  #served: Served = { version: 0, issuedAt: 0, guards: 0, since: 0 };
   readonly #now: () => number;
 
   constructor(
@@ -77,10 +78,14 @@ export class StreamHub {
     return this.#served;
   }
 
-  /** The store serves another version (publish, kill, rollback, KV, signal: whatever caused it). */
+  /**
+   * The store serves another version (publish, kill, rollback, KV, signal: whatever caused it), or
+   * a new guard state applies to the version served (a trip, a reset, a baked step).
+   */
   changed(change: Change): void {
-    if (change.version === this.#served.version) return;
-    this.#served = { ...change, since: this.#now() };
+    const guards = change.guards ?? (change.version === this.#served.version ? this.#served.guards : 0);
+    if (change.version === this.#served.version && guards === this.#served.guards) return;
+    this.#served = { version: change.version, issuedAt: change.issuedAt, guards, since: this.#now() };
     for (const stream of this.#streams) stream.wake?.();
   }
 

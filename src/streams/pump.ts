@@ -1,12 +1,13 @@
 /**
  * One event stream's loop, run in the stream's own request: tell a reconnecting client what it
- * missed, then wait for the served version to change, a heartbeat to fall due, or the stream's
+ * missed, then wait for the served version (or the guard state applied to it) to change, a
+ * heartbeat to fall due, or the stream's
  * lifetime to end; the ticker also keeps the isolate's store and signal checking. A client is only
  * ever told of a version newer than the last one it was told of, so a stream never announces older
  * flags (a rollback is published as a newer version). No I/O but the injected writer and timers.
  */
 import type { Stream, StreamHub } from "./hub";
-import { changeEvent, heartbeat, silentId } from "./sse";
+import { changeEvent, heartbeat, isAfter, type Mark, silentId } from "./sse";
 
 export interface PumpOptions {
   hub: StreamHub;
@@ -21,8 +22,8 @@ export interface PumpOptions {
   tick(): void;
   /** How often the ticker ticks, ms. */
   tickMs: number;
-  /** The version a reconnecting client last saw (Last-Event-ID). */
-  lastEventId: number | undefined;
+  /** The version (and guard generation) a reconnecting client last saw (Last-Event-ID). */
+  lastEventId: Mark | undefined;
   /** Reconnection delay suggested to the client, ms. */
   retryMs: number;
   /**
@@ -46,14 +47,17 @@ export async function pump(o: PumpOptions): Promise<void> {
     const start = o.now();
     const endAt = start + maxLifetimeMs;
     const served = hub.served();
-    let sent: number;
+    const mark = (s: Mark): Mark => ({ version: s.version, guards: s.guards });
+    let sent: Mark;
     if (o.lastEventId === undefined) {
       const recent = served.version > 0 && start - served.since < o.recentMs;
-      await o.write(recent ? changeEvent(served, o.retryMs) : silentId(served.version, o.retryMs));
-      sent = served.version;
-    } else if (served.version > o.lastEventId) {
+      await o.write(
+        recent ? changeEvent(served, o.retryMs) : silentId(served.version, o.retryMs, served.guards),
+      );
+      sent = mark(served);
+    } else if (isAfter(served, o.lastEventId)) {
       await o.write(changeEvent(served, o.retryMs));
-      sent = served.version;
+      sent = mark(served);
     } else {
       // The client has this version or a newer one (seen elsewhere): nothing to say until it changes.
       await o.write(`retry: ${o.retryMs}\n\n`);
@@ -64,9 +68,9 @@ export async function pump(o: PumpOptions): Promise<void> {
       const now = o.now();
       stream.seenAt = now;
       const current = hub.served();
-      if (current.version > sent) {
+      if (isAfter(current, sent)) {
         await o.write(changeEvent(current));
-        sent = current.version;
+        sent = mark(current);
         beatAt = o.now() + heartbeatMs;
         continue;
       }
@@ -79,7 +83,7 @@ export async function pump(o: PumpOptions): Promise<void> {
       if (ticking) o.tick();
       const woken = hub.wait(stream);
       // A change between the check above and this wait has already been seen: go round again.
-      if (hub.served().version > sent) continue;
+      if (isAfter(hub.served(), sent)) continue;
       const until = Math.min(beatAt, endAt, ticking ? now + o.tickMs : Number.POSITIVE_INFINITY);
       const timer = o.sleep(Math.max(0, until - o.now()));
       await Promise.race([woken, timer.done]);

@@ -1,7 +1,7 @@
 /**
  * Guards in real workerd (the aggregator and beacon Durable Objects, KV): a gateway whose origin fails
  * only for the new variant trips the guard, and another location serves the off variant within 1.5
- * signal intervals; errors in the control only, or too few samples, trip nothing; forged guard state
+ * signal intervals, and its open event streams are told; errors in the control only, or too few samples, trip nothing; forged guard state
  * (another version, environment, an unguarded flag, a variant claim) and unsigned or foreign resets
  * are ignored or refused; a signed reset re-arms; a new version re-arms.
  */
@@ -107,6 +107,57 @@ describe("a guard on origin health", () => {
     expect(health.trips.map((t) => t.flag)).toEqual(["new-checkout"]);
     // The unguarded flag serves as signed.
     expect(await evaluateFlag(far, "banner", onKey)).toMatchObject({ variant: "a" });
+  });
+
+  it("tells pages with an open event stream at another location of the trip", async () => {
+    const ENV = "guard-trip-stream";
+    const c = clock();
+    await publishVersion(ENV, 1, guarded(ORIGIN_5XX));
+    const { gateway, far } = locations(ENV, c, failingOrigin("new-checkout", [true]));
+    const onKey = await keyServed(far, "on");
+    const res = await far.fetch("/v1/events", { headers: { accept: "text/event-stream" } });
+    expect(res.status).toBe(200);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let text = "";
+    /** Reads until `pattern` shows up, or fails after `ms` of real time. */
+    const until = async (pattern: RegExp, ms: number) => {
+      const deadline = Date.now() + ms;
+      while (!pattern.test(text)) {
+        const left = deadline - Date.now();
+        expect(left, `waiting for ${pattern} in ${JSON.stringify(text)}`).toBeGreaterThan(0);
+        const chunk = await Promise.race([
+          reader.read(),
+          new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), left)),
+        ]);
+        if (chunk?.value) text += decoder.decode(chunk.value, { stream: true });
+        if (chunk?.done) break;
+      }
+    };
+    try {
+      await until(/id: 1\n/, 3000);
+      text = "";
+      await traffic(gateway, 80);
+      // Reading the board flushes the gateway's counts, and the aggregator judges them.
+      expect((await guardsOf(gateway, "/__edgeflags")).trips).toHaveLength(1);
+      // The far location applies the trip at its next signal checks; its open streams hear of it.
+      let waited = 0;
+      while ((await evaluateFlag(far, "new-checkout", onKey)).variant !== "off") {
+        c.advance(STEP_MS);
+        waited += STEP_MS;
+        expect(waited).toBeLessThanOrEqual(BOUND_MS);
+      }
+      await until(/id: 1\.\d+\ndata: \{"type":"refetchEvaluation","etag":"1"/, 3000);
+      // Its id carries the guard state's generation, so a reconnect after it is told nothing new.
+      const id = /id: (1\.\d+)/.exec(text)?.[1] as string;
+      const again = await far.fetch("/v1/events", { headers: { "last-event-id": id } });
+      const againReader = (again.body as ReadableStream<Uint8Array>).getReader();
+      const first = decoder.decode((await againReader.read()).value);
+      expect(first).toMatch(/^retry: \d+\n\n$/);
+      await againReader.cancel();
+    } finally {
+      await reader.cancel();
+    }
   });
 
   it("does not trip when only the control fails", async () => {
