@@ -7,7 +7,11 @@ import { html } from "hono/html";
 import type { VerifiedSnapshot } from "../snapshot/verify";
 import type { Html } from "./layout";
 import { expiry, stateBadge, when } from "./parts";
-import { expiryBadge, flagState, guardText, servingText } from "./summary";
+import { expiryBadge, flagState, type GuardVerdict, guardText, servingText } from "./summary";
+
+/** The guard column: a tripped guard stands out. */
+const guardCell = (text: string): Html | string =>
+  text === "tripped" ? html`<span class="badge bad">tripped</span>` : text;
 
 /** The version, publish time and publisher of the live snapshot. */
 export function snapshotFacts(snapshot: VerifiedSnapshot): Html {
@@ -22,7 +26,12 @@ ${p.expiresAt ? html`<div><dt>Snapshot expires</dt><dd>${when(p.expiresAt)}</dd>
 </dl>`;
 }
 
-export function flagList(base: string, snapshot: VerifiedSnapshot, now: number): Html {
+export function flagList(
+  base: string,
+  snapshot: VerifiedSnapshot,
+  now: number,
+  verdicts: ReadonlyMap<string, GuardVerdict> = new Map(),
+): Html {
   const flags = snapshot.payload.flags.flags;
   const keys = Object.keys(flags).sort();
   const rows = keys.map((key) => {
@@ -36,7 +45,7 @@ export function flagList(base: string, snapshot: VerifiedSnapshot, now: number):
 <td data-label="Expiry">${expiry(expiryBadge(flag.expires, now)) || (flag.expires ?? html`<span class="muted">-</span>`)}</td>
 <td data-label="Client">${flag.clientVisible ? "yes" : "no"}</td>
 <td data-label="Rollout">${servingText(flag, state, now)}</td>
-<td data-label="Guard">${guardText(flag)}</td>
+<td data-label="Guard">${guardCell(guardText(flag, verdicts.get(key)))}</td>
 </tr>`;
   });
   return html`<h1>Flags</h1>

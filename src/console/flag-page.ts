@@ -13,7 +13,7 @@ import { explainSection } from "./explain-section";
 import { type FlagVersion, historyList } from "./history";
 import type { Html } from "./layout";
 import { expiry, stateBadge } from "./parts";
-import { expiryBadge, type FlagState, guardOf, guardText, servingText } from "./summary";
+import { expiryBadge, type FlagState, type GuardVerdict, guardOf, guardText, servingText } from "./summary";
 
 /** Counts for the chart, or why there are none. */
 export type CountsView =
@@ -29,6 +29,8 @@ export interface FlagPageInput {
   counts: CountsView;
   history: { versions: FlagVersion[]; read: number } | { unavailable: string };
   commands: FlagCommand[];
+  /** The aggregator's verdict on its guard for the live version, when there is one. */
+  verdict?: GuardVerdict;
 }
 
 /** The ranges the chart offers. */
@@ -70,7 +72,7 @@ ${flag.description ? html`<p>${flag.description}</p>` : ""}
 <div><dt>Expires</dt><dd>${flag.expires ?? "-"}</dd></div>
 <div><dt>Client visible</dt><dd>${flag.clientVisible ? "yes" : "no (server-only)"}</dd></div>
 <div><dt>Serving now</dt><dd>${servingText(flag, input.state, now)}</dd></div>
-<div><dt>Guard</dt><dd>${guardText(flag)}${guard === undefined ? "" : html`<pre>${JSON.stringify(guard, null, 2)}</pre>`}</dd></div>
+<div><dt>Guard</dt><dd>${guardText(flag, input.verdict)}${guard === undefined ? "" : html`<pre>${JSON.stringify(guard, null, 2)}</pre>`}</dd></div>
 ${flag.tags?.length ? html`<div><dt>Tags</dt><dd>${flag.tags.join(", ")}</dd></div>` : ""}
 ${flag.ticket ? html`<div><dt>Ticket</dt><dd>${flag.ticket}</dd></div>` : ""}
 ${link("Dashboard", flag.dashboard)}${link("Runbook", flag.runbook)}

@@ -20,6 +20,7 @@ import { snapshotLiveAt } from "../http/routes/explain";
 import { locationTable, snapshotHistory } from "../http/routes/intake";
 import { readStats } from "../http/routes/stats";
 import type { Runtime } from "../http/runtime";
+import type { GuardJudge } from "../observe/types";
 import type { VerifiedSnapshot } from "../snapshot/verify";
 import { flagCommands } from "./commands";
 import { type ExplainAnswer, type ExplainFields, explainPage } from "./explain-section";
@@ -30,7 +31,7 @@ import { type Html, layout, securityHeaders } from "./layout";
 import { locationsPage } from "./locations-page";
 import { loginPage } from "./login";
 import { createSession, readSession, SESSION_COOKIE, SESSION_SECONDS, type Session } from "./session";
-import { flagState } from "./summary";
+import { flagState, type GuardVerdict } from "./summary";
 
 export const consoleRoutes = new Hono<AppEnv>();
 
@@ -198,6 +199,24 @@ consoleRoutes.post("/logout", (c) => {
   return c.redirect(`${basePath(c)}/login`, 303);
 });
 
+/**
+ * The aggregator's verdict on each guard of `version` (empty without an aggregator, when it has not
+ * armed that version yet, or cannot be read: the pages then say "declared").
+ */
+async function guardVerdicts(c: Context<AppEnv>, version: number): Promise<Map<string, GuardVerdict>> {
+  const rt = c.get("rt");
+  const aggregator = rt.counts.aggregator;
+  if (!aggregator) return new Map();
+  try {
+    const judge = aggregator() as unknown as GuardJudge;
+    const board = await judge.guards({ environment: rt.config.environment, now: rt.signal.now() });
+    if (board.version !== version) return new Map();
+    return new Map(board.guards.map((g) => [g.flag, g.state]));
+  } catch {
+    return new Map();
+  }
+}
+
 /** The live snapshot, or undefined when nothing is published (or verifies) yet. */
 async function live(c: Context<AppEnv>) {
   const { store } = c.get("rt");
@@ -221,7 +240,15 @@ consoleRoutes.get(
   signedIn(async (c) => {
     const snapshot = await live(c);
     if (!snapshot) return nothingPublished(c);
-    return page(c, 200, "Flags", flagList(basePath(c), snapshot, c.get("rt").signal.now()), true, "flags");
+    const verdicts = await guardVerdicts(c, snapshot.payload.version);
+    return page(
+      c,
+      200,
+      "Flags",
+      flagList(basePath(c), snapshot, c.get("rt").signal.now(), verdicts),
+      true,
+      "flags",
+    );
   }),
 );
 
@@ -247,7 +274,7 @@ consoleRoutes.get(
     const now = rt.signal.now();
     const asked = c.req.query("since");
     const since = CHART_RANGES.find((r) => r === asked) ?? "1h";
-    const [counts, history] = await Promise.all([
+    const [counts, history, verdicts] = await Promise.all([
       readStats(rt, { flag: key, since: now - Number.parseInt(since, 10) * HOUR_MS, now }).then(
         (a): CountsView => {
           const stats = a.flags.find((f) => f.key === key) ?? {
@@ -264,7 +291,9 @@ consoleRoutes.get(
         (entries) => ({ versions: flagHistory(entries, key), read: entries.length }),
         (err) => ({ unavailable: why(err) }),
       ),
+      guardVerdicts(c, snapshot.payload.version),
     ]);
+    const verdict = verdicts.get(key);
     const state = flagState(snapshot, key, now);
     const latest = "versions" in history ? history.versions[0] : undefined;
     const commands = flagCommands({
@@ -277,7 +306,7 @@ consoleRoutes.get(
       c,
       200,
       key,
-      flagPage({ base, key, flag, state, now, counts, history, commands }),
+      flagPage({ base, key, flag, state, now, counts, history, commands, ...(verdict ? { verdict } : {}) }),
       true,
       "flags",
     );

@@ -99,12 +99,18 @@ export function guardOf(flag: FlagDefinition): unknown {
   return (flag as { guard?: unknown }).guard;
 }
 
-/** One short word or phrase for the guard column: "-" when the flag has none. */
-export function guardText(flag: FlagDefinition): string {
+/** The aggregator's verdict on a guard of the live version (GET /v1/guards' `state`). */
+export type GuardVerdict = "tripped" | "healthy" | "insufficient";
+
+/**
+ * One short word or phrase for the guard column: "-" when the flag has none, else the aggregator's
+ * verdict for the live version, or "declared" when it has none (no aggregator, or not armed yet).
+ */
+export function guardText(flag: FlagDefinition, verdict?: GuardVerdict): string {
   const guard = guardOf(flag);
   if (guard === undefined || guard === null) return "-";
-  const state = (guard as { state?: unknown }).state;
-  return typeof state === "string" ? state : "declared";
+  if (verdict === "insufficient") return "too few samples";
+  return verdict ?? "declared";
 }
 
 /**

@@ -175,6 +175,20 @@ describe("a guard tripped by the origin", () => {
     const stats = await cli(["stats", "new-checkout"], p.dir);
     expect(stats.code, stats.stderr).toBe(0);
     expect(stats.stdout).toMatch(/TRIPPED new-checkout: variant new origin-5xx 100 % over \d+ samples/);
+    // The console's guard column and flag page show the aggregator's verdict.
+    const login = await fetch(`${worker.url}/__edgeflags/console/login`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ token: TOKEN }).toString(),
+      redirect: "manual",
+    });
+    const cookie = (login.headers.get("set-cookie") ?? "").split(";")[0] as string;
+    const list = await (await fetch(`${worker.url}/__edgeflags/console/`, { headers: { cookie } })).text();
+    expect(list).toContain('<td data-label="Guard"><span class="badge bad">tripped</span></td>');
+    const flagPage = await (
+      await fetch(`${worker.url}/__edgeflags/console/flags/new-checkout`, { headers: { cookie } })
+    ).text();
+    expect(flagPage).toMatch(/<dt>Guard<\/dt><dd>tripped/);
     const statsJson = await cli(["stats", "new-checkout", "--json"], p.dir);
     expect(
       statsJson.json<{ guards: { trips: { flag: string }[] } }>().guards.trips.map((t) => t.flag),
