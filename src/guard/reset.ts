@@ -5,11 +5,12 @@
  * algorithm allow-list, `typ`, `kid`, role and scope, signature, then environment, version and time.
  * A reset can only return a flag to what its signed snapshot says. Pure apart from WebCrypto.
  */
-import { CompactSign, compactVerify, decodeProtectedHeader } from "jose";
+import { CompactSign } from "jose";
 import { isMap } from "../flags/json-value";
 import type { FlagDefinition } from "../flags/types";
-import { classOf, inScope, keyPolicy } from "../policy/policy";
-import { isSnapshotAlgorithm, type KeyRing } from "../snapshot/keys";
+import { classOf, inScope } from "../policy/policy";
+import { type TokenProblem, verifySignedToken } from "../policy/signed-token";
+import type { KeyRing } from "../snapshot/keys";
 import type { SigningKey } from "../snapshot/sign";
 
 export const GUARD_RESET_TYP = "edgeflags-guard-reset+jws";
@@ -17,7 +18,6 @@ export const GUARD_RESET_TYP = "edgeflags-guard-reset+jws";
 export const MAX_RESET_LIFETIME_SECONDS = 600;
 const CLOCK_TOLERANCE_SECONDS = 60;
 const MAX_RESET_LENGTH = 4000;
-const HEADER_FIELDS = new Set(["alg", "kid", "typ"]);
 const PAYLOAD_FIELDS = new Set(["environment", "version", "flag", "iat", "exp"]);
 
 export interface ResetPayload {
@@ -29,18 +29,7 @@ export interface ResetPayload {
   exp: number;
 }
 
-export type ResetProblem =
-  | "malformed"
-  | "alg"
-  | "typ"
-  | "kid"
-  | "role"
-  | "signature"
-  | "payload"
-  | "environment"
-  | "version"
-  | "flag"
-  | "expired";
+export type ResetProblem = TokenProblem | "environment" | "version" | "flag" | "expired";
 
 export type ResetCheck =
   | { ok: true; reset: ResetPayload; kid: string }
@@ -80,35 +69,15 @@ export async function verifyGuardReset(
   },
 ): Promise<ResetCheck> {
   const refuse = (problem: ResetProblem): ResetCheck => ({ ok: false, problem });
-  if (typeof token !== "string" || token.length > MAX_RESET_LENGTH) return refuse("malformed");
-  if (!/^[\w-]+\.[\w-]+\.[\w-]+$/.test(token)) return refuse("malformed");
-  let header: Record<string, unknown>;
-  try {
-    header = decodeProtectedHeader(token) as Record<string, unknown>;
-  } catch {
-    return refuse("malformed");
-  }
-  for (const field of Object.keys(header)) if (!HEADER_FIELDS.has(field)) return refuse("malformed");
-  if (!isSnapshotAlgorithm(header.alg)) return refuse("alg");
-  if (header.typ !== GUARD_RESET_TYP) return refuse("typ");
-  const kid = header.kid;
-  const trusted = typeof kid === "string" ? options.keys.get(kid) : undefined;
-  if (!trusted || trusted.alg !== header.alg) return refuse("kid");
-  const policy = options.keys.policy;
-  const key = policy ? keyPolicy(policy, trusted.kid) : undefined;
-  if (policy && !key?.roles.includes("publisher")) return refuse("role");
-  let bytes: Uint8Array;
-  try {
-    ({ payload: bytes } = await compactVerify(token, trusted.key, { algorithms: [trusted.alg] }));
-  } catch {
-    return refuse("signature");
-  }
-  let p: unknown;
-  try {
-    p = JSON.parse(new TextDecoder().decode(bytes));
-  } catch {
-    return refuse("payload");
-  }
+  const checked = await verifySignedToken(token, options.keys, {
+    typ: GUARD_RESET_TYP,
+    maxLength: MAX_RESET_LENGTH,
+    // A reset serves the risky variant again: break-glass (on-call) keys may not.
+    role: "publisher",
+    policyRequired: false,
+  });
+  if (!checked.ok) return refuse(checked.problem);
+  const { key, payload: p } = checked;
   if (
     !isMap(p) ||
     Object.keys(p).some((f) => !PAYLOAD_FIELDS.has(f)) ||
@@ -135,5 +104,5 @@ export async function verifyGuardReset(
   ) {
     return refuse("expired");
   }
-  return { ok: true, reset, kid: trusted.kid };
+  return { ok: true, reset, kid: checked.kid };
 }

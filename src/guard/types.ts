@@ -5,6 +5,7 @@
  */
 import type { GuardMetric } from "../flags/types";
 import type { GuardReport } from "./board";
+import type { ResetProblem } from "./reset";
 
 /** One tripped guard: which variant hurt, by how much, on how many samples, when. */
 export interface TripRecord {
@@ -72,17 +73,4 @@ export interface GuardsAnswer {
 }
 
 /** Why a guard reset was refused (src/guard/reset.ts), or that nothing is armed or it was used. */
-export type ResetRefusal =
-  | "malformed"
-  | "alg"
-  | "typ"
-  | "kid"
-  | "role"
-  | "signature"
-  | "payload"
-  | "environment"
-  | "version"
-  | "flag"
-  | "expired"
-  | "unarmed"
-  | "used";
+export type ResetRefusal = ResetProblem | "unarmed" | "used";

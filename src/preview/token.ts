@@ -6,10 +6,10 @@
  * src/preview/apply.ts. Pure apart from WebCrypto (through jose's compactVerify); `now` is passed in.
  * Signing is src/preview/sign.ts, which the worker never imports.
  */
-import { compactVerify, decodeProtectedHeader } from "jose";
 import { MAX_NAME_LENGTH } from "../flags/defaults";
 import { type KeyPolicy, keyPolicy } from "../policy/policy";
-import { isSnapshotAlgorithm, type KeyRing } from "../snapshot/keys";
+import { type TokenProblem, verifySignedToken } from "../policy/signed-token";
+import type { KeyRing } from "../snapshot/keys";
 
 /** JWS `typ` of every preview token: never a snapshot's or an approval's, so none passes for another. */
 export const PREVIEW_TYP = "edgeflags-preview+jws";
@@ -63,19 +63,7 @@ export interface PreviewGrant {
 }
 
 /** Why a token was refused (stable codes for tests and debugging; visitors never see them). */
-export type PreviewProblem =
-  | "too_large"
-  | "malformed"
-  | "alg"
-  | "typ"
-  | "kid"
-  | "role"
-  | "signature"
-  | "payload"
-  | "environment"
-  | "expired"
-  | "not_yet_valid"
-  | "lifetime";
+export type PreviewProblem = TokenProblem | "environment" | "expired" | "not_yet_valid" | "lifetime";
 
 export type PreviewCheck = { ok: true; grant: PreviewGrant } | { ok: false; problem: PreviewProblem };
 
@@ -89,10 +77,7 @@ export interface PreviewVerifyOptions {
   maxLifetimeSeconds?: number;
 }
 
-const HEADER_FIELDS = new Set(["alg", "kid", "typ"]);
 const PAYLOAD_FIELDS = new Set(["environment", "flags", "iat", "exp", "sub"]);
-const decoder = new TextDecoder();
-
 const refuse = (problem: PreviewProblem): PreviewCheck => ({ ok: false, problem });
 
 /** Whether the key ring's policy gives any unrevoked key the preview role (else previews are off). */
@@ -114,41 +99,16 @@ export async function verifyPreviewToken(
   token: string,
   options: PreviewVerifyOptions,
 ): Promise<PreviewCheck> {
-  if (token.length > MAX_PREVIEW_TOKEN_LENGTH) {
-    return refuse("too_large");
-  }
-  if (!/^[\w-]+\.[\w-]+\.[\w-]+$/.test(token)) return refuse("malformed");
-  let header: Record<string, unknown>;
-  try {
-    header = decodeProtectedHeader(token) as Record<string, unknown>;
-  } catch {
-    return refuse("malformed");
-  }
-  for (const field of Object.keys(header)) {
-    // No `crit`, `b64`, `jku`, embedded keys...: nothing a preview token needs, so nothing to trust.
-    if (!HEADER_FIELDS.has(field)) return refuse("malformed");
-  }
-  if (!isSnapshotAlgorithm(header.alg)) return refuse("alg");
-  if (header.typ !== PREVIEW_TYP) return refuse("typ");
-  const kid = header.kid;
-  const trusted = typeof kid === "string" ? options.keys.get(kid) : undefined;
-  if (!trusted || trusted.alg !== header.alg) return refuse("kid");
-  const policy = options.keys.policy;
-  const key = policy ? keyPolicy(policy, trusted.kid) : undefined;
-  // No policy, a key revoked or not in it, or one without the preview role.
-  if (!key?.roles.includes("preview")) return refuse("role");
-  let bytes: Uint8Array;
-  try {
-    ({ payload: bytes } = await compactVerify(token, trusted.key, { algorithms: [trusted.alg] }));
-  } catch {
-    return refuse("signature");
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(decoder.decode(bytes));
-  } catch {
-    return refuse("payload");
-  }
+  const checked = await verifySignedToken(token, options.keys, {
+    typ: PREVIEW_TYP,
+    maxLength: MAX_PREVIEW_TOKEN_LENGTH,
+    role: "preview",
+    // Without a policy no key has the preview role: previews are off.
+    policyRequired: true,
+  });
+  if (!checked.ok) return refuse(checked.problem);
+  const raw = checked.payload;
+  const key = checked.key as KeyPolicy;
   const shape = previewPayloadProblem(raw);
   if (shape) return refuse("payload");
   const p = raw as PreviewPayload;
@@ -160,7 +120,7 @@ export async function verifyPreviewToken(
   return {
     ok: true,
     grant: {
-      kid: trusted.kid,
+      kid: checked.kid,
       key,
       flags: new Map(Object.entries(p.flags)),
       ...(p.sub === undefined ? {} : { sub: p.sub }),
