@@ -9,7 +9,7 @@ import { decidedBy, describeResult, show, traceLines } from "../../explain/lines
 import type { FlagTrace } from "../../explain/trace";
 import { type CliOptions, resolveSettings } from "../config";
 import { CliError, EXIT, type Output } from "../output";
-import { fetchFailureCause } from "../wait";
+import { callWorker } from "../worker-call";
 import type { CommandContext } from "./context";
 import { parseSince } from "./history";
 
@@ -102,42 +102,14 @@ export async function explainCommand(
       "no server API key: set EDGEFLAGS_SERVER_API_KEY to one of the worker's SERVER_API_KEYS (or serverApiKey in .edgeflags/config.json)",
     );
   }
-  const where = `worker ${settings.url}`;
-  const timeoutMs = 30_000;
-  let res: Response;
-  try {
-    res = await fetch(`${settings.url}/v1/explain`, {
-      method: "POST",
-      headers: { "content-type": "application/json", "x-api-key": settings.serverApiKey },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-  } catch (err) {
-    throw new CliError(
-      EXIT.io,
-      `cannot reach the ${where} (${fetchFailureCause(err, timeoutMs)}): is it running, and is the URL right?`,
-    );
-  }
-  const isJson = res.headers.get("content-type")?.includes("json") === true;
-  const answer = (isJson ? await res.json().catch(() => undefined) : await res.body?.cancel()) as
-    | (ExplainAnswer & { error?: string; message?: string })
-    | undefined;
-  if (!res.ok || answer === undefined) {
-    if (res.status === 401) {
-      throw new CliError(EXIT.problems, `the ${where} refused the key: check EDGEFLAGS_SERVER_API_KEY`);
-    }
-    if (answer?.error === undefined || (res.status === 404 && answer.error === "not_found")) {
-      throw new CliError(
-        EXIT.io,
-        `${settings.url} did not answer like an edgeflags worker with POST /v1/explain (HTTP ${res.status}): deploy the current worker, and check the URL`,
-      );
-    }
-    const code = res.status >= 500 ? EXIT.io : res.status === 400 ? EXIT.usage : EXIT.problems;
-    throw new CliError(code, `explain: ${answer.message ?? res.statusText}`, {
-      status: res.status,
-      ...answer,
-    });
-  }
+  const answer = await callWorker<ExplainAnswer>({
+    url: settings.url,
+    route: "POST /v1/explain",
+    headers: { "content-type": "application/json", "x-api-key": settings.serverApiKey },
+    body: JSON.stringify(body),
+    refused: "the key: check EDGEFLAGS_SERVER_API_KEY",
+    doing: "explain",
+  });
 
   out.result({ ok: true, ...answer });
   const when = answer.snapshot === "history" ? `live at ${answer.at}` : `current, at ${answer.at}`;

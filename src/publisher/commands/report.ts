@@ -19,7 +19,7 @@ import {
   renderMarkdown,
   type StaleReport,
 } from "../report";
-import { fetchStats, statsAccess } from "../stats/fetch";
+import { fetchStats, statsAccess } from "../worker-call";
 import { type CommandContext, openSession } from "./context";
 import { parseNow } from "./lint";
 import { loadRefsConfig, type RefsOptions, scanReferences } from "./refs";

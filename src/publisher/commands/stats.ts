@@ -9,8 +9,8 @@
 import { type CliOptions, resolveSettings } from "../config";
 import { type GuardsRead, printGuards, readGuards } from "../guard-state";
 import { CliError, EXIT } from "../output";
-import { fetchStats, statsAccess } from "../stats/fetch";
 import { minuteTable, sparkLines, summaryTable } from "../stats/render";
+import { fetchStats, statsAccess } from "../worker-call";
 import type { CommandContext } from "./context";
 
 export interface StatsOptions extends CliOptions {
