@@ -4,19 +4,11 @@
  * /v1/explain sends it as it is, `edgeflags explain` prints it). Pure types, no I/O.
  */
 
-import type { ErrorCode, GeoFacts, Reason } from "../eval/types";
+import type { EvaluationResult, GeoFacts } from "../eval/types";
 import type { JsonValue } from "../flags/types";
 
-/** The result of the explained evaluation: the fields of an engine result, without sharing. */
-export interface ExplainedResult {
-  value: JsonValue | undefined;
-  variant?: string;
-  reason: Reason;
-  errorCode?: ErrorCode;
-  errorMessage?: string;
-  ruleId?: string;
-  type?: string;
-}
+/** The result of the explained evaluation: an engine result without its key (the trace has it). */
+export type ExplainedResult = Omit<EvaluationResult, "key">;
 
 /** One attribute condition: what it tests, the value read (absent: missing) and whether it holds. */
 export interface ConditionTrace {
