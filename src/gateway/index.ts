@@ -12,7 +12,7 @@ import { PREVIEW_CACHE } from "../http/answer";
 import type { AppEnv } from "../http/app-env";
 import { anonCookieHeader, type BuiltContext, buildContext } from "../http/context";
 import type { Env } from "../http/env";
-import { cfCountry } from "../http/evaluation";
+import { countServed } from "../http/evaluation";
 import { IdentityUnavailable } from "../http/identity";
 import { previewOf } from "../http/preview";
 import { logEvent } from "../http/runtime";
@@ -153,9 +153,7 @@ async function handle(
     }
   }
   const counter = rt.counts.counter;
-  const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
-  if (counter && result)
-    counter.count(result, counter.byCountry ? cfCountry(req) : undefined, now, waitUntil);
+  if (result) countServed(c, result, now);
   const decision = decide({ gate, trusted, result });
   const described = describeDecision(decision, previewed ? "preview=applied" : undefined);
   const cookie = () => {
@@ -184,7 +182,7 @@ async function handle(
       // Counting needs the results themselves (evaluateValues keeps only values): the same work.
       const results = evaluateAll(snapshot.compiled, context, now, { clientVisibleOnly: true });
       if (grant) applyPreview(grant, snapshot, results, context, now);
-      counter.countAll(results, counter.byCountry ? cfCountry(req) : undefined, now, waitUntil);
+      countServed(c, results, now);
       values = {};
       for (const r of results) if (r.value !== undefined) values[r.key] = r.value;
     } else {
