@@ -14,7 +14,7 @@ import type { EvaluationContext } from "../eval/types";
 import { explainFlag } from "../explain/index";
 import { gatewaySettings } from "../gateway/settings";
 import type { AppEnv } from "../http/app-env";
-import { ApiError } from "../http/errors";
+import { ApiError, errorResponse } from "../http/errors";
 import { secretCheck } from "../http/request";
 import { snapshotLiveAt } from "../http/routes/explain";
 import { locationTable, snapshotHistory } from "../http/routes/intake";
@@ -404,7 +404,9 @@ export const explainHandler: Handler = async (c) => {
   try {
     snapshot = input.at === undefined ? await live(c) : await snapshotLiveAt(c, input.at);
   } catch (err) {
-    return show(404, { problem: why(err) });
+    // `why` rethrows anything but an API error, whose status is the API's (400 too far back, 404 none).
+    const problem = why(err);
+    return show(errorResponse((err as ApiError).code).status, { problem });
   }
   if (!snapshot) return nothingPublished(c);
   const doc = snapshot.payload.flags;
