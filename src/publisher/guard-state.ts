@@ -4,8 +4,9 @@
  */
 import type { GuardsAnswer, TripRecord } from "../guard/types";
 import type { LocationsView } from "../signal/types";
-import { CliError, EXIT, type Output } from "./output";
+import type { Output } from "./output";
 import { fetchFailureCause } from "./wait";
+import { callWorker } from "./worker-call";
 
 /** The guards, or why they could not be read (a note for `status`, never a failure). */
 export type GuardsRead = (GuardsAnswer & { error?: undefined }) | { error: string };
@@ -31,24 +32,15 @@ export async function readGuards(url: string | undefined, token: string | undefi
 
 /** Posts a signed reset; the worker's refusal becomes a CliError with its reason. */
 export async function postReset(url: string, token: string, reset: string): Promise<{ gen: number }> {
-  let res: Response;
-  try {
-    res = await fetch(`${url}/v1/guards/reset`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      body: JSON.stringify({ token: reset }),
-      signal: AbortSignal.timeout(10_000),
-    });
-  } catch (err) {
-    throw new CliError(EXIT.io, `cannot reach ${url}: ${fetchFailureCause(err, 10_000)}`);
-  }
-  const body = (await res.json().catch(() => ({}))) as { error?: string; message?: string; gen?: number };
-  if (!res.ok) {
-    throw new CliError(
-      res.status === 401 || res.status === 403 || res.status === 422 ? EXIT.problems : EXIT.io,
-      `${url} refused the reset: ${res.status} ${body.error ?? ""}${body.message ? ` (${body.message})` : ""}`,
-    );
-  }
+  const body = await callWorker<{ gen?: number }>({
+    url,
+    route: "POST /v1/guards/reset",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify({ token: reset }),
+    refused: "the publish token: check EDGEFLAGS_PUBLISH_TOKEN",
+    doing: "the reset was refused",
+    timeoutMs: 10_000,
+  });
   return { gen: body.gen ?? 0 };
 }
 

@@ -25,7 +25,7 @@ export async function guardResetCommand(
     if (!settings.publishToken)
       throw new CliError(EXIT.usage, "a reset needs the publish token (EDGEFLAGS_PUBLISH_TOKEN)");
     const { payload } = await readLiveVerified(session, ctx);
-    const def = payload.flags.flags[flag];
+    const def = Object.hasOwn(payload.flags.flags, flag) ? payload.flags.flags[flag] : undefined;
     if (!def) throw new CliError(EXIT.problems, `no flag "${flag}" in live version ${payload.version}`);
     if (!def.guard)
       throw new CliError(
