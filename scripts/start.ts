@@ -183,7 +183,14 @@ async function start(argv: string[]): Promise<number> {
       console.error(`the demo flags were not published (exit ${code}); the worker keeps running`);
     const shellSettings = SHELL_SETTINGS.filter((name) => (process.env[name] ?? "") !== "");
     console.log(
-      `\n${tryItText({ baseUrl: url, serverApiKey: setup.serverApiKey, demoFile: DEMO, shellSettings, bold })}`,
+      `\n${tryItText({
+        baseUrl: url,
+        serverApiKey: setup.serverApiKey,
+        publishToken: setup.publishToken,
+        demoFile: DEMO,
+        shellSettings,
+        bold,
+      })}`,
     );
   }
   firstStart = false;

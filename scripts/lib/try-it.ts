@@ -78,6 +78,8 @@ export function curlCommand(baseUrl: string, r: TryRequest): string {
 export interface TryItInput {
   baseUrl: string;
   serverApiKey: string;
+  /** The development PUBLISH_TOKEN, printed to sign in to the console with (local only). */
+  publishToken?: string;
   demoFile: string;
   /**
    * EDGEFLAGS_* settings exported in the developer's shell (say, for a real deployment): they win
@@ -111,7 +113,7 @@ export function tryItText(input: TryItInput): string {
     ...entry("kill switch", `npx edgeflags kill ${DEMO_FLAGS.killable} --reason test`),
     ...entry("history", "npx edgeflags history"),
     ...entry("console", `${baseUrl}/console`),
-    `${" ".repeat(WIDTH)}# sign in with PUBLISH_TOKEN from .dev.vars (or set CONSOLE_TOKEN there, read-only)`,
+    `${" ".repeat(WIDTH)}# sign in with PUBLISH_TOKEN from .dev.vars${input.publishToken ? `: ${input.publishToken}` : ""} (or set CONSOLE_TOKEN there, read-only)`,
   );
   const shell = input.shellSettings ?? [];
   if (shell.length > 0) {

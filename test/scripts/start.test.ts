@@ -111,6 +111,17 @@ describe("the what-to-try text", () => {
     expect(text).toMatch(/Mon-Fri 09:00-17:30, Sat 10:00-14:00 \(Europe\/Berlin\)/);
     expect(text).toContain(`  ${"console:".padEnd(22)}http://127.0.0.1:9001/console\n`);
     expect(text).toContain("sign in with PUBLISH_TOKEN from .dev.vars");
+    // The development token itself, so nobody copies the quotes around it in .dev.vars.
+    expect(
+      tryItText({
+        baseUrl: "http://127.0.0.1:9001",
+        serverApiKey: "k",
+        publishToken: "dev-pub-1",
+        demoFile: "f.yaml",
+      }),
+    ).toContain(
+      "# sign in with PUBLISH_TOKEN from .dev.vars: dev-pub-1 (or set CONSOLE_TOKEN there, read-only)",
+    );
   });
 
   it("warns when EDGEFLAGS_* settings in the shell would send the CLI elsewhere", () => {
