@@ -442,12 +442,11 @@ export class CountsAggregator extends DurableObject implements Aggregator, Guard
         }
         this.#openOutcomes.delete(minute);
       }
-      if (this.#seen.size > 0) {
-        // When counting began: before it, "never evaluated" means nothing (the stale report asks).
-        sql.exec(
-          "INSERT OR IGNORE INTO meta (name, value) VALUES ('counting_since', ?)",
-          Math.min(...this.#seen.values()),
-        );
+      // When counting began: before it, "never evaluated" means nothing (the stale report asks).
+      let first = Number.POSITIVE_INFINITY;
+      for (const at of this.#seen.values()) if (at < first) first = at;
+      if (first !== Number.POSITIVE_INFINITY) {
+        sql.exec("INSERT OR IGNORE INTO meta (name, value) VALUES ('counting_since', ?)", first);
       }
       for (const [flag, at] of this.#seen) {
         sql.exec(
