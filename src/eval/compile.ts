@@ -170,6 +170,14 @@ function geoMatcher(lists: GeoLists): GeoMatcher {
  * The distinct tests of one attribute and operator. Most value lists hold one value, which is the key
  * itself; only longer lists (or none) pay for their JSON.
  */
+/** A RuleProgram while compiling: its id is handed out when a second flag shares it, its tail at the end. */
+interface ProgramDraft {
+  id: number;
+  code: Int32Array;
+  tail: ProgramDraft | null;
+  tailRule: number;
+}
+
 interface TestsOf {
   readonly one: Map<unknown, CompiledTest>;
   readonly many: Map<unknown, CompiledTest>;
@@ -196,7 +204,7 @@ class Compiler {
   /** Target lists by a hash of all their keys, in any order (see targetKeys): the same keys reordered. */
   private readonly listsByContent = new Map<number, KeyList[]>();
   /** Distinct rule programs by code (see program). */
-  private readonly programs = new Map<string, { id: number; readonly code: Int32Array }>();
+  private readonly programs = new Map<string, ProgramDraft>();
   /** Programs shared by two flags or more, which get a matched-rule memo entry each. */
   private sharedPrograms = 0;
   /** What decides each outcome memo entry handed out so far (segments, distinct tests, target lists). */
@@ -221,6 +229,9 @@ class Compiler {
       this.segments.set(name, this.segment(name, def));
     }
     for (const key of this.order.keys()) this.flag(key, `flags.${key}`);
+    this.shareTails();
+    const notIn = new Uint8Array(this.deciders.length);
+    for (let m = 0; m < notIn.length; m++) if (this.deciders[m]!.op === OP_NOT_IN) notIn[m] = 1;
     return new CompiledFlags(
       [...this.order.keys()].map((k) => this.compiled.get(k)!),
       this.deciders,
@@ -233,6 +244,7 @@ class Compiler {
           const memos = this.slotTests[slot];
           return memos === undefined ? null : Int32Array.from(memos);
         }),
+        notIn,
       },
     );
   }
@@ -437,12 +449,55 @@ class Compiler {
     let program = this.programs.get(key);
     if (program === undefined) {
       // Not memoised until a second flag shares it: a flag's own rules are walked once per context.
-      program = { id: -1, code: Int32Array.from(code) };
+      program = { id: -1, code: Int32Array.from(code), tail: null, tailRule: 0 };
       this.programs.set(key, program);
     } else if (program.id < 0) {
       program.id = this.sharedPrograms++;
     }
     return program;
+  }
+
+  /**
+   * Gives each program of one flag only (no memo entry) the longest run of last rules that another
+   * program also ends with, as a shared tail: flags that differ in their first rules but end alike
+   * (their own country list, then the same segment and block rules) then walk the common rules once
+   * per context instead of once per flag. Runs once, after every flag, over the distinct programs.
+   */
+  private shareTails(): void {
+    const drafts = [...this.programs.values()];
+    // Rule boundaries after the first rule, and how many distinct programs end with each suffix.
+    const ends = new Map<string, number>();
+    const starts: number[][] = new Array(drafts.length);
+    for (let d = 0; d < drafts.length; d++) {
+      const code = drafts[d]!.code;
+      const at: number[] = [];
+      for (let pc = 1 + code[0]!; pc < code.length; pc += 1 + code[pc]!) {
+        at.push(pc);
+        const key = code.subarray(pc).join();
+        ends.set(key, (ends.get(key) ?? 0) + 1);
+      }
+      starts[d] = at;
+    }
+    for (let d = 0; d < drafts.length; d++) {
+      const draft = drafts[d]!;
+      if (draft.id >= 0) continue; // memoised whole: its tail would be walked once per context anyway
+      const at = starts[d]!;
+      for (let r = 0; r < at.length; r++) {
+        const pc = at[r]!;
+        const key = draft.code.subarray(pc).join();
+        if (ends.get(key)! < 2 && !this.programs.has(key)) continue;
+        let tail = this.programs.get(key);
+        if (tail === undefined) {
+          tail = { id: -1, code: draft.code.slice(pc), tail: null, tailRule: 0 };
+          this.programs.set(key, tail);
+        }
+        if (tail.id < 0) tail.id = this.sharedPrograms++;
+        draft.tail = tail;
+        draft.tailRule = r + 1;
+        draft.code = draft.code.slice(0, pc);
+        break;
+      }
+    }
   }
 
   /** A rule condition in RuleProgram form: its memo entry, shifted, with the negation bit. */

@@ -56,7 +56,15 @@ export interface CompiledSegment {
 export interface RuleProgram {
   /** Its matched-rule memo entry, or -1 when only one flag has these conditions (nothing to share). */
   readonly id: number;
+  /** Its rules' conditions; with a tail, only the rules before it. */
   readonly code: Int32Array;
+  /**
+   * Its last rules, when other programs end with the same rules: a shared program (with a memo entry),
+   * so that flags whose first rules differ walk their common later rules once per context.
+   */
+  readonly tail: RuleProgram | null;
+  /** How many rules come before the tail (the tail's rule i is this program's rule tailRule + i). */
+  readonly tailRule: number;
 }
 
 /** What a rule serves; its conditions are in the flag's RuleProgram. */
@@ -112,6 +120,8 @@ export interface ValueIndex {
   readonly lists: readonly Int32Array[];
   /** By attribute slot: the memo entries of every in / not_in test and target list reading it. */
   readonly testsBySlot: readonly (Int32Array | null)[];
+  /** By memo entry: 1 for a not_in test, else 0 (so stamping a slot reads bytes, not deciders). */
+  readonly notIn: Uint8Array;
 }
 
 export interface CompiledFlag {

@@ -195,7 +195,7 @@ function listed(run: Run, t: CompiledTest): boolean {
  */
 function stampSlot(run: Run, slot: number, hit: number, v: unknown): void {
   const outcomes = run.outcomes;
-  const deciders = run.deciders;
+  const notIn = run.index.notIn;
   const yes = run.yes;
   const no = run.no;
   // Not listed: in is false; not_in is true for a scalar (a missing or non-scalar value fails both).
@@ -203,17 +203,17 @@ function stampSlot(run: Run, slot: number, hit: number, v: unknown): void {
   const all = run.index.testsBySlot[slot]!;
   for (let i = 0; i < all.length; i++) {
     const m = all[i]!;
-    outcomes[m] = deciders[m]!.op === OP_IN ? no : unlisted;
+    outcomes[m] = notIn[m] === 1 ? unlisted : no;
   }
   if (hit === UNLISTED) return;
   if (hit >= 0) {
-    outcomes[hit] = deciders[hit]!.op === OP_IN ? yes : no;
+    outcomes[hit] = notIn[hit] === 1 ? no : yes;
     return;
   }
   const memos = run.index.lists[~hit]!;
   for (let i = 0; i < memos.length; i++) {
     const m = memos[i]!;
-    outcomes[m] = deciders[m]!.op === OP_IN ? yes : no;
+    outcomes[m] = notIn[m] === 1 ? no : yes;
   }
 }
 
@@ -260,12 +260,22 @@ function computeSegment(run: Run, s: CompiledSegment): boolean {
 /** The index of the first rule of `program` whose conditions all hold, or -1; memoised per context. */
 function matchedRule(run: Run, program: RuleProgram): number {
   const id = program.id;
-  if (id < 0) return firstMatch(run, program.code);
+  if (id < 0) return walk(run, program);
   if (run.matchEpochs[id] === run.epoch) return run.matched[id]!;
-  const rule = firstMatch(run, program.code);
+  const rule = walk(run, program);
   run.matched[id] = rule;
   run.matchEpochs[id] = run.epoch;
   return rule;
+}
+
+/** The program's first matching rule: its own rules, then its shared tail's (memoised) match. */
+function walk(run: Run, program: RuleProgram): number {
+  const rule = firstMatch(run, program.code);
+  if (rule >= 0) return rule;
+  const tail = program.tail;
+  if (tail === null) return -1;
+  const fromTail = matchedRule(run, tail);
+  return fromTail < 0 ? -1 : fromTail + program.tailRule;
 }
 
 /**

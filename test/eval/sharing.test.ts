@@ -160,4 +160,116 @@ describe("rule programs", () => {
     expect(answers({ targetingKey: "u1", attributes: { plan: "pro" } })).toEqual([false, true, false]);
     expect(answers({ targetingKey: "u1", geo: { country: "DE" } })).toEqual([true, false, true]);
   });
+
+  it("flags whose first rules differ share their common last rules as one tail, and answer their own rule", () => {
+    const tail: NonNullable<FlagDefinition["rules"]> = [
+      { id: "beta", when: [{ segment: "s" }], serve: "on" },
+      { id: "blocked", when: [{ attribute: "geo.country", op: "in", values: ["RU"] }], serve: "off" },
+    ];
+    const own = (country: string): NonNullable<FlagDefinition["rules"]>[number] => ({
+      id: "own",
+      when: [{ attribute: "geo.country", op: "in", values: [country] }],
+      serve: "on",
+    });
+    const c = compile({
+      flags: {
+        a: { rules: [own("DE"), ...tail], fallthrough: "off" },
+        b: { rules: [own("FR"), ...tail], fallthrough: "off" },
+        c: { rules: [own("GB"), own("JP"), ...tail], fallthrough: "on" },
+        d: { rules: tail, fallthrough: "off" },
+      },
+      segments: { s: { included: ["u1"] } },
+    });
+    const [a, b, cc, d] = c.flags;
+    // Each of a, b and c walks its own first rules, then the shared program d has on its own.
+    expect(a!.program!.tail).not.toBeNull();
+    expect(a!.program!.tail).toBe(d!.program);
+    expect(b!.program!.tail).toBe(d!.program);
+    expect(cc!.program!.tail).toBe(d!.program);
+    expect([a, b, cc].map((f) => f!.program!.tailRule)).toEqual([1, 1, 2]);
+    const answers = (ctx: EvaluationContext) =>
+      evaluateAll(c, ctx, NOW).map((r) => `${r.value}:${r.ruleId ?? r.reason}`);
+    expect(answers({ targetingKey: "u2", geo: { country: "DE" } })).toEqual([
+      "true:own",
+      "false:fallthrough",
+      "true:fallthrough",
+      "false:fallthrough",
+    ]);
+    expect(answers({ targetingKey: "u1", geo: { country: "FR" } })).toEqual([
+      "true:beta",
+      "true:own",
+      "true:beta",
+      "true:beta",
+    ]);
+    expect(answers({ targetingKey: "u2", geo: { country: "RU" } })).toEqual([
+      "false:blocked",
+      "false:blocked",
+      "false:blocked",
+      "false:blocked",
+    ]);
+  });
+
+  it("for any flags made of their own rules and shared last rules, as a naive reading of the rules says", () => {
+    type When =
+      | { attribute: string; op: "in" | "not_in"; values: string[] }
+      | { segment: string; negate?: boolean };
+    const condition = fc.oneof(
+      fc.record({
+        attribute: fc.constantFrom("plan", "geo.country"),
+        op: fc.constantFrom("in" as const, "not_in" as const),
+        values: fc.subarray(["v0", "v1", "v2", "DE", "FR"], { minLength: 1 }),
+      }),
+      fc.record({ segment: fc.constant("s"), negate: fc.boolean() }),
+    ) as fc.Arbitrary<When>;
+    const rule = fc.record({
+      when: fc.array(condition, { minLength: 1, maxLength: 2 }),
+      serve: fc.constantFrom("on", "off"),
+    });
+    const rules = (max: number) => fc.array(rule, { maxLength: max });
+    const holds = (w: When, ctx: EvaluationContext): boolean => {
+      if ("segment" in w) return (ctx.targetingKey === "u1") !== (w.negate === true);
+      const v = w.attribute === "plan" ? ctx.attributes?.plan : ctx.geo?.country;
+      return naive(w.op, w.values, v);
+    };
+    fc.assert(
+      fc.property(
+        fc.array(rules(3), { minLength: 1, maxLength: 3 }),
+        fc.array(fc.tuple(rules(2), fc.nat(), fc.constantFrom("on", "off")), { minLength: 1, maxLength: 10 }),
+        fc.array(
+          fc.record({
+            key: fc.constantFrom("u1", "u2"),
+            plan: fc.constantFrom("v0", "v1", "v3"),
+            country: fc.constantFrom("DE", "FR", "US"),
+          }),
+          { minLength: 1, maxLength: 6 },
+        ),
+        (tails, heads, contexts) => {
+          const defs = heads.map(([head, t, fallthrough]) => ({
+            rules: [...head, ...tails[t % tails.length]!].map((r, i) => ({ ...r, id: `r${i}` })),
+            fallthrough,
+          }));
+          const c = compile({
+            flags: Object.fromEntries(defs.map((def, i) => [`f${i}`, def])),
+            segments: { s: { included: ["u1"] } },
+          });
+          for (const { key, plan, country } of contexts) {
+            const ctx: EvaluationContext = { targetingKey: key, attributes: { plan }, geo: { country } };
+            const all = evaluateAll(c, ctx, NOW);
+            defs.forEach((def, i) => {
+              const match = def.rules.find((r) => r.when.every((w) => holds(w, ctx)));
+              const want = {
+                value: (match?.serve ?? def.fallthrough) === "on",
+                ruleId: match?.id ?? "fallthrough",
+              };
+              const got = all[i]!;
+              expect({ value: got.value, ruleId: got.ruleId }).toEqual(want);
+              const one = evaluate(c, `f${i}`, ctx, NOW);
+              expect({ value: one.value, ruleId: one.ruleId }).toEqual(want);
+            });
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
 });
