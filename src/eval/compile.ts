@@ -225,10 +225,20 @@ class Compiler {
   }
 
   run(): CompiledFlags {
+    const steps = this.steps(Number.POSITIVE_INFINITY);
+    for (let step = steps.next(); ; step = steps.next()) if (step.done) return step.value;
+  }
+
+  /** The compile, pausing after every `slice` flags (see compileInSlices). */
+  *steps(slice: number): Generator<undefined, CompiledFlags, undefined> {
     for (const [name, def] of Object.entries(this.doc.segments ?? {})) {
       this.segments.set(name, this.segment(name, def));
     }
-    for (const key of this.order.keys()) this.flag(key, `flags.${key}`);
+    let n = 0;
+    for (const key of this.order.keys()) {
+      this.flag(key, `flags.${key}`);
+      if (++n % slice === 0) yield;
+    }
     this.shareTails();
     const notIn = new Uint8Array(this.deciders.length);
     for (let m = 0; m < notIn.length; m++) if (this.deciders[m]!.op === OP_NOT_IN) notIn[m] = 1;
@@ -744,4 +754,16 @@ const NO_OVERRIDES: CompileOverrides = Object.freeze({});
 /** Compiles a validated flags document; throws CompileError if it is structurally impossible. */
 export function compile(doc: FlagsDocument, overrides?: CompileOverrides): CompiledFlags {
   return new Compiler(doc, overrides).run();
+}
+
+/**
+ * The same compile, a slice of `slice` flags per `next()`; the last returns the compiled flags. Lets
+ * a fresh isolate compile between requests (src/snapshot/verify.ts, deferCompile) so that no request
+ * waits for more than one slice.
+ */
+export function compileInSlices(
+  doc: FlagsDocument,
+  slice: number,
+): Generator<undefined, CompiledFlags, undefined> {
+  return new Compiler(doc).steps(slice);
 }
