@@ -38,7 +38,8 @@ export class GuardView {
     let view = snapshot;
     if (overrides) {
       try {
-        view = { ...snapshot, compiled: compile(payload.flags, overrides) };
+        // Never the first-answer reader: it knows nothing of the guard state.
+        view = { ...snapshot, compiled: compile(payload.flags, overrides), first: undefined };
       } catch (err) {
         // The signed document compiled once already; this cannot fail short of a bug: serve it as signed.
         this.log?.({ event: "guard_view_failed", level: "error", error: String(err) });

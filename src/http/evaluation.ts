@@ -4,6 +4,8 @@
  * snapshot load does I/O.
  */
 import type { Context } from "hono";
+import { firstAnswers } from "../eval/first";
+import { evaluateAll } from "../eval/index";
 import type { EvaluationResult } from "../eval/types";
 import { applyPreview, previewOverride } from "../preview/apply";
 import type { PreviewGrant } from "../preview/token";
@@ -69,6 +71,47 @@ export function withPreview(ev: Evaluation, r: EvaluationResult): EvaluationResu
 export function withPreviews(ev: Evaluation, results: EvaluationResult[]): EvaluationResult[] {
   if (ev.preview) applyPreview(ev.preview, ev.snapshot, results, ev.built.context, ev.now);
   return results;
+}
+
+/**
+ * Every flag's result for this request's context, in key order (only the client-visible ones unless
+ * the caller has server access): evaluateAll on the compiled snapshot, or, while a cold load's compile
+ * is deferred, the first-answer reader (src/eval/first.ts), which answers the same. The deferred
+ * compile then runs a slice per timer tick once this answer has gone, so that a request arriving
+ * meanwhile waits for one slice at most, and is answered by the reader until the compile is done.
+ */
+export function bulkResults(c: Context<AppEnv>, ev: Evaluation): EvaluationResult[] {
+  const { snapshot } = ev;
+  const clientVisibleOnly = !ev.serverAccess;
+  const first = snapshot.first;
+  if (first === undefined)
+    return evaluateAll(snapshot.compiled, ev.built.context, ev.now, { clientVisibleOnly });
+  const results = firstAnswers(first, ev.built.context, clientVisibleOnly);
+  if (!compiling.has(snapshot)) {
+    compiling.add(snapshot);
+    waitUntilOf(c)(compileInBackground(snapshot, c.get("rt").log));
+  }
+  return results;
+}
+
+/** Snapshots whose deferred compile is under way (one driver each). */
+const compiling = new WeakSet<VerifiedSnapshot>();
+
+function compileInBackground(snapshot: VerifiedSnapshot, log: (event: Record<string, unknown>) => void) {
+  return new Promise<void>((resolve) => {
+    const tick = () => {
+      let done = true;
+      try {
+        done = snapshot.compileSlice?.() ?? true;
+      } catch (err) {
+        // Cannot happen for a document the reader took (test/eval/first.test.ts): said loudly if it does.
+        log({ event: "deferred_compile_failed", level: "error", error: String(err) });
+      }
+      if (done) resolve();
+      else setTimeout(tick, 0);
+    };
+    setTimeout(tick, 0);
+  });
 }
 
 /** Where `count` sends background work: the request's waitUntil. */

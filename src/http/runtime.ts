@@ -45,6 +45,8 @@ export interface Runtime {
   streams: StreamHub | undefined;
   /** The guard state this isolate applies to the snapshot it serves (src/guard). */
   guards: GuardView;
+  /** Where structured log lines go (logEvent unless the caller gave its own). */
+  log: (event: Record<string, unknown>) => void;
 }
 
 /** Visitors whose event buckets an isolate keeps at most (about 100 bytes each: 1 MB in all). */
@@ -230,6 +232,7 @@ async function buildRuntime(env: Env, options: RuntimeOptions): Promise<Runtime>
     }),
     streams,
     guards,
+    log,
   };
 }
 

@@ -414,6 +414,8 @@ export class SnapshotStore {
       environment: verified.payload.environment,
       via,
       ms: (this.#loadedAt as number) - started,
+      // First bulk answers come from the definitions; the compile runs after them (src/eval/first.ts).
+      ...(verified.first !== undefined ? { compile: "deferred" } : {}),
     });
   }
 
@@ -426,6 +428,8 @@ export class SnapshotStore {
       now,
       maxBytes: this.options.maxBytes,
       sticky: await this.stickyFor(jws),
+      // Nothing served yet: a request is waiting, and its answer need not wait for the compile.
+      deferCompile: this.#current === undefined,
     });
   }
 

@@ -10,6 +10,8 @@
  * friendly messages) have already run on anything a trusted key signed.
  */
 import { compactVerify, decodeProtectedHeader } from "jose";
+import { compileInSlices } from "../eval/compile";
+import { type FirstReader, prepareFirst } from "../eval/first";
 import { type CompiledFlags, compile } from "../eval/index";
 import { isMap } from "../flags/json-value";
 import { checkShape } from "../flags/shape.generated";
@@ -33,6 +35,12 @@ export interface VerifyOptions {
   /** Largest accepted JWS, in bytes (characters; compact JWS is ASCII). */
   maxBytes?: number;
   /**
+   * A cold load (nothing served yet): when the first-answer reader takes the document
+   * (src/eval/first.ts), which it does only for a document compile accepts, compile waits until
+   * `compiled` is first read, and the first bulk answers come from `first` instead.
+   */
+  deferCompile?: boolean;
+  /**
    * With a policy (`keys.policy`): each flag's class when the last trusted snapshot was accepted, so a
    * snapshot cannot reclassify a flag out of a rule or into a key's scope (src/policy/check.ts).
    */
@@ -41,7 +49,12 @@ export interface VerifyOptions {
 
 export interface VerifiedSnapshot {
   payload: SnapshotPayload;
-  compiled: CompiledFlags;
+  /** Compiled at load, or at its first read when the load deferred it (`deferCompile`). */
+  readonly compiled: CompiledFlags;
+  /** While a deferred compile has not finished: the reader that answers bulk requests meanwhile. */
+  readonly first?: FirstReader;
+  /** A deferred compile's next slice (true once compiled); absent when compiled at load. */
+  compileSlice?(): boolean;
   kid: string;
   /** The compact JWS as received. */
   jws: string;
@@ -121,13 +134,17 @@ export async function verifySnapshot(jws: string, options: VerifyOptions): Promi
     );
   }
   const flags = p.flags as unknown as FlagsDocument;
-  let compiled: CompiledFlags;
-  try {
-    compiled = compile(flags);
-    checkGates(flags, compiled);
-  } catch (cause) {
-    const detail = cause instanceof Error ? `: ${cause.message}` : "";
-    throw new SnapshotError("ERR_SNAPSHOT_SCHEMA", `snapshot flags do not compile${detail}`, { cause });
+  // A document the reader takes compiles (and has no gates to check): its compile may wait.
+  const reader = options.deferCompile ? prepareFirst(flags) : undefined;
+  let compiled: CompiledFlags | undefined;
+  if (reader === undefined) {
+    try {
+      compiled = compile(flags);
+      checkGates(flags, compiled);
+    } catch (cause) {
+      const detail = cause instanceof Error ? `: ${cause.message}` : "";
+      throw new SnapshotError("ERR_SNAPSHOT_SCHEMA", `snapshot flags do not compile${detail}`, { cause });
+    }
   }
   const policy = options.keys.policy;
   if (policy) {
@@ -151,8 +168,40 @@ export async function verifySnapshot(jws: string, options: VerifyOptions): Promi
       );
     }
   }
-  return { payload: p, compiled, kid: trusted.kid, jws };
+  if (compiled !== undefined) return { payload: p, compiled, kid: trusted.kid, jws };
+  // Deferred: compiled a slice at a time between requests (compileSlice), or all at once when read.
+  const slices = compileInSlices(flags, COMPILE_SLICE);
+  let broken: unknown;
+  const step = (): void => {
+    if (broken !== undefined) throw broken;
+    try {
+      const s = slices.next();
+      if (s.done) compiled = s.value;
+    } catch (err) {
+      broken = err;
+      throw err;
+    }
+  };
+  return {
+    payload: p,
+    kid: trusted.kid,
+    jws,
+    get compiled() {
+      while (compiled === undefined) step();
+      return compiled;
+    },
+    get first() {
+      return compiled === undefined ? reader : undefined;
+    },
+    compileSlice() {
+      if (compiled === undefined) step();
+      return compiled !== undefined;
+    },
+  };
 }
+
+/** Flags compiled per slice of a deferred compile: ~3-4 ms on a fresh isolate's cold code. */
+const COMPILE_SLICE = 100;
 
 /**
  * The version rule on its own, for a snapshot verified before its floor was known (a cold load checks

@@ -3,13 +3,14 @@
  * ETag) and GET /v1/flags/:key. Client attributes come from the query string and are untrusted.
  */
 import { Hono } from "hono/tiny";
-import { evaluate, evaluateAll } from "../../eval/index";
+import { evaluate } from "../../eval/index";
 import { MAX_NAME_LENGTH } from "../../flags/defaults";
 import { PREVIEW_PARAM } from "../../preview/token";
 import { bulkAnswer } from "../answer";
 import type { AppEnv } from "../app-env";
 import { ApiError, echoKey } from "../errors";
 import {
+  bulkResults,
   cacheControlOf,
   countServed,
   prepareEvaluation,
@@ -51,9 +52,7 @@ function queryInput(url: string) {
 flagsRoutes.get("/", async (c) => {
   const { details, ...input } = queryInput(c.req.url);
   const ev = await prepareEvaluation(c, input);
-  const results = evaluateAll(ev.snapshot.compiled, ev.built.context, ev.now, {
-    clientVisibleOnly: !ev.serverAccess,
-  });
+  const results = bulkResults(c, ev);
   const served = withPreviews(ev, results);
   // A 304 counts too: the visitor keeps being served what it already has.
   countServed(c, served, ev.now);

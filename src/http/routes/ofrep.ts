@@ -5,12 +5,13 @@
  */
 import type { Context } from "hono";
 import { Hono } from "hono/tiny";
-import { evaluate, evaluateAll } from "../../eval/index";
+import { evaluate } from "../../eval/index";
 import { MAX_NAME_LENGTH } from "../../flags/defaults";
 import { bulkAnswer, errorAnswer, PRIVATE_CACHE } from "../answer";
 import type { AppEnv } from "../app-env";
 import { ApiError, echoKey } from "../errors";
 import {
+  bulkResults,
   cacheControlOf,
   countServed,
   prepareEvaluation,
@@ -81,9 +82,7 @@ ofrepRoutes.post("/evaluate/flags", async (c) => {
   const input = await readOfrepRequest(c);
   // A re-fetch after an event stream's notification names the version it was told of.
   const ev = await prepareEvaluation(c, { ...input, minVersion: notifiedVersion(c.req.url) });
-  const results = evaluateAll(ev.snapshot.compiled, ev.built.context, ev.now, {
-    clientVisibleOnly: !ev.serverAccess,
-  });
+  const results = bulkResults(c, ev);
   const { version, environment } = ev.snapshot.payload;
   const served = withPreviews(ev, results);
   countServed(c, served, ev.now);

@@ -1,0 +1,178 @@
+/**
+ * A cold isolate's first answers (src/eval/first.ts), inside workerd against the real local KV: when
+ * the reader takes the snapshot, the load defers the compile, the first bulk answers come from the
+ * definitions, and they are the compiled engine's answers byte for byte (body and ETag), for GET
+ * /v1/flags and OFREP alike; a snapshot the reader does not take compiles at load as before; a tripped
+ * guard is honoured by the first answer too.
+ */
+import { describe, expect, it } from "vitest";
+import { compile, evaluateAll } from "../../src/eval/index";
+import type { FlagsDocument } from "../../src/flags/types";
+import { GuardView } from "../../src/guard/view";
+import { loadKeyRing } from "../../src/snapshot/keys";
+import { verifySnapshot } from "../../src/snapshot/verify";
+import { fixtureKeys, harness, ofrepInit, publishToKv, snapshot } from "./helpers";
+
+/** What the reader takes: targets, listed tests, a segment of keys, splits; client-visible and not. */
+const takeable: FlagsDocument = {
+  flags: {
+    checkout: {
+      clientVisible: true,
+      targets: { on: ["vip"] },
+      rules: [
+        {
+          id: "de-pro",
+          when: [
+            { attribute: "geo.country", op: "in", values: ["DE", "AT"] },
+            { attribute: "plan", op: "equals", values: ["pro"] },
+          ],
+          serve: "on",
+        },
+        { id: "beta", when: [{ segment: "beta" }], serve: "on" },
+        { id: "blocked", when: [{ attribute: "geo.country", op: "in", values: ["RU"] }], serve: "off" },
+      ],
+      fallthrough: { split: { on: 25, off: 75 } },
+    },
+    theme: {
+      clientVisible: true,
+      variants: { light: "light", dark: "dark" },
+      rules: [
+        {
+          when: [{ attribute: "geo.country", op: "not_in", values: ["DE"] }],
+          serve: {
+            split: [
+              { variant: "dark", weight: 1 },
+              { variant: "light", weight: 1 },
+            ],
+          },
+        },
+      ],
+      fallthrough: "light",
+    },
+    "server-only": { fallthrough: { split: { on: 1, off: 1 }, by: "plan" } },
+    killed: { clientVisible: true, enabled: false, fallthrough: "on" },
+  },
+  segments: { beta: { included: ["u-beta"], excluded: ["vip"] } },
+};
+
+function loadedEvents(log: Record<string, unknown>[]) {
+  return log.filter((e) => e.event === "snapshot_loaded");
+}
+
+describe("a cold isolate's first answers", () => {
+  const contexts: [string, Record<string, string>][] = [
+    ["u1", { country: "DE" }],
+    ["vip", { country: "DE" }],
+    ["u-beta", { country: "US" }],
+    ["u7", { country: "RU" }],
+  ];
+
+  it.each(
+    contexts,
+  )("GET /v1/flags for %s: deferred compile, then the same body and ETag compiled", async (key, cf) => {
+    const environment = `first-${key}`;
+    await publishToKv(await snapshot({ environment, version: 4, flags: takeable }), environment);
+    const log: Record<string, unknown>[] = [];
+    const h = harness({ EDGEFLAGS_ENV: environment }, { log: (e) => log.push(e) });
+    const path = `/v1/flags?targetingKey=${key}&plan=pro&details=1`;
+    const first = await h.fetch(path, { cf });
+    expect(first.status).toBe(200);
+    expect(loadedEvents(log)).toEqual([expect.objectContaining({ version: 4, compile: "deferred" })]);
+    // The harness waited for the request's background work: the compile has run since.
+    const second = await h.fetch(path, { cf });
+    expect(await first.text()).toBe(await second.text());
+    expect(first.headers.get("etag")).toBe(second.headers.get("etag"));
+    expect(log.filter((e) => e.level === "error")).toEqual([]);
+  });
+
+  it("OFREP bulk: the same answers before and after the compile, server flags with an API key", async () => {
+    const environment = "first-ofrep";
+    await publishToKv(await snapshot({ environment, version: 2, flags: takeable }), environment);
+    const log: Record<string, unknown>[] = [];
+    const h = harness(
+      { EDGEFLAGS_ENV: environment, SERVER_API_KEYS: "sk-first" },
+      { log: (e) => log.push(e) },
+    );
+    const init = () =>
+      ofrepInit({ targetingKey: "u3", plan: "free" }, { headers: { "x-api-key": "sk-first" } });
+    const first = await h.fetch("/ofrep/v1/evaluate/flags", init());
+    expect(loadedEvents(log)[0]).toMatchObject({ compile: "deferred" });
+    const second = await h.fetch("/ofrep/v1/evaluate/flags", init());
+    const a = await first.json();
+    expect(a).toEqual(await second.json());
+    expect(JSON.stringify(a)).toContain("server-only");
+  });
+
+  it("a snapshot the reader does not take (a schedule) compiles at load, as before", async () => {
+    const environment = "first-schedule";
+    const flags: FlagsDocument = {
+      flags: { ...takeable.flags, later: { schedule: { from: "2030-01-01T00:00:00Z" }, fallthrough: "on" } },
+      segments: takeable.segments,
+    };
+    await publishToKv(await snapshot({ environment, version: 1, flags }), environment);
+    const log: Record<string, unknown>[] = [];
+    const h = harness({ EDGEFLAGS_ENV: environment }, { log: (e) => log.push(e) });
+    expect((await h.fetch("/v1/flags?targetingKey=u1")).status).toBe(200);
+    expect(loadedEvents(log)).toHaveLength(1);
+    expect(loadedEvents(log)[0]).not.toHaveProperty("compile");
+  });
+
+  it("a snapshot compile refuses is refused at load even when compile is deferred", async () => {
+    const ring = await loadKeyRing({ keys: [fixtureKeys.primary.public] });
+    const bad: FlagsDocument = {
+      flags: { f: { rules: [{ when: [{ segment: "nope" }], serve: "on" }], fallthrough: "off" } },
+    };
+    const jws = await snapshot({ environment: "first-bad", version: 1, flags: bad });
+    await expect(
+      verifySnapshot(jws, { keys: ring, environment: "first-bad", now: Date.now(), deferCompile: true }),
+    ).rejects.toMatchObject({ code: "ERR_SNAPSHOT_SCHEMA" });
+  });
+
+  it("compiles a slice at a time, answering from the reader until the last slice", async () => {
+    const ring = await loadKeyRing({ keys: [fixtureKeys.primary.public] });
+    const many: FlagsDocument = { flags: {}, segments: takeable.segments };
+    for (let i = 0; i < 250; i++) many.flags[`f${String(i).padStart(3, "0")}`] = takeable.flags.checkout!;
+    const jws = await snapshot({ environment: "first-slices", version: 1, flags: many });
+    const verified = await verifySnapshot(jws, {
+      keys: ring,
+      environment: "first-slices",
+      now: Date.now(),
+      deferCompile: true,
+    });
+    expect(verified.first).toBeDefined();
+    const steps: boolean[] = [];
+    while (verified.first !== undefined) steps.push(verified.compileSlice!());
+    expect(steps).toEqual([false, false, true]); // 100 + 100 + 50 flags, then the index
+    const ctx = { targetingKey: "u1", geo: { country: "DE" }, attributes: { plan: "pro" } };
+    expect(evaluateAll(verified.compiled, ctx, Date.now())).toEqual(
+      evaluateAll(compile(many), ctx, Date.now()),
+    );
+  });
+
+  it("a tripped guard is honoured from the first answer: the guard view never uses the reader", async () => {
+    const ring = await loadKeyRing({ keys: [fixtureKeys.primary.public] });
+    const flags: FlagsDocument = {
+      flags: {
+        ...takeable.flags,
+        checkout: { ...takeable.flags.checkout!, guard: { metric: "error-rate", threshold: 0.05 } },
+      },
+      segments: takeable.segments,
+    } as FlagsDocument;
+    const jws = await snapshot({ environment: "first-guard", version: 3, flags });
+    const verified = await verifySnapshot(jws, {
+      keys: ring,
+      environment: "first-guard",
+      now: Date.now(),
+      deferCompile: true,
+    });
+    expect(verified.first).toBeDefined();
+    const guards = new GuardView();
+    guards.update({ environment: "first-guard", version: 3, gen: 1, trips: [{ flag: "checkout" }] } as never);
+    const view = guards.view(verified);
+    expect(view.first).toBeUndefined();
+    const r = evaluateAll(view.compiled, { targetingKey: "vip" }, Date.now()).find(
+      (x) => x.key === "checkout",
+    )!;
+    expect(r).toMatchObject({ value: false, reason: "DISABLED", ruleId: "guard" });
+  });
+});
