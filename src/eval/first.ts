@@ -189,6 +189,24 @@ export function firstAnswers(
   return out;
 }
 
+/** The result evaluate(compile(doc), key, ctx, now) returns; undefined for a key the document lacks. */
+export function firstAnswer(
+  reader: FirstReader,
+  key: string,
+  ctx: EvaluationContext,
+): EvaluationResult | undefined {
+  const flags = reader.doc.flags;
+  if (!Object.hasOwn(flags, key)) return undefined;
+  const def = flags[key]!;
+  return answer(reader, key, def, flagTypeOf(def)!, ctx);
+}
+
+/** Whether the document has the flag and this caller may see it (as CompiledFlags.has / isClientVisible). */
+export function firstVisible(reader: FirstReader, key: string, serverAccess: boolean): boolean {
+  const flags = reader.doc.flags;
+  return Object.hasOwn(flags, key) && (serverAccess || flags[key]!.clientVisible === true);
+}
+
 function answer(
   reader: FirstReader,
   key: string,

@@ -4,8 +4,9 @@
  * snapshot load does I/O.
  */
 import type { Context } from "hono";
-import { firstAnswers } from "../eval/first";
-import { evaluateAll } from "../eval/index";
+import { firstAnswer, firstAnswers, firstVisible } from "../eval/first";
+import { evaluate, evaluateAll } from "../eval/index";
+import { flagNotFound } from "../eval/reasons";
 import type { EvaluationResult } from "../eval/types";
 import { applyPreview, previewOverride } from "../preview/apply";
 import type { PreviewGrant } from "../preview/token";
@@ -57,8 +58,20 @@ export async function prepareEvaluation(
 
 /** Whether this caller may see the flag at all (unknown and hidden flags look the same). */
 export function visible(ev: Evaluation, key: string): boolean {
+  const first = ev.snapshot.first;
+  if (first !== undefined) return firstVisible(first, key, ev.serverAccess);
   const { compiled } = ev.snapshot;
   return compiled.has(key) && (ev.serverAccess || compiled.isClientVisible(key));
+}
+
+/** One flag's result: as bulkResults, from the first-answer reader while a cold load's compile waits. */
+export function oneResult(c: Context<AppEnv>, ev: Evaluation, key: string): EvaluationResult {
+  const { snapshot } = ev;
+  const first = snapshot.first;
+  if (first === undefined) return evaluate(snapshot.compiled, key, ev.built.context, ev.now);
+  const r = firstAnswer(first, key, ev.built.context) ?? flagNotFound(key);
+  compileAfter(c, snapshot);
+  return r;
 }
 
 /** One flag's result with the request's preview override, when one applies. */
@@ -87,11 +100,15 @@ export function bulkResults(c: Context<AppEnv>, ev: Evaluation): EvaluationResul
   if (first === undefined)
     return evaluateAll(snapshot.compiled, ev.built.context, ev.now, { clientVisibleOnly });
   const results = firstAnswers(first, ev.built.context, clientVisibleOnly);
-  if (!compiling.has(snapshot)) {
-    compiling.add(snapshot);
-    waitUntilOf(c)(compileInBackground(snapshot, c.get("rt").log));
-  }
+  compileAfter(c, snapshot);
   return results;
+}
+
+/** Starts the deferred compile of `snapshot` once (a slice per timer tick, kept alive by waitUntil). */
+function compileAfter(c: Context<AppEnv>, snapshot: VerifiedSnapshot): void {
+  if (compiling.has(snapshot)) return;
+  compiling.add(snapshot);
+  waitUntilOf(c)(compileInBackground(snapshot, c.get("rt").log));
 }
 
 /** Snapshots whose deferred compile is under way (one driver each). */

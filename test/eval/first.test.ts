@@ -6,8 +6,8 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { firstAnswers, prepareFirst } from "../../src/eval/first";
-import { compile, evaluateAll } from "../../src/eval/index";
+import { firstAnswer, firstAnswers, firstVisible, prepareFirst } from "../../src/eval/first";
+import { compile, evaluate, evaluateAll } from "../../src/eval/index";
 import type { EvaluationContext } from "../../src/eval/types";
 import { checkShape } from "../../src/flags/shape.generated";
 import type { FlagDefinition, FlagsDocument } from "../../src/flags/types";
@@ -153,6 +153,16 @@ describe("first answers", () => {
             expect(firstAnswers(reader, ctx, clientVisibleOnly)).toEqual(
               evaluateAll(compiled, ctx, NOW, { clientVisibleOnly }),
             );
+          }
+          for (const key of ["f0", "f1", "f2", "f3", "toString"]) {
+            const one = firstAnswer(reader, key, ctx);
+            if (compiled.has(key)) expect(one).toEqual(evaluate(compiled, key, ctx, NOW));
+            else expect(one).toBeUndefined();
+            for (const serverAccess of [true, false]) {
+              expect(firstVisible(reader, key, serverAccess)).toBe(
+                compiled.has(key) && (serverAccess || compiled.isClientVisible(key)),
+              );
+            }
           }
         }
       }),

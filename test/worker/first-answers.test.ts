@@ -103,6 +103,37 @@ describe("a cold isolate's first answers", () => {
     expect(JSON.stringify(a)).toContain("server-only");
   });
 
+  it("single flags too (GET /v1/flags/:key, OFREP): answers, 404s and hidden flags as compiled", async () => {
+    const environment = "first-single";
+    await publishToKv(await snapshot({ environment, version: 5, flags: takeable }), environment);
+    const calls: [string, RequestInit & { cf?: Record<string, unknown> }][] = [
+      ["/v1/flags/checkout?targetingKey=u-beta", {}],
+      ["/v1/flags/theme?targetingKey=u2", { cf: { country: "US" } }],
+      ["/v1/flags/server-only?targetingKey=u2", {}],
+      ["/v1/flags/nope?targetingKey=u2", {}],
+      ["/v1/flags/toString?targetingKey=u2", {}],
+      ["/ofrep/v1/evaluate/flags/checkout", ofrepInit({ targetingKey: "vip" })],
+      ["/ofrep/v1/evaluate/flags/killed", ofrepInit({ targetingKey: "vip" })],
+      ["/ofrep/v1/evaluate/flags/server-only", ofrepInit({ targetingKey: "u2" })],
+      [
+        "/ofrep/v1/evaluate/flags/server-only",
+        ofrepInit({ targetingKey: "u2", plan: "pro" }, { headers: { "x-api-key": "sk-first" } }),
+      ],
+    ];
+    for (const [path, init] of calls) {
+      // Each call on a cold isolate (answered by the reader), then again once compiled.
+      const log: Record<string, unknown>[] = [];
+      const h = harness(
+        { EDGEFLAGS_ENV: environment, SERVER_API_KEYS: "sk-first" },
+        { log: (e) => log.push(e) },
+      );
+      const cold = await h.fetch(path, init);
+      expect(loadedEvents(log)[0]).toMatchObject({ compile: "deferred" });
+      const warm = await h.fetch(path, init);
+      expect([path, cold.status, await cold.text()]).toEqual([path, warm.status, await warm.text()]);
+    }
+  });
+
   it("a snapshot the reader does not take (a schedule) compiles at load, as before", async () => {
     const environment = "first-schedule";
     const flags: FlagsDocument = {

@@ -3,7 +3,6 @@
  * ETag) and GET /v1/flags/:key. Client attributes come from the query string and are untrusted.
  */
 import { Hono } from "hono/tiny";
-import { evaluate } from "../../eval/index";
 import { MAX_NAME_LENGTH } from "../../flags/defaults";
 import { PREVIEW_PARAM } from "../../preview/token";
 import { bulkAnswer } from "../answer";
@@ -13,6 +12,7 @@ import {
   bulkResults,
   cacheControlOf,
   countServed,
+  oneResult,
   prepareEvaluation,
   visible,
   withPreview,
@@ -68,7 +68,7 @@ flagsRoutes.get("/:key", async (c) => {
   const input = queryInput(c.req.url);
   const ev = await prepareEvaluation(c, input);
   if (!visible(ev, key)) throw notFound();
-  const r = withPreview(ev, evaluate(ev.snapshot.compiled, key, ev.built.context, ev.now));
+  const r = withPreview(ev, oneResult(c, ev, key));
   countServed(c, r, ev.now);
   c.header("Cache-Control", cacheControlOf(ev));
   return c.json({ key, ...detailsOf(r), version: ev.snapshot.payload.version });

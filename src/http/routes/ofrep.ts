@@ -5,7 +5,6 @@
  */
 import type { Context } from "hono";
 import { Hono } from "hono/tiny";
-import { evaluate } from "../../eval/index";
 import { MAX_NAME_LENGTH } from "../../flags/defaults";
 import { bulkAnswer, errorAnswer, PRIVATE_CACHE } from "../answer";
 import type { AppEnv } from "../app-env";
@@ -14,6 +13,7 @@ import {
   bulkResults,
   cacheControlOf,
   countServed,
+  oneResult,
   prepareEvaluation,
   visible,
   withPreview,
@@ -65,7 +65,7 @@ ofrepRoutes.post("/evaluate/flags/:key", async (c) => {
     const ev = await prepareEvaluation(c, await readOfrepRequest(c));
     c.header("Cache-Control", cacheControlOf(ev));
     if (!visible(ev, key)) return flagNotFound(c, key);
-    const r = withPreview(ev, evaluate(ev.snapshot.compiled, key, ev.built.context, ev.now));
+    const r = withPreview(ev, oneResult(c, ev, key));
     countServed(c, r, ev.now);
     const metadata = {
       snapshotVersion: ev.snapshot.payload.version,
