@@ -7,10 +7,11 @@
  * path, Miniflare parses the bundle in Node with acorn to find its imports, ~100 ms that no edge
  * isolate pays. Per run: start-up, timed from when workerd is spawned to ready (Miniflare's whole
  * construction -> ready is printed too; see `spawns`), and the latency of the first request once
- * ready, as the client sees it, then a second request for context. Runs are interleaved
- * (the order rotates) so all share the machine's noise.
+ * ready, as the client sees it, then a second request for context (sent as soon as the first answer
+ * is read: when a cold load defers its compile, src/eval/first.ts, this one meets the compile's
+ * slices). Runs are interleaved (the order rotates) so all share the machine's noise.
  *
- * Two cold workers per run:
+ * Three cold workers per run (a third, "one flag", is platform warm with GET /v1/flags/:key):
  * - "all cold": the worker alone, as `npm start` runs it: its beacon (a Durable Object of the same
  *   script, so in the same isolate) and the local KV simulator start with the process, and the first
  *   request waits for both to come up.
@@ -191,6 +192,7 @@ export async function run(): Promise<void> {
     }
 
     const path = "/v1/flags?targetingKey=u1";
+    const onePath = "/v1/flags/flag-500?targetingKey=u1";
     const base = {
       compatibilityDate: COMPATIBILITY_DATE,
       host: "127.0.0.1",
@@ -236,6 +238,7 @@ export async function run(): Promise<void> {
     };
     const cold: Sample[] = [];
     const warm: Sample[] = [];
+    const one: Sample[] = [];
     const hi: Sample[] = [];
     const floor: Sample[] = [];
     const bound: Sample[] = [];
@@ -245,8 +248,10 @@ export async function run(): Promise<void> {
       const kvB = join(dir, `kv-${i}-b`);
       cpSync(template, kvA, { recursive: true });
       const kvC = join(dir, `kv-${i}-c`);
+      const kvD = join(dir, `kv-${i}-d`);
       cpSync(template, kvB, { recursive: true });
       cpSync(template, kvC, { recursive: true });
+      cpSync(template, kvD, { recursive: true });
       const readOnly: MiniflareOptions = {
         ...base,
         ...asModule(kvRead),
@@ -257,6 +262,7 @@ export async function run(): Promise<void> {
       const all = [
         async () => cold.push(await oneRun("worker", allCold(kvA), path)),
         async () => warm.push(await oneRun("worker", platformWarm(kvB), path, warmPlatform)),
+        async () => one.push(await oneRun("worker, one flag", platformWarm(kvD), onePath, warmPlatform)),
         async () => hi.push(await oneRun("hello", { ...base, ...asModule(hello) }, path)),
         async () => floor.push(await oneRun("kv read", readOnly, path, warmKv)),
         async () =>
@@ -304,6 +310,7 @@ export async function run(): Promise<void> {
     row("reference: hello-world, same bindings", bound, (s) => s.startMs);
     row("first request, platform warm", warm, (s) => s.firstMs);
     row("first request, all cold", cold, (s) => s.firstMs);
+    row("first request, one flag, platform warm", one, (s) => s.firstMs);
     row("reference: hello-world + one KV read", floor, (s) => s.firstMs);
     row("second request (context), platform warm", warm, (s) => s.secondMs);
     const runsOf = (samples: Sample[]) =>
@@ -316,6 +323,7 @@ export async function run(): Promise<void> {
     console.log("\nper run, ms (start-up: workerd / Miniflare; first; second):");
     console.log(`  worker, all cold       ${runsOf(cold)}`);
     console.log(`  worker, platform warm  ${runsOf(warm)}  (start-up includes the beacon's worker)`);
+    console.log(`  worker, one flag       ${runsOf(one)}  (GET ${onePath}, platform warm)`);
     console.log(`  hello-world            ${runsOf(hi)}`);
     console.log(`  hello-world + KV read  ${runsOf(floor)}  (KV simulator warmed first)`);
     console.log(`  hello-world, bound     ${runsOf(bound)}  (FLAGS and BEACON bound, as the worker)`);
