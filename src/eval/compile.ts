@@ -140,7 +140,7 @@ function deepFreeze(value: JsonValue): JsonValue {
 }
 
 /** Variants are copied and deep-frozen: results share them, so no caller can alter another's value. */
-function frozenVariants(flag: FlagDefinition): Readonly<Record<string, JsonValue>> {
+export function frozenVariants(flag: FlagDefinition): Readonly<Record<string, JsonValue>> {
   // A flag without variants gets the shared boolean pair, already frozen.
   if (flag.variants === undefined) return variantsOf(flag);
   // fromEntries defines own properties, so even a variant named "__proto__" stays a variant.
@@ -153,7 +153,7 @@ function frozenVariants(flag: FlagDefinition): Readonly<Record<string, JsonValue
   return Object.freeze(out);
 }
 
-function geoMatcher(lists: GeoLists): GeoMatcher {
+export function geoMatcher(lists: GeoLists): GeoMatcher {
   const regions = new Map<string, Set<string>>();
   for (const r of lists.regions ?? []) {
     const dash = r.indexOf("-");

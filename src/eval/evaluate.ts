@@ -315,7 +315,7 @@ function inGeo(m: GeoMatcher, geo: GeoFacts): boolean {
 }
 
 /** Whether geo decides: the visitor is outside the allow lists or inside a block list. */
-function geoDecides(g: CompiledGeo, geo: GeoFacts | undefined): boolean {
+export function geoDecides(g: CompiledGeo, geo: GeoFacts | undefined): boolean {
   if (geo === undefined || geo === null) return g.allow !== null;
   if (g.block !== null && inGeo(g.block, geo)) return true;
   return g.allow !== null && !inGeo(g.allow, geo);

@@ -4,21 +4,21 @@
  * compile() builds, for every flag, the rule programs, value indexes and ready-made results that make
  * each later evaluation a few array reads. A fresh isolate runs all of that on cold code, where it
  * costs several times more than reading each definition once (1,000 flags in a fresh process:
- * compile and evaluate 46-64 ms, reading the definitions 5-14 ms). So a cold load asks `prepareFirst`
- * whether this reader answers the document exactly as the engine does, and, if so, the first bulk
- * request is answered by `firstAnswers` while compile waits until that answer has gone
+ * compile and evaluate 32-44 ms, reading the definitions 8-19 ms). So a cold load asks `prepareFirst`
+ * whether this reader answers the document exactly as the engine does, and, if so, the first answers
+ * come from `firstAnswers` / `firstAnswer` while the compile waits until they have gone
  * (src/snapshot/verify.ts, src/http/evaluation.ts).
  *
- * What it takes: flags whose variants are scalars, with the kill switch, individual targets, rules of
- * in / not_in / equals / not_equals tests and segments of listed keys, serving a variant or a split
- * without progressive steps; segments with listed keys only; no gates. It leaves everything else
- * (schedules, prerequisites, geo lists, other operators, segment rules, progressive splits, JSON
- * variants) to compile, and it refuses - leaving compile to report - anything compile would refuse,
- * for every flag and segment of the document, not only those an answer reads: a document it takes
- * always compiles. Property tests hold both halves (test/eval/first.test.ts).
+ * What it reads: every step of the evaluation order (kill switch, schedule, prerequisites, geo lists,
+ * targets, rules with any operator and segments, a variant or a split to serve), variants of any type.
+ * What it leaves to compile: gates. It refuses,
+ * leaving compile to report, anything compile would refuse, for every flag and segment of the document
+ * and not only those an answer reads: a document it takes always compiles. Property tests hold both
+ * halves (test/eval/first.test.ts).
  *
- * Every decision uses the engine's own helpers and result factories, so the answers are the same
- * frozen shapes evaluateAll returns. Pure, no I/O.
+ * Every decision uses the engine's own helpers (attribute resolution, compileTest / testValue,
+ * schedules, geo matching, murmur and buckets) and result factories, so the answers are the frozen
+ * shapes evaluate / evaluateAll return. Pure, no I/O; `now` is an argument.
  */
 import {
   flagTypeOf,
@@ -30,27 +30,57 @@ import {
   variantsOf,
 } from "../flags/defaults";
 import type {
+  AttributeCondition,
   FlagDefinition,
   FlagsDocument,
   FlagType,
   JsonValue,
   ProgressiveSplit,
   Serve,
+  SplitWeights,
 } from "../flags/types";
 import { type AttributeSlot, readAttribute, resolveAttribute, SRC_KEY } from "./attributes";
 import { bucketOf, utf8Binary } from "./bucket";
+import { frozenVariants, geoMatcher } from "./compile";
+import type { CompiledGeo } from "./compiled";
+import { geoDecides } from "./evaluate";
 import { murmur3 } from "./murmur";
-import { isScalar } from "./operators";
-import { failed, RULE_FALLTHROUGH, RULE_TARGET, served } from "./reasons";
+import { type CompiledTest, compileTest, isScalar, testValue } from "./operators";
+import {
+  failed,
+  PREREQUISITE_PREFIX,
+  RULE_FALLTHROUGH,
+  RULE_GEO,
+  RULE_SCHEDULE,
+  RULE_TARGET,
+  served,
+} from "./reasons";
+import {
+  type CompiledSchedule,
+  compileSchedule,
+  parseInstant,
+  scheduleActive,
+  type ZoneClock,
+} from "./schedule";
 import type { EvaluationContext, EvaluationResult, Reason } from "./types";
 
-/** A document `prepareFirst` took: its flags in key order, each with what the reader needs. */
+/** A document `prepareFirst` took, with what its checks already worked out. */
 export interface FirstReader {
   readonly doc: FlagsDocument;
+  /** Flag keys in key order (as evaluateAll reports them), and each flag's type. */
   readonly keys: readonly string[];
-  readonly types: readonly FlagType[];
-  /** Every attribute reference the document's conditions and splits read, resolved once. */
+  readonly types: ReadonlyMap<string, FlagType>;
+  /** Attribute conditions other than in-list tests (of flags and segments), as compile's tests: by object. */
+  readonly tests: ReadonlyMap<AttributeCondition, CompiledTest>;
+  /** Every attribute an in-list test or a split reads, resolved. */
   readonly slots: ReadonlyMap<string, AttributeSlot>;
+  readonly schedules: ReadonlyMap<string, CompiledSchedule>;
+  /** Geo lists as compile matches them (the `result` field is not used). */
+  readonly geo: ReadonlyMap<string, CompiledGeo>;
+  /** Progressive splits' steps, sorted by time as compile sorts them. */
+  readonly steps: ReadonlyMap<ProgressiveSplit, readonly TimedStep[]>;
+  /** JSON flags' variants as compile keeps them (frozen copies), made at the first answer serving one. */
+  readonly json: Map<string, Readonly<Record<string, JsonValue>>>;
   /** Per segment: its listed keys, made Sets at the first answer that reads them. */
   readonly segments: Map<
     string,
@@ -58,133 +88,224 @@ export interface FirstReader {
   >;
 }
 
-/** The operators the reader decides: in-list tests (equals and not_equals are one-value lists). */
-const LIST_OPS: Readonly<Record<string, boolean>> = {
+interface TimedStep {
+  readonly at: number;
+  readonly split: SplitWeights;
+}
+
+/** The in-list operators (equals and not_equals are one-value lists): whether each is negated. */
+const LIST_OPS: Readonly<Record<string, boolean>> = Object.assign(Object.create(null), {
   in: false,
   equals: false,
   not_in: true,
   not_equals: true,
-};
+});
+
+/** Thrown inside prepareFirst: the document is not one the reader takes. */
+const LEAVE = new Error("left to compile");
 
 /**
  * The reader for `doc`, or undefined when the document has anything the reader leaves to compile or
- * anything compile would refuse. Walks every flag and segment once; allocates only the key list.
+ * anything compile would refuse. Walks every flag and segment once.
  */
 export function prepareFirst(doc: FlagsDocument): FirstReader | undefined {
   if (doc.gates !== undefined && doc.gates.length > 0) return undefined;
-  const segments = doc.segments ?? {};
-  for (const name in segments) {
-    if (!Object.hasOwn(segments, name)) continue;
-    const rules = segments[name]!.rules;
-    if (rules !== undefined && rules.length > 0) return undefined;
-  }
   const keys = Object.keys(doc.flags).sort();
-  const types: FlagType[] = new Array(keys.length);
-  const slots = new Map<string, AttributeSlot>();
-  for (let i = 0; i < keys.length; i++) {
-    const type = takes(doc, doc.flags[keys[i]!]!, slots);
-    if (type === undefined) return undefined;
-    types[i] = type;
+  const reader: FirstReader = {
+    doc,
+    keys,
+    types: new Map(),
+    tests: new Map(),
+    slots: new Map(),
+    schedules: new Map(),
+    geo: new Map(),
+    steps: new Map(),
+    json: new Map(),
+    segments: new Map(),
+  };
+  try {
+    const segments = doc.segments ?? {};
+    for (const name in segments) {
+      if (!Object.hasOwn(segments, name)) continue;
+      for (const rule of segments[name]!.rules ?? []) for (const c of rule.when) test(reader, c);
+    }
+    const clocks = new Map<string, ZoneClock>();
+    for (let i = 0; i < keys.length; i++) take(reader, keys[i]!, clocks);
+    acyclic(doc, keys);
+  } catch (err) {
+    if (err === LEAVE) return undefined;
+    throw err;
   }
-  return { doc, keys, types, slots, segments: new Map() };
+  return reader;
 }
 
-/** The flag's type when the reader takes the flag, else undefined. */
-function takes(
-  doc: FlagsDocument,
-  def: FlagDefinition,
-  slots: Map<string, AttributeSlot>,
-): FlagType | undefined {
-  if (def.schedule !== undefined || def.prerequisites !== undefined || def.geo !== undefined)
-    return undefined;
+/** Checks one flag as compile would (throwing LEAVE), filing what answering it needs. */
+function take(reader: FirstReader, key: string, clocks: Map<string, ZoneClock>): void {
+  const doc = reader.doc;
+  const def = doc.flags[key]!;
   const type = flagTypeOf(def);
-  if (type === undefined || type === "json") return undefined;
+  if (type === undefined) throw LEAVE;
+  (reader.types as Map<string, FlagType>).set(key, type);
   const variants = variantsOf(def);
-  const has = (variant: string) => Object.hasOwn(variants, variant);
-  if (!isEnabled(def) && !has(offVariantOf(def))) return undefined;
-  const targets = def.targets;
-  if (targets !== undefined) {
-    for (const variant in targets) if (Object.hasOwn(targets, variant) && !has(variant)) return undefined;
+  const need = (variant: string) => {
+    if (!Object.hasOwn(variants, variant)) throw LEAVE;
+  };
+  const off = offVariantOf(def);
+  if (!isEnabled(def)) need(off);
+  if (def.schedule !== undefined) {
+    need(off);
+    (reader.schedules as Map<string, CompiledSchedule>).set(
+      key,
+      attempt(() => compileSchedule(def.schedule!, "", clocks)),
+    );
   }
-  const rules = def.rules;
-  if (rules !== undefined) {
-    for (let i = 0; i < rules.length; i++) {
-      const rule = rules[i]!;
-      for (let j = 0; j < rule.when.length; j++) {
-        const c = rule.when[j]!;
-        if ("segment" in c) {
-          if (doc.segments === undefined || !Object.hasOwn(doc.segments, c.segment)) return undefined;
-        } else {
-          if (!Object.hasOwn(LIST_OPS, c.op) || c.values === undefined || c.values.length === 0)
-            return undefined;
-          if (!resolves(c.attribute, slots)) return undefined;
-        }
-      }
-      if (!servable(rule.serve, has, slots)) return undefined;
+  const prerequisites = def.prerequisites;
+  if (prerequisites !== undefined && prerequisites.length > 0) {
+    need(off);
+    for (const p of prerequisites) {
+      if (!Object.hasOwn(doc.flags, p.flag)) throw LEAVE;
+      const theirs = variantsOf(doc.flags[p.flag]!);
+      for (const v of p.variants) if (!Object.hasOwn(theirs, v)) throw LEAVE;
     }
   }
-  return servable(def.fallthrough, has, slots) ? type : undefined;
+  const geo = def.geo;
+  if (geo !== undefined && (geo.allow !== undefined || geo.block !== undefined)) {
+    need(geo.serve ?? off);
+    (reader.geo as Map<string, CompiledGeo>).set(key, {
+      allow: geo.allow === undefined ? null : geoMatcher(geo.allow),
+      block: geo.block === undefined ? null : geoMatcher(geo.block),
+      result: null as never,
+    });
+  }
+  const targets = def.targets;
+  if (targets !== undefined)
+    for (const variant in targets) if (Object.hasOwn(targets, variant)) need(variant);
+  for (const rule of def.rules ?? []) {
+    for (const c of rule.when) {
+      if ("segment" in c) {
+        if (doc.segments === undefined || !Object.hasOwn(doc.segments, c.segment)) throw LEAVE;
+      } else {
+        test(reader, c);
+      }
+    }
+    serve(reader, rule.serve, need);
+  }
+  serve(reader, def.fallthrough, need);
 }
 
-/** Whether compile would accept this serve, and the reader answers it (no progressive steps). */
-function servable(
-  serve: Serve | ProgressiveSplit,
-  has: (variant: string) => boolean,
-  slots: Map<string, AttributeSlot>,
-): boolean {
-  if (typeof serve === "string") return has(serve);
-  const steps = (serve as ProgressiveSplit).steps;
-  if (steps !== undefined && steps.length > 0) return false;
-  if (!resolves(splitByOf(serve), slots)) return false;
-  // As compile's weights(): whole weights, a positive safe total, each variant once and known.
-  const table = serve.split;
+/**
+ * Checks an attribute condition as compile does (throwing LEAVE where compile would throw). In-list
+ * tests, by far the most common, need only their attribute's slot (shared by attribute name); any
+ * other operator keeps compile's own test for it (its regexes, bounds and versions).
+ */
+function test(reader: FirstReader, c: AttributeCondition): void {
+  if (Object.hasOwn(LIST_OPS, c.op)) {
+    if (c.values === undefined || c.values.length === 0) throw LEAVE;
+    slotOf(reader, c.attribute);
+    return;
+  }
+  (reader.tests as Map<AttributeCondition, CompiledTest>).set(
+    c,
+    attempt(() => compileTest(c, "", 0, 0)),
+  );
+}
+
+/** The attribute's slot, resolved once per name (throwing LEAVE where compile would throw). */
+function slotOf(reader: FirstReader, ref: string): AttributeSlot {
+  let slot = reader.slots.get(ref);
+  if (slot === undefined) {
+    slot = attempt(() => resolveAttribute(ref, ""));
+    (reader.slots as Map<string, AttributeSlot>).set(ref, slot);
+  }
+  return slot;
+}
+
+/** As compile's serve(): a known variant, or a split it accepts (no progressive steps: left). */
+function serve(reader: FirstReader, what: Serve | ProgressiveSplit, need: (variant: string) => void): void {
+  if (typeof what === "string") {
+    need(what);
+    return;
+  }
+  const by = splitByOf(what);
+  slotOf(reader, by);
+  weights(what.split, need);
+  // Progressive steps, as compile orders them: by time, the written order among equal times.
+  const steps = (what as ProgressiveSplit).steps;
+  if (steps !== undefined && steps.length > 0) {
+    const timed = steps.map((step) => {
+      weights(step.split, need);
+      return { at: attempt(() => parseInstant(step.at, "")), split: step.split };
+    });
+    (reader.steps as Map<ProgressiveSplit, TimedStep[]>).set(
+      what as ProgressiveSplit,
+      timed.sort((x, y) => x.at - y.at),
+    );
+  }
+}
+
+/** As compile's weights(): whole weights, a positive safe total, each variant once and known. */
+function weights(table: SplitWeights, need: (variant: string) => void): void {
   let total = 0;
   if (Array.isArray(table)) {
     for (let i = 0; i < table.length; i++) {
       const { variant, weight } = table[i]!;
-      if (!Number.isInteger(weight) || !has(variant)) return false;
+      if (!Number.isInteger(weight)) throw LEAVE;
+      need(variant);
       if (weight > 0) total += weight;
-      for (let j = 0; j < i; j++) if (table[j]!.variant === variant) return false;
+      for (let j = 0; j < i; j++) if (table[j]!.variant === variant) throw LEAVE;
     }
   } else {
     // A map names each variant once.
     for (const variant in table) {
       if (!Object.hasOwn(table, variant)) continue;
       const weight = table[variant]!;
-      if (!Number.isInteger(weight) || !has(variant)) return false;
+      if (!Number.isInteger(weight)) throw LEAVE;
+      need(variant);
       if (weight > 0) total += weight;
     }
   }
-  return total > 0 && Number.isSafeInteger(total);
+  if (!(total > 0) || !Number.isSafeInteger(total)) throw LEAVE;
 }
 
-/** Whether compile resolves this attribute reference; files its slot in `slots` when it does. */
-function resolves(ref: string, slots: Map<string, AttributeSlot>): boolean {
-  if (slots.has(ref)) return true;
+/** No prerequisite cycle (compile's PREREQUISITE_CYCLE). Prerequisites are known to exist. */
+function acyclic(doc: FlagsDocument, keys: readonly string[]): void {
+  const state = new Map<string, 1 | 2>(); // 1: on the path, 2: done
+  const visit = (key: string): void => {
+    const s = state.get(key);
+    if (s === 2) return;
+    if (s === 1) throw LEAVE;
+    state.set(key, 1);
+    for (const p of doc.flags[key]!.prerequisites ?? []) visit(p.flag);
+    state.set(key, 2);
+  };
+  for (const key of keys) visit(key);
+}
+
+function attempt<T>(f: () => T): T {
   try {
-    slots.set(ref, resolveAttribute(ref, ""));
-    return true;
+    return f();
   } catch {
-    return false;
+    throw LEAVE;
   }
 }
 
 /**
  * The results evaluateAll(compile(doc), ctx, now, { clientVisibleOnly }) returns, by reading the
- * definitions once. `now` is not read: no flag the reader takes depends on the time.
+ * definitions once.
  */
 export function firstAnswers(
   reader: FirstReader,
   ctx: EvaluationContext,
+  now: number,
   clientVisibleOnly: boolean,
 ): EvaluationResult[] {
-  const { doc, keys, types } = reader;
+  const { doc, keys } = reader;
+  const done = new Map<string, EvaluationResult>();
   const out: EvaluationResult[] = [];
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i]!;
-    const def = doc.flags[key]!;
-    if (clientVisibleOnly && def.clientVisible !== true) continue;
-    out.push(answer(reader, key, def, types[i]!, ctx));
+    if (clientVisibleOnly && doc.flags[key]!.clientVisible !== true) continue;
+    out.push(answerOf(reader, key, ctx, now, done));
   }
   return out;
 }
@@ -194,11 +315,10 @@ export function firstAnswer(
   reader: FirstReader,
   key: string,
   ctx: EvaluationContext,
+  now: number,
 ): EvaluationResult | undefined {
-  const flags = reader.doc.flags;
-  if (!Object.hasOwn(flags, key)) return undefined;
-  const def = flags[key]!;
-  return answer(reader, key, def, flagTypeOf(def)!, ctx);
+  if (!Object.hasOwn(reader.doc.flags, key)) return undefined;
+  return answerOf(reader, key, ctx, now, new Map());
 }
 
 /** Whether the document has the flag and this caller may see it (as CompiledFlags.has / isClientVisible). */
@@ -207,14 +327,51 @@ export function firstVisible(reader: FirstReader, key: string, serverAccess: boo
   return Object.hasOwn(flags, key) && (serverAccess || flags[key]!.clientVisible === true);
 }
 
+/** One flag's answer, each flag answered once per call (a prerequisite reached twice, too). */
+function answerOf(
+  reader: FirstReader,
+  key: string,
+  ctx: EvaluationContext,
+  now: number,
+  done: Map<string, EvaluationResult>,
+): EvaluationResult {
+  let r = done.get(key);
+  if (r === undefined) {
+    r = answer(reader, key, ctx, now, done);
+    done.set(key, r);
+  }
+  return r;
+}
+
 function answer(
   reader: FirstReader,
   key: string,
-  def: FlagDefinition,
-  type: FlagType,
   ctx: EvaluationContext,
+  now: number,
+  done: Map<string, EvaluationResult>,
 ): EvaluationResult {
-  if (!isEnabled(def)) return result(key, type, def, offVariantOf(def), "DISABLED", undefined);
+  const def = reader.doc.flags[key]!;
+  const type = reader.types.get(key)!;
+  const off = offVariantOf(def);
+  if (!isEnabled(def)) return result(reader, key, type, def, off, "DISABLED", undefined);
+  const schedule = reader.schedules.get(key);
+  if (schedule !== undefined && !scheduleActive(schedule, now)) {
+    return result(reader, key, type, def, off, "DISABLED", RULE_SCHEDULE);
+  }
+  const prerequisites = def.prerequisites;
+  const gated = prerequisites !== undefined && prerequisites.length > 0;
+  if (gated) {
+    for (const p of prerequisites!) {
+      const variant = answerOf(reader, p.flag, ctx, now, done).variant;
+      if (variant === undefined || !p.variants.includes(variant)) {
+        return result(reader, key, type, def, off, "TARGETING_MATCH", PREREQUISITE_PREFIX + p.flag);
+      }
+    }
+  }
+  const geo = reader.geo.get(key);
+  if (geo !== undefined && geoDecides(geo, ctx.geo)) {
+    return result(reader, key, type, def, def.geo!.serve ?? off, "TARGETING_MATCH", RULE_GEO);
+  }
   const targetingKey = readAttribute(ctx, SRC_KEY, "", false);
   let targeted = false;
   const targets = def.targets;
@@ -224,9 +381,8 @@ function answer(
       const list = targets[variant]!;
       if (list.length === 0) continue;
       targeted = true;
-      if (list.includes(targetingKey as string)) {
-        return result(key, type, def, variant, "TARGETING_MATCH", RULE_TARGET);
-      }
+      if (list.includes(targetingKey as string))
+        return result(reader, key, type, def, variant, "TARGETING_MATCH", RULE_TARGET);
     }
   }
   const rules = def.rules ?? [];
@@ -235,28 +391,38 @@ function answer(
     let all = true;
     for (let j = 0; j < rule.when.length && all; j++) {
       const c = rule.when[j]!;
-      if ("segment" in c) {
-        all = inSegment(reader, c.segment, ctx) !== (c.negate === true);
-      } else {
-        const slot = reader.slots.get(c.attribute)!;
-        const v = readAttribute(ctx, slot.src, slot.name, slot.guarded);
-        const listed = (c.values as readonly unknown[]).includes(v);
-        all = LIST_OPS[c.op] ? isScalar(v) && !listed : listed;
-      }
+      all =
+        "segment" in c ? inSegment(reader, c.segment, ctx) !== (c.negate === true) : holds(reader, c, ctx);
     }
-    if (all) return serve(reader, key, type, def, rule.serve, ruleIdOf(rule, i), "TARGETING_MATCH", ctx);
+    if (all)
+      return serveOf(reader, key, type, def, rule.serve, ruleIdOf(rule, i), "TARGETING_MATCH", ctx, now);
   }
-  // As compile: nothing else can vary without targets or rules (the reader takes no schedule,
-  // prerequisite or geo list).
-  const fixed = !targeted && rules.length === 0 ? "STATIC" : "DEFAULT";
-  return serve(reader, key, type, def, def.fallthrough, RULE_FALLTHROUGH, fixed, ctx);
+  // As compile: nothing can vary without a schedule, prerequisite, geo list, target or rule.
+  const fixed =
+    schedule === undefined && !gated && geo === undefined && !targeted && rules.length === 0
+      ? "STATIC"
+      : "DEFAULT";
+  return serveOf(reader, key, type, def, def.fallthrough, RULE_FALLTHROUGH, fixed, ctx, now);
 }
 
-/** As the engine's segment test for a segment of listed keys only. */
+/** As the engine's decide() for an attribute condition. */
+function holds(reader: FirstReader, c: AttributeCondition, ctx: EvaluationContext): boolean {
+  const negated = LIST_OPS[c.op];
+  if (negated !== undefined) {
+    const slot = reader.slots.get(c.attribute)!;
+    const v = readAttribute(ctx, slot.src, slot.name, slot.guarded);
+    const listed = (c.values as readonly unknown[]).includes(v);
+    return negated ? isScalar(v) && !listed : listed;
+  }
+  const t = reader.tests.get(c)!;
+  return testValue(t, readAttribute(ctx, t.src, t.name, t.guarded));
+}
+
+/** As the engine's segment test: excluded keys, included keys, then any rule whose conditions hold. */
 function inSegment(reader: FirstReader, name: string, ctx: EvaluationContext): boolean {
+  const def = reader.doc.segments![name]!;
   let s = reader.segments.get(name);
   if (s === undefined) {
-    const def = reader.doc.segments![name]!;
     s = {
       included: def.included !== undefined && def.included.length > 0 ? new Set(def.included) : null,
       excluded: def.excluded !== undefined && def.excluded.length > 0 ? new Set(def.excluded) : null,
@@ -264,12 +430,19 @@ function inSegment(reader: FirstReader, name: string, ctx: EvaluationContext): b
     reader.segments.set(name, s);
   }
   const key = ctx.targetingKey;
-  if (typeof key !== "string") return false;
-  if (s.excluded?.has(key)) return false;
-  return s.included?.has(key) === true;
+  if (typeof key === "string") {
+    if (s.excluded?.has(key)) return false;
+    if (s.included?.has(key)) return true;
+  }
+  for (const rule of def.rules ?? []) {
+    let all = true;
+    for (let j = 0; j < rule.when.length && all; j++) all = holds(reader, rule.when[j]!, ctx);
+    if (all) return true;
+  }
+  return false;
 }
 
-function serve(
+function serveOf(
   reader: FirstReader,
   key: string,
   type: FlagType,
@@ -278,8 +451,9 @@ function serve(
   ruleId: string,
   fixedReason: Reason,
   ctx: EvaluationContext,
+  now: number,
 ): EvaluationResult {
-  if (typeof what === "string") return result(key, type, def, what, fixedReason, ruleId);
+  if (typeof what === "string") return result(reader, key, type, def, what, fixedReason, ruleId);
   // The bucket key: the targeting key (empty counts as missing), or a scalar attribute's text.
   const by = splitByOf(what);
   const slot = reader.slots.get(by)!;
@@ -300,7 +474,17 @@ function serve(
   // DESIGN.md's formula, as the engine computes it: murmur3 of the salt's then the key's UTF-8, its
   // bucket in the total weight, the first variant whose running sum (negative weights as 0) exceeds it.
   // Read straight from the table (written order), without building the entries on cold code.
-  const table = what.split;
+  // The weights in force: the last step reached (as the engine picks it), else the base split.
+  let table = what.split;
+  const steps = reader.steps.get(what as ProgressiveSplit);
+  if (steps !== undefined) {
+    for (let i = steps.length - 1; i >= 0; i--) {
+      if (steps[i]!.at <= now) {
+        table = steps[i]!.split;
+        break;
+      }
+    }
+  }
   const list = Array.isArray(table) ? table : undefined;
   const names = list === undefined ? Object.keys(table) : undefined;
   const n = list !== undefined ? list.length : names!.length;
@@ -323,10 +507,11 @@ function serve(
     }
   }
   const variant = list !== undefined ? list[pick]!.variant : names![pick]!;
-  return result(key, type, def, variant, "SPLIT", ruleId);
+  return result(reader, key, type, def, variant, "SPLIT", ruleId);
 }
 
 function result(
+  reader: FirstReader,
   key: string,
   type: FlagType,
   def: FlagDefinition,
@@ -334,5 +519,15 @@ function result(
   reason: Reason,
   ruleId: string | undefined,
 ): EvaluationResult {
-  return served(key, type, variant, variantsOf(def)[variant] as JsonValue, reason, ruleId);
+  let variants = variantsOf(def) as Readonly<Record<string, JsonValue>>;
+  if (type === "json") {
+    // Never the document's own objects: the frozen copies compile would hand out.
+    let frozen = reader.json.get(key);
+    if (frozen === undefined) {
+      frozen = frozenVariants(def);
+      reader.json.set(key, frozen);
+    }
+    variants = frozen;
+  }
+  return served(key, type, variant, variants[variant]!, reason, ruleId);
 }

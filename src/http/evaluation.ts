@@ -69,7 +69,7 @@ export function oneResult(c: Context<AppEnv>, ev: Evaluation, key: string): Eval
   const { snapshot } = ev;
   const first = snapshot.first;
   if (first === undefined) return evaluate(snapshot.compiled, key, ev.built.context, ev.now);
-  const r = firstAnswer(first, key, ev.built.context) ?? flagNotFound(key);
+  const r = firstAnswer(first, key, ev.built.context, ev.now) ?? flagNotFound(key);
   compileAfter(c, snapshot);
   return r;
 }
@@ -99,7 +99,7 @@ export function bulkResults(c: Context<AppEnv>, ev: Evaluation): EvaluationResul
   const first = snapshot.first;
   if (first === undefined)
     return evaluateAll(snapshot.compiled, ev.built.context, ev.now, { clientVisibleOnly });
-  const results = firstAnswers(first, ev.built.context, clientVisibleOnly);
+  const results = firstAnswers(first, ev.built.context, ev.now, clientVisibleOnly);
   compileAfter(c, snapshot);
   return results;
 }

@@ -134,11 +134,11 @@ describe("a cold isolate's first answers", () => {
     }
   });
 
-  it("a snapshot the reader does not take (a schedule) compiles at load, as before", async () => {
-    const environment = "first-schedule";
+  it("a snapshot the reader does not take (gates) compiles at load, as before", async () => {
+    const environment = "first-gates";
     const flags: FlagsDocument = {
-      flags: { ...takeable.flags, later: { schedule: { from: "2030-01-01T00:00:00Z" }, fallthrough: "on" } },
-      segments: takeable.segments,
+      ...takeable,
+      gates: [{ id: "beta", pattern: "/beta/*", flag: "checkout", allow: ["on"], deny: { status: 404 } }],
     };
     await publishToKv(await snapshot({ environment, version: 1, flags }), environment);
     const log: Record<string, unknown>[] = [];
