@@ -11,7 +11,7 @@
  *
  * What it reads: every step of the evaluation order (kill switch, schedule, prerequisites, geo lists,
  * targets, rules with any operator and segments, a variant or a split to serve), variants of any type.
- * What it leaves to compile: gates. It refuses,
+ * (Gates are the gateway's, which compiles at its first gated request.) It refuses,
  * leaving compile to report, anything compile would refuse, for every flag and segment of the document
  * and not only those an answer reads: a document it takes always compiles. Property tests hold both
  * halves (test/eval/first.test.ts).
@@ -109,7 +109,6 @@ const LEAVE = new Error("left to compile");
  * anything compile would refuse. Walks every flag and segment once.
  */
 export function prepareFirst(doc: FlagsDocument): FirstReader | undefined {
-  if (doc.gates !== undefined && doc.gates.length > 0) return undefined;
   const keys = Object.keys(doc.flags).sort();
   const reader: FirstReader = {
     doc,

@@ -134,17 +134,15 @@ export async function verifySnapshot(jws: string, options: VerifyOptions): Promi
     );
   }
   const flags = p.flags as unknown as FlagsDocument;
-  // A document the reader takes compiles (and has no gates to check): its compile may wait.
+  // A document the reader takes compiles: its compile may wait.
   const reader = options.deferCompile ? prepareFirst(flags) : undefined;
   let compiled: CompiledFlags | undefined;
-  if (reader === undefined) {
-    try {
-      compiled = compile(flags);
-      checkGates(flags, compiled);
-    } catch (cause) {
-      const detail = cause instanceof Error ? `: ${cause.message}` : "";
-      throw new SnapshotError("ERR_SNAPSHOT_SCHEMA", `snapshot flags do not compile${detail}`, { cause });
-    }
+  try {
+    if (reader === undefined) compiled = compile(flags);
+    checkGates(flags);
+  } catch (cause) {
+    const detail = cause instanceof Error ? `: ${cause.message}` : "";
+    throw new SnapshotError("ERR_SNAPSHOT_SCHEMA", `snapshot flags do not compile${detail}`, { cause });
   }
   const policy = options.keys.policy;
   if (policy) {
@@ -221,12 +219,13 @@ export function checkVersion(version: number, minVersion: number, strictlyNewer 
  * Gates compile at the first gated request, so what would make that fail (a pattern URLPattern
  * refuses, a flag the snapshot does not have) must refuse the snapshot now.
  */
-function checkGates(flags: FlagsDocument, compiled: CompiledFlags): void {
+function checkGates(flags: FlagsDocument): void {
   const gates = flags.gates;
   if (!gates?.length) return;
   for (let i = 0; i < gates.length; i++) {
     const { pattern, host, flag } = gates[i] as GateDefinition;
-    if (!compiled.has(flag)) throw new Error(`gates.${i}.flag: no flag ${JSON.stringify(flag)}`);
+    if (!Object.hasOwn(flags.flags, flag))
+      throw new Error(`gates.${i}.flag: no flag ${JSON.stringify(flag)}`);
     try {
       new URLPattern(host === undefined ? { pathname: pattern } : { pathname: pattern, hostname: host });
     } catch {

@@ -316,10 +316,6 @@ describe("first answers", () => {
   };
   const cases: [string, FlagsDocument][] = [
     [
-      "a gate",
-      { flags: { f: base }, gates: [{ pattern: "/beta/*", flag: "f" }] } as unknown as FlagsDocument,
-    ],
-    [
       "an unknown variant in a rule no context reaches",
       {
         flags: {

@@ -2,8 +2,8 @@
  * A cold isolate's first answers (src/eval/first.ts), inside workerd against the real local KV: when
  * the reader takes the snapshot, the load defers the compile, the first bulk answers come from the
  * definitions, and they are the compiled engine's answers byte for byte (body and ETag), for GET
- * /v1/flags and OFREP alike; a snapshot the reader does not take compiles at load as before; a tripped
- * guard is honoured by the first answer too.
+ * /v1/flags and OFREP alike, bulk and single; what compile refuses is refused at load all the same;
+ * a tripped guard is honoured by the first answer too.
  */
 import { describe, expect, it } from "vitest";
 import { compile, evaluateAll } from "../../src/eval/index";
@@ -134,18 +134,22 @@ describe("a cold isolate's first answers", () => {
     }
   });
 
-  it("a snapshot the reader does not take (gates) compiles at load, as before", async () => {
-    const environment = "first-gates";
-    const flags: FlagsDocument = {
-      ...takeable,
-      gates: [{ id: "beta", pattern: "/beta/*", flag: "checkout", allow: ["on"], deny: { status: 404 } }],
-    };
-    await publishToKv(await snapshot({ environment, version: 1, flags }), environment);
-    const log: Record<string, unknown>[] = [];
-    const h = harness({ EDGEFLAGS_ENV: environment }, { log: (e) => log.push(e) });
-    expect((await h.fetch("/v1/flags?targetingKey=u1")).status).toBe(200);
-    expect(loadedEvents(log)).toHaveLength(1);
-    expect(loadedEvents(log)[0]).not.toHaveProperty("compile");
+  it("gates do not stop the deferral, and a gate naming no flag is still refused at load", async () => {
+    const ring = await loadKeyRing({ keys: [fixtureKeys.primary.public] });
+    const verify = async (flag: string) =>
+      verifySnapshot(
+        await snapshot({
+          environment: "first-gates",
+          version: 1,
+          flags: {
+            ...takeable,
+            gates: [{ id: "beta", pattern: "/beta/*", flag, allow: ["on"], deny: { status: 404 } }],
+          },
+        }),
+        { keys: ring, environment: "first-gates", now: Date.now(), deferCompile: true },
+      );
+    expect((await verify("checkout")).first).toBeDefined();
+    await expect(verify("nope")).rejects.toMatchObject({ code: "ERR_SNAPSHOT_SCHEMA" });
   });
 
   it("a snapshot compile refuses is refused at load even when compile is deferred", async () => {
