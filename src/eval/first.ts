@@ -67,9 +67,9 @@ import type { EvaluationContext, EvaluationResult, Reason } from "./types";
 /** A document `prepareFirst` took, with what its checks already worked out. */
 export interface FirstReader {
   readonly doc: FlagsDocument;
-  /** Flag keys in key order (as evaluateAll reports them), and each flag's type. */
+  /** Flag keys in key order (as evaluateAll reports them), and each flag's type in that order. */
   readonly keys: readonly string[];
-  readonly types: ReadonlyMap<string, FlagType>;
+  readonly types: readonly FlagType[];
   /** Attribute conditions other than in-list tests (of flags and segments), as compile's tests: by object. */
   readonly tests: ReadonlyMap<AttributeCondition, CompiledTest>;
   /** Every attribute an in-list test or a split reads, resolved. */
@@ -77,6 +77,8 @@ export interface FirstReader {
   readonly schedules: ReadonlyMap<string, CompiledSchedule>;
   /** Geo lists as compile matches them (the `result` field is not used). */
   readonly geo: ReadonlyMap<string, CompiledGeo>;
+  /** Whether any flag has prerequisites (answers are then remembered per call). */
+  prerequisites: boolean;
   /** Progressive splits' steps, sorted by time as compile sorts them. */
   readonly steps: ReadonlyMap<ProgressiveSplit, readonly TimedStep[]>;
   /** JSON flags' variants as compile keeps them (frozen copies), made at the first answer serving one. */
@@ -113,11 +115,12 @@ export function prepareFirst(doc: FlagsDocument): FirstReader | undefined {
   const reader: FirstReader = {
     doc,
     keys,
-    types: new Map(),
+    types: new Array(keys.length),
     tests: new Map(),
     slots: new Map(),
     schedules: new Map(),
     geo: new Map(),
+    prerequisites: false,
     steps: new Map(),
     json: new Map(),
     segments: new Map(),
@@ -129,8 +132,8 @@ export function prepareFirst(doc: FlagsDocument): FirstReader | undefined {
       for (const rule of segments[name]!.rules ?? []) for (const c of rule.when) test(reader, c);
     }
     const clocks = new Map<string, ZoneClock>();
-    for (let i = 0; i < keys.length; i++) take(reader, keys[i]!, clocks);
-    acyclic(doc, keys);
+    for (let i = 0; i < keys.length; i++) (reader.types as FlagType[])[i] = take(reader, keys[i]!, clocks);
+    if (reader.prerequisites) acyclic(doc, keys);
   } catch (err) {
     if (err === LEAVE) return undefined;
     throw err;
@@ -138,13 +141,12 @@ export function prepareFirst(doc: FlagsDocument): FirstReader | undefined {
   return reader;
 }
 
-/** Checks one flag as compile would (throwing LEAVE), filing what answering it needs. */
-function take(reader: FirstReader, key: string, clocks: Map<string, ZoneClock>): void {
+/** Checks one flag as compile would (throwing LEAVE), filing what answering it needs; its type. */
+function take(reader: FirstReader, key: string, clocks: Map<string, ZoneClock>): FlagType {
   const doc = reader.doc;
   const def = doc.flags[key]!;
   const type = flagTypeOf(def);
   if (type === undefined) throw LEAVE;
-  (reader.types as Map<string, FlagType>).set(key, type);
   const variants = variantsOf(def);
   const need = (variant: string) => {
     if (!Object.hasOwn(variants, variant)) throw LEAVE;
@@ -160,6 +162,7 @@ function take(reader: FirstReader, key: string, clocks: Map<string, ZoneClock>):
   }
   const prerequisites = def.prerequisites;
   if (prerequisites !== undefined && prerequisites.length > 0) {
+    reader.prerequisites = true;
     need(off);
     for (const p of prerequisites) {
       if (!Object.hasOwn(doc.flags, p.flag)) throw LEAVE;
@@ -190,6 +193,7 @@ function take(reader: FirstReader, key: string, clocks: Map<string, ZoneClock>):
     serve(reader, rule.serve, need);
   }
   serve(reader, def.fallthrough, need);
+  return type;
 }
 
 /**
@@ -298,13 +302,14 @@ export function firstAnswers(
   now: number,
   clientVisibleOnly: boolean,
 ): EvaluationResult[] {
-  const { doc, keys } = reader;
+  const { doc, keys, types } = reader;
   const done = new Map<string, EvaluationResult>();
   const out: EvaluationResult[] = [];
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i]!;
-    if (clientVisibleOnly && doc.flags[key]!.clientVisible !== true) continue;
-    out.push(answerOf(reader, key, ctx, now, done));
+    const def = doc.flags[key]!;
+    if (clientVisibleOnly && def.clientVisible !== true) continue;
+    out.push(answerOf(reader, key, def, types[i]!, ctx, now, done));
   }
   return out;
 }
@@ -317,7 +322,8 @@ export function firstAnswer(
   now: number,
 ): EvaluationResult | undefined {
   if (!Object.hasOwn(reader.doc.flags, key)) return undefined;
-  return answerOf(reader, key, ctx, now, new Map());
+  const def = reader.doc.flags[key]!;
+  return answerOf(reader, key, def, flagTypeOf(def)!, ctx, now, new Map());
 }
 
 /** Whether the document has the flag and this caller may see it (as CompiledFlags.has / isClientVisible). */
@@ -330,13 +336,17 @@ export function firstVisible(reader: FirstReader, key: string, serverAccess: boo
 function answerOf(
   reader: FirstReader,
   key: string,
+  def: FlagDefinition,
+  type: FlagType,
   ctx: EvaluationContext,
   now: number,
   done: Map<string, EvaluationResult>,
 ): EvaluationResult {
+  // Only prerequisites read an answer twice: without them, nothing to remember.
+  if (!reader.prerequisites) return answer(reader, key, def, type, ctx, now, done);
   let r = done.get(key);
   if (r === undefined) {
-    r = answer(reader, key, ctx, now, done);
+    r = answer(reader, key, def, type, ctx, now, done);
     done.set(key, r);
   }
   return r;
@@ -345,15 +355,15 @@ function answerOf(
 function answer(
   reader: FirstReader,
   key: string,
+  def: FlagDefinition,
+  type: FlagType,
   ctx: EvaluationContext,
   now: number,
   done: Map<string, EvaluationResult>,
 ): EvaluationResult {
-  const def = reader.doc.flags[key]!;
-  const type = reader.types.get(key)!;
   const off = offVariantOf(def);
   if (!isEnabled(def)) return result(reader, key, type, def, off, "DISABLED", undefined);
-  const schedule = reader.schedules.get(key);
+  const schedule = reader.schedules.size === 0 ? undefined : reader.schedules.get(key);
   if (schedule !== undefined && !scheduleActive(schedule, now)) {
     return result(reader, key, type, def, off, "DISABLED", RULE_SCHEDULE);
   }
@@ -361,13 +371,14 @@ function answer(
   const gated = prerequisites !== undefined && prerequisites.length > 0;
   if (gated) {
     for (const p of prerequisites!) {
-      const variant = answerOf(reader, p.flag, ctx, now, done).variant;
+      const theirs = reader.doc.flags[p.flag]!;
+      const variant = answerOf(reader, p.flag, theirs, flagTypeOf(theirs)!, ctx, now, done).variant;
       if (variant === undefined || !p.variants.includes(variant)) {
         return result(reader, key, type, def, off, "TARGETING_MATCH", PREREQUISITE_PREFIX + p.flag);
       }
     }
   }
-  const geo = reader.geo.get(key);
+  const geo = reader.geo.size === 0 ? undefined : reader.geo.get(key);
   if (geo !== undefined && geoDecides(geo, ctx.geo)) {
     return result(reader, key, type, def, def.geo!.serve ?? off, "TARGETING_MATCH", RULE_GEO);
   }
@@ -475,7 +486,7 @@ function serveOf(
   // Read straight from the table (written order), without building the entries on cold code.
   // The weights in force: the last step reached (as the engine picks it), else the base split.
   let table = what.split;
-  const steps = reader.steps.get(what as ProgressiveSplit);
+  const steps = reader.steps.size === 0 ? undefined : reader.steps.get(what as ProgressiveSplit);
   if (steps !== undefined) {
     for (let i = steps.length - 1; i >= 0; i--) {
       if (steps[i]!.at <= now) {
