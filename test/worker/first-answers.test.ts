@@ -85,6 +85,17 @@ describe("a cold isolate's first answers", () => {
     expect(log.filter((e) => e.level === "error")).toEqual([]);
   });
 
+  it("/healthz counts the flags from the definitions, so a health check leaves the compile deferred", async () => {
+    const environment = "first-health";
+    await publishToKv(await snapshot({ environment, version: 6, flags: takeable }), environment);
+    const log: Record<string, unknown>[] = [];
+    const h = harness({ EDGEFLAGS_ENV: environment }, { log: (e) => log.push(e) });
+    const health = await h.fetch("/healthz");
+    expect(await health.json()).toMatchObject({ version: 6, flags: 4 });
+    expect(loadedEvents(log)[0]).toMatchObject({ compile: "deferred" });
+    expect((await h.fetch("/v1/flags?targetingKey=u1")).status).toBe(200);
+  });
+
   it("OFREP bulk: the same answers before and after the compile, server flags with an API key", async () => {
     const environment = "first-ofrep";
     await publishToKv(await snapshot({ environment, version: 2, flags: takeable }), environment);

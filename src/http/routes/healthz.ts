@@ -48,7 +48,8 @@ healthRoutes.get("/", async (c) => {
     ageSeconds: snapshot
       ? Math.max(0, Math.round((now - Date.parse(snapshot.payload.issuedAt)) / 1000))
       : null,
-    flags: snapshot?.compiled.keys.length ?? 0,
+    // From the definitions: a health check must not force a cold isolate's deferred compile.
+    flags: snapshot ? Object.keys(snapshot.payload.flags.flags).length : 0,
     source: s.source,
     loadedAt: iso(s.loadedAt),
     lastCheckAt: iso(s.lastCheckAt),
