@@ -414,7 +414,7 @@ export class SnapshotStore {
       environment: verified.payload.environment,
       via,
       ms: (this.#loadedAt as number) - started,
-      // First bulk answers come from the definitions; the compile runs after them (src/eval/first.ts).
+      // First answers come from the definitions; the compile runs after them (src/eval/first.ts).
       ...(verified.first !== undefined ? { compile: "deferred" } : {}),
     });
   }

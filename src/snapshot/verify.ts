@@ -37,7 +37,7 @@ export interface VerifyOptions {
   /**
    * A cold load (nothing served yet): when the first-answer reader takes the document
    * (src/eval/first.ts), which it does only for a document compile accepts, compile waits until
-   * `compiled` is first read, and the first bulk answers come from `first` instead.
+   * `compiled` is first read, and the first answers come from `first` instead.
    */
   deferCompile?: boolean;
   /**
@@ -51,7 +51,7 @@ export interface VerifiedSnapshot {
   payload: SnapshotPayload;
   /** Compiled at load, or at its first read when the load deferred it (`deferCompile`). */
   readonly compiled: CompiledFlags;
-  /** While a deferred compile has not finished: the reader that answers bulk requests meanwhile. */
+  /** While a deferred compile has not finished: the reader that answers requests meanwhile. */
   readonly first?: FirstReader;
   /** A deferred compile's next slice (true once compiled); absent when compiled at load. */
   compileSlice?(): boolean;
@@ -64,7 +64,10 @@ export const DEFAULT_MAX_SNAPSHOT_BYTES = 5 * 1024 * 1024;
 
 const decoder = new TextDecoder();
 
-/** Verifies and compiles a snapshot, or throws a `SnapshotError` with a stable code. */
+/**
+ * Verifies and compiles a snapshot (with `deferCompile`, possibly checks it as compile would and
+ * compiles it later), or throws a `SnapshotError` with a stable code.
+ */
 export async function verifySnapshot(jws: string, options: VerifyOptions): Promise<VerifiedSnapshot> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_SNAPSHOT_BYTES;
   if (jws.length > maxBytes) {
