@@ -4,17 +4,16 @@
  * compile() builds, for every flag, the rule programs, value indexes and ready-made results that make
  * each later evaluation a few array reads. A fresh isolate runs all of that on cold code, where it
  * costs several times more than reading each definition once (1,000 flags in a fresh process:
- * compile and evaluate 32-44 ms, reading the definitions 8-19 ms). So a cold load asks `prepareFirst`
- * whether this reader answers the document exactly as the engine does, and, if so, the first answers
- * come from `firstAnswers` / `firstAnswer` while the compile waits until they have gone
- * (src/snapshot/verify.ts, src/http/evaluation.ts).
+ * compile and evaluate 32-44 ms, reading the definitions 8-19 ms). So a cold load has `prepareFirst`
+ * check the document, and the first answers come from `firstAnswers` / `firstAnswer` while the
+ * compile waits until they have gone (src/snapshot/verify.ts, src/http/evaluation.ts).
  *
  * What it reads: every step of the evaluation order (kill switch, schedule, prerequisites, geo lists,
  * targets, rules with any operator and segments, a variant or a split to serve), variants of any type.
- * (Gates are the gateway's, which compiles at its first gated request.) It refuses,
- * leaving compile to report, anything compile would refuse, for every flag and segment of the document
- * and not only those an answer reads: a document it takes always compiles. Property tests hold both
- * halves (test/eval/first.test.ts).
+ * (Gates are the gateway's, which compiles at its first gated request.) It refuses, leaving compile to
+ * report, anything compile would refuse, for every flag and segment of the document and not only
+ * those an answer reads: a document it takes always compiles, and it takes every document compile
+ * accepts. Property tests hold both halves and the answers (test/eval/first.test.ts).
  *
  * Every decision uses the engine's own helpers (attribute resolution, compileTest / testValue,
  * schedules, geo matching, murmur and buckets) and result factories, so the answers are the frozen
@@ -103,12 +102,12 @@ const LIST_OPS: Readonly<Record<string, boolean>> = Object.assign(Object.create(
   not_equals: true,
 });
 
-/** Thrown inside prepareFirst: the document is not one the reader takes. */
-const LEAVE = new Error("left to compile");
+/** Thrown inside prepareFirst: compile would refuse the document (and reports why). */
+const LEAVE = new Error("refused by compile");
 
 /**
- * The reader for `doc`, or undefined when the document has anything the reader leaves to compile or
- * anything compile would refuse. Walks every flag and segment once.
+ * The reader for `doc`, or undefined when compile would refuse it (compile then says why). Walks
+ * every flag and segment once.
  */
 export function prepareFirst(doc: FlagsDocument): FirstReader | undefined {
   const keys = Object.keys(doc.flags).sort();
@@ -223,7 +222,7 @@ function slotOf(reader: FirstReader, ref: string): AttributeSlot {
   return slot;
 }
 
-/** As compile's serve(): a known variant, or a split it accepts (no progressive steps: left). */
+/** As compile's serve(): a known variant, or a split (and its progressive steps) it accepts. */
 function serve(reader: FirstReader, what: Serve | ProgressiveSplit, need: (variant: string) => void): void {
   if (typeof what === "string") {
     need(what);
