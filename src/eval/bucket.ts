@@ -113,3 +113,15 @@ export function assign(salt: string, bucketKey: string, cumulative: readonly num
   const total = cumulative.length === 0 ? 0 : cumulative[cumulative.length - 1]!;
   return pickVariant(cumulative, bucketOf(murmur3Utf8(salt + bucketKey), total));
 }
+
+/**
+ * A split's bucket key from the value its `by` reads: the targeting key (empty counts as missing), or
+ * a scalar attribute's text (empty counts as missing); undefined when there is none.
+ */
+export function bucketKeyOf(raw: unknown, byKey: boolean): string | undefined {
+  if (byKey) return typeof raw === "string" && raw !== "" ? raw : undefined;
+  const t = typeof raw;
+  if (t !== "string" && t !== "number" && t !== "boolean") return undefined;
+  const text = String(raw);
+  return text === "" ? undefined : text;
+}

@@ -49,7 +49,6 @@ import { CompileError } from "./errors";
 import { hashPrefix } from "./murmur";
 import { type CompiledTest, compileTest, OP_IN, OP_NOT_IN, segmentTest, targetKeysTest } from "./operators";
 import {
-  failed,
   PREREQUISITE_PREFIX,
   RULE_FALLTHROUGH,
   RULE_GEO,
@@ -57,6 +56,7 @@ import {
   RULE_SCHEDULE,
   RULE_TARGET,
   served,
+  splitKeyMissing,
 } from "./reasons";
 import { type CompiledSchedule, compileSchedule, parseInstant, type ZoneClock } from "./schedule";
 import type { Reason } from "./types";
@@ -645,13 +645,7 @@ class Compiler {
       guarded: by.guarded,
       base: weights(serve.split, `${path}.split`),
       steps,
-      missing: failed(
-        key,
-        type,
-        byKey ? "TARGETING_KEY_MISSING" : "INVALID_CONTEXT",
-        byKey ? "the split needs a targeting key" : `the split needs attribute "${splitByOf(serve)}"`,
-        ruleId,
-      ),
+      missing: splitKeyMissing(key, type, byKey, splitByOf(serve), ruleId),
     };
     return { result: null, split };
   }

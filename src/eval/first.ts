@@ -39,20 +39,20 @@ import type {
   SplitWeights,
 } from "../flags/types";
 import { type AttributeSlot, readAttribute, resolveAttribute, SRC_KEY } from "./attributes";
-import { bucketOf, utf8Binary } from "./bucket";
+import { bucketKeyOf, bucketOf, utf8Binary } from "./bucket";
 import { frozenVariants, geoMatcher } from "./compile";
 import type { CompiledGeo } from "./compiled";
 import { geoDecides } from "./evaluate";
 import { murmur3 } from "./murmur";
 import { type CompiledTest, compileTest, isScalar, testValue } from "./operators";
 import {
-  failed,
   PREREQUISITE_PREFIX,
   RULE_FALLTHROUGH,
   RULE_GEO,
   RULE_SCHEDULE,
   RULE_TARGET,
   served,
+  splitKeyMissing,
 } from "./reasons";
 import {
   type CompiledSchedule,
@@ -468,18 +468,8 @@ function serveOf(
   const slot = reader.slots.get(by)!;
   const raw = readAttribute(ctx, slot.src, slot.name, slot.guarded);
   const byKey = slot.src === SRC_KEY;
-  let bucketKey: string | undefined;
-  if (byKey) bucketKey = typeof raw === "string" && raw !== "" ? raw : undefined;
-  else if (isScalar(raw) && String(raw) !== "") bucketKey = String(raw);
-  if (bucketKey === undefined) {
-    return failed(
-      key,
-      type,
-      byKey ? "TARGETING_KEY_MISSING" : "INVALID_CONTEXT",
-      byKey ? "the split needs a targeting key" : `the split needs attribute "${by}"`,
-      ruleId,
-    );
-  }
+  const bucketKey = bucketKeyOf(raw, byKey);
+  if (bucketKey === undefined) return splitKeyMissing(key, type, byKey, by, ruleId);
   // DESIGN.md's formula, as the engine computes it: murmur3 of the salt's then the key's UTF-8, its
   // bucket in the total weight, the first variant whose running sum (negative weights as 0) exceeds it.
   // Read straight from the table (written order), without building the entries on cold code.

@@ -61,6 +61,19 @@ export function failed(
   });
 }
 
+/** A split's result when the context has no bucket key: the targeting key, or attribute `by`. */
+export function splitKeyMissing(
+  key: string,
+  type: FlagType,
+  byKey: boolean,
+  by: string,
+  ruleId: string,
+): EvaluationResult {
+  return byKey
+    ? failed(key, type, "TARGETING_KEY_MISSING", "the split needs a targeting key", ruleId)
+    : failed(key, type, "INVALID_CONTEXT", `the split needs attribute "${by}"`, ruleId);
+}
+
 /** The result for a key the snapshot does not have. */
 export function flagNotFound(key: string): EvaluationResult {
   return failed(key, undefined, "FLAG_NOT_FOUND", `flag "${key}" not found`);

@@ -7,11 +7,10 @@
  * Never on the hot path: it allocates freely for clarity. Pure, no I/O; `now` is an argument.
  */
 import { readAttribute, resolveAttribute, SRC_KEY } from "../eval/attributes";
-import { bucketOf, cumulativeWeights, pickVariant, utf8Binary } from "../eval/bucket";
+import { bucketKeyOf, bucketOf, cumulativeWeights, pickVariant, utf8Binary } from "../eval/bucket";
 import { murmur3 } from "../eval/murmur";
 import { compileTest, isScalar, OP_IN, OP_NOT_IN, testValue } from "../eval/operators";
 import {
-  failed,
   flagNotFound,
   PREREQUISITE_PREFIX,
   RULE_FALLTHROUGH,
@@ -19,6 +18,7 @@ import {
   RULE_SCHEDULE,
   RULE_TARGET,
   served,
+  splitKeyMissing,
 } from "../eval/reasons";
 import { compileSchedule, parseInstant, scheduleActive, type ZoneClock } from "../eval/schedule";
 import type { EvaluationContext, EvaluationResult, GeoFacts, Reason } from "../eval/types";
@@ -383,19 +383,9 @@ function serveTrace(
   };
   // The bucket key: the targeting key (empty counts as missing), or a scalar attribute's text.
   const raw = readAttribute(walk.ctx, slot.src, slot.name, slot.guarded);
-  let bucketKey: string | undefined;
-  if (slot.src === SRC_KEY) bucketKey = typeof raw === "string" && raw !== "" ? raw : undefined;
-  else if (isScalar(raw) && String(raw) !== "") bucketKey = String(raw);
+  const bucketKey = bucketKeyOf(raw, slot.src === SRC_KEY);
   if (bucketKey === undefined) {
-    const byKey = slot.src === SRC_KEY;
-    const missing = failed(
-      key,
-      type,
-      byKey ? "TARGETING_KEY_MISSING" : "INVALID_CONTEXT",
-      byKey ? "the split needs a targeting key" : `the split needs attribute "${by}"`,
-      ruleId,
-    );
-    return { serve: { split }, result: plain(missing) };
+    return { serve: { split }, result: plain(splitKeyMissing(key, type, slot.src === SRC_KEY, by, ruleId)) };
   }
   // As the engine hashes it: the salt's UTF-8, then the key's (DESIGN.md's formula).
   const hash = murmur3(utf8Binary(salt) + utf8Binary(bucketKey));
