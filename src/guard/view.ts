@@ -38,8 +38,9 @@ export class GuardView {
     let view = snapshot;
     if (overrides) {
       try {
-        // Never the first-answer reader: it knows nothing of the guard state.
-        view = { ...snapshot, compiled: compile(payload.flags, overrides), first: undefined };
+        // Built field by field: a spread would read `compiled` and force a deferred base compile that
+        // this copy never uses; and never the first-answer reader, which knows nothing of the guard state.
+        view = { payload, kid: snapshot.kid, jws: snapshot.jws, compiled: compile(payload.flags, overrides) };
       } catch (err) {
         // The signed document compiled once already; this cannot fail short of a bug: serve it as signed.
         this.log?.({ event: "guard_view_failed", level: "error", error: String(err) });
