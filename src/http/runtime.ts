@@ -161,7 +161,7 @@ async function buildRuntime(env: Env, options: RuntimeOptions): Promise<Runtime>
           floor: off
             ? undefined
             : {
-                read: (timeoutMs) => (watcher as SignalWatcher).readFloor(timeoutMs),
+                read: (timeoutMs, later) => (watcher as SignalWatcher).readFloor(timeoutMs, later),
                 fetch: (floor) => (watcher as SignalWatcher).fetchFloor(floor),
               },
           floorOff: off,

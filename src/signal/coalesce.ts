@@ -80,7 +80,8 @@ export async function storeEntry<T>(
 /**
  * `load()`'s value, from this location's cache when another isolate stored it less than `ttlMs` ago
  * (and `accept`, when given, takes the cached value). Throws `SignalFailure` when the cached (or
- * fresh) attempt failed.
+ * fresh) attempt failed. With `later` (a request's waitUntil), the answer is returned as soon as it is
+ * known and the cache write goes to `later`, off the caller's path (a cold load waits for this read).
  */
 export async function coalesced<T>(
   cache: LocationCache | undefined,
@@ -89,7 +90,12 @@ export async function coalesced<T>(
   now: () => number,
   load: () => Promise<T>,
   accept?: (cached: T) => boolean,
+  later?: (p: Promise<unknown>) => void,
 ): Promise<{ value: T; from: "cache" | "origin" }> {
+  const store = (entry: Entry<T>) => {
+    const p = storeEntry(cache, key, ttlMs, entry);
+    return later ? later(p) : p;
+  };
   const hit = cache ? await readEntry<T>(cache, key) : undefined;
   if (hit && now() - hit.at < ttlMs && now() >= hit.at && (!accept || hit.error || accept(hit.value as T))) {
     if (hit.error) throw new SignalFailure(hit.error.code, `${hit.error.message} (cached)`);
@@ -97,12 +103,12 @@ export async function coalesced<T>(
   }
   try {
     const value = await load();
-    await storeEntry(cache, key, ttlMs, { at: now(), value });
+    await store({ at: now(), value });
     return { value, from: "origin" };
   } catch (err) {
     const code = err instanceof SignalFailure ? err.code : "ERR_SIGNAL_UNAVAILABLE";
     const message = err instanceof Error ? err.message : String(err);
-    await storeEntry(cache, key, ttlMs, { at: now(), error: { code, message } });
+    await store({ at: now(), error: { code, message } });
     throw new SignalFailure(code, message);
   }
 }

@@ -273,9 +273,12 @@ export class SignalWatcher {
     }
   }
 
-  /** `FloorSource.read` for a cold store: the same coalesced read as a check, with its own timeout. */
-  async readFloor(timeoutMs: number): Promise<Floor | null> {
-    const { value } = await this.#read(timeoutMs);
+  /**
+   * `FloorSource.read` for a cold store: the same coalesced read as a check, with its own timeout.
+   * The location cache's writes go to `later` when given: the cold load waits only for the answer.
+   */
+  async readFloor(timeoutMs: number, later?: (p: Promise<unknown>) => void): Promise<Floor | null> {
+    const { value } = await this.#read(timeoutMs, undefined, later);
     return value && floorOf(value);
   }
 
@@ -288,7 +291,7 @@ export class SignalWatcher {
    * The announced version, from this location's cache when another isolate read it recently (and,
    * with `minVersion`, it is at least that).
    */
-  async #read(timeoutMs: number, minVersion?: number) {
+  async #read(timeoutMs: number, minVersion?: number, later?: (p: Promise<unknown>) => void) {
     const { cache, environment, intervalMs, beacon } = this.options;
     const report = this.#report();
     const read = await coalesced(
@@ -298,16 +301,23 @@ export class SignalWatcher {
       this.#now,
       () => withTimeout(report ? beacon.read(report) : beacon.read(), timeoutMs, "reading the beacon"),
       minVersion === undefined ? undefined : (state) => (state?.version ?? 0) >= minVersion,
+      later,
     );
     this.options.onGuards?.(read.value?.guards);
     if (report && read.from === "origin") {
       // The read carried the report: the rest of the location need not send it.
       const every = this.options.reportEveryMs ?? REPORT_EVERY_MS;
       this.#reported = { version: report.version, at: this.#now() };
-      await storeEntry(cache, signalKeys.report(environment, report.location, report.version), every, {
-        at: this.#now(),
-        value: null,
-      });
+      const stored = storeEntry(
+        cache,
+        signalKeys.report(environment, report.location, report.version),
+        every,
+        {
+          at: this.#now(),
+          value: null,
+        },
+      );
+      await (later ? later(stored) : stored);
     }
     return read;
   }

@@ -43,8 +43,11 @@ export interface Floor {
 
 /** Where the floor comes from. The version signal's watcher implements it. */
 export interface FloorSource {
-  /** The floor, or null when nothing was announced yet. Throws (an error with a `code`) when unavailable. */
-  read(timeoutMs: number): Promise<Floor | null>;
+  /**
+   * The floor, or null when nothing was announced yet. Throws (an error with a `code`) when
+   * unavailable. Work that need not delay the answer (cache writes) may go to `later`.
+   */
+  read(timeoutMs: number, later?: (p: Promise<unknown>) => void): Promise<Floor | null>;
   /** The floor version's JWS, unverified (the announcer's copy first). Throws when it cannot be had. */
   fetch(floor: Floor): Promise<{ jws: string; from: string }>;
 }
@@ -164,7 +167,7 @@ export class SnapshotStore {
     if (this.#current === undefined || now >= this.#expiresAt) {
       if (this.#inflight) await this.#inflight;
       else if (this.#lastCheckAt === undefined || now - this.#lastCheckAt >= COLD_RETRY_MS)
-        await this.refresh();
+        await this.refresh(waitUntil);
       this.options.onServe?.(waitUntil);
       const servable = this.#servable(this.#now());
       return servable && this.options.view ? this.options.view(servable) : servable;
@@ -201,9 +204,12 @@ export class SnapshotStore {
     };
   }
 
-  /** Re-reads the source once; concurrent callers share the same read (single flight). Never throws. */
-  refresh(): Promise<void> {
-    this.#inflight ??= this.#load().finally(() => {
+  /**
+   * Re-reads the source once; concurrent callers share the same read (single flight). Never throws.
+   * With `later` (the request's waitUntil), a cold load's cache writes go there instead of delaying it.
+   */
+  refresh(later?: (p: Promise<unknown>) => void): Promise<void> {
+    this.#inflight ??= this.#load(later).finally(() => {
       this.#inflight = undefined;
     });
     return this.#inflight;
@@ -299,7 +305,7 @@ export class SnapshotStore {
     return Math.max(this.#current?.payload.version ?? 0, this.#floor?.version ?? 0);
   }
 
-  async #load(): Promise<void> {
+  async #load(later?: (p: Promise<unknown>) => void): Promise<void> {
     const { source, key, cacheTtlSeconds } = this.options;
     const started = this.#now();
     // With nothing to serve, nothing below the floor may serve either: learn it alongside the KV
@@ -318,7 +324,7 @@ export class SnapshotStore {
       cold && this.options.floor && !this.options.keys.policy
         ? kv.then((r) => ("jws" in r && r.jws !== null ? settle(this.#verify(r.jws, 0)) : undefined))
         : undefined;
-    const [read] = await Promise.all([kv, cold ? this.#readFloor() : undefined]);
+    const [read] = await Promise.all([kv, cold ? this.#readFloor(later) : undefined]);
     let failure: StoreFailure | undefined;
     try {
       if ("err" in read) throw read.err;
@@ -343,11 +349,11 @@ export class SnapshotStore {
   }
 
   /** The floor for a cold load. Never throws: without one, the load goes on as KV-only. */
-  async #readFloor(): Promise<void> {
+  async #readFloor(later?: (p: Promise<unknown>) => void): Promise<void> {
     const floor = this.options.floor;
     if (!floor) return;
     try {
-      this.learnFloor(await floor.read(this.options.floorTimeoutMs ?? FLOOR_TIMEOUT_MS));
+      this.learnFloor(await floor.read(this.options.floorTimeoutMs ?? FLOOR_TIMEOUT_MS, later));
     } catch (err) {
       this.floorUnavailable(err);
       this.options.log?.({

@@ -378,6 +378,62 @@ describe("cost: checks are coalesced per location", () => {
   });
 });
 
+describe("writes to the location's cache", () => {
+  /** A cache whose writes wait for `release()`. */
+  async function slowCache(name: string) {
+    const real = await caches.open(name);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const cache = {
+      match: (k: string) => real.match(k),
+      put: async (k: string, r: Response) => {
+        await gate;
+        await real.put(k, r);
+      },
+    };
+    return { real, cache, release };
+  }
+  const settled = (p: Promise<unknown>) =>
+    Promise.race([p.then(() => true), new Promise((r) => setTimeout(() => r(false), 50))]);
+
+  it("with `later`, answers before its write lands, and the write given to `later` lands", async () => {
+    const { real, cache, release } = await slowCache("signal-later");
+    const key = "https://edgeflags.internal/test/later";
+    const later: Promise<unknown>[] = [];
+    const read = coalesced(
+      cache,
+      key,
+      60_000,
+      Date.now,
+      () => Promise.resolve(7),
+      undefined,
+      (p) => {
+        later.push(p);
+      },
+    );
+    expect(await settled(read)).toBe(true);
+    expect(await read).toEqual({ value: 7, from: "origin" });
+    expect(later).toHaveLength(1);
+    expect(await real.match(key)).toBeUndefined();
+    release();
+    await Promise.all(later);
+    const again = coalesced(cache, key, 60_000, Date.now, () => Promise.resolve(8));
+    expect(await again).toEqual({ value: 7, from: "cache" });
+  });
+
+  it("without `later`, waits for its write (a check in waitUntil keeps it that way)", async () => {
+    const { cache, release } = await slowCache("signal-awaited");
+    const read = coalesced(cache, "https://edgeflags.internal/test/awaited", 60_000, Date.now, () =>
+      Promise.resolve(7),
+    );
+    expect(await settled(read)).toBe(false);
+    release();
+    expect(await read).toEqual({ value: 7, from: "origin" });
+  });
+});
+
 describe("failure codes through the location's cache", () => {
   it("keeps a timeout's code, for the isolate that timed out and for the ones that read it cached", async () => {
     const cache = await caches.open("signal-codes");

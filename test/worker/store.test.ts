@@ -251,7 +251,11 @@ describe("the version floor on a cold load", () => {
   const waitUntil = () => {};
 
   /** A store over `kv`, whose floor comes from `floor` (both test doubles). */
-  async function store(kv: SnapshotSource, floor: { read: () => Promise<Floor | null> }, now = Date.now) {
+  async function store(
+    kv: SnapshotSource,
+    floor: { read: (...args: never[]) => Promise<Floor | null> },
+    now = Date.now,
+  ) {
     return new SnapshotStore({
       source: kv,
       key: "current",
@@ -292,6 +296,26 @@ describe("the version floor on a cold load", () => {
     );
     expect((await s.get(waitUntil))?.payload.version).toBe(2);
     expect(s.status().floor).toMatchObject({ version: 2 });
+  });
+
+  it("hands the request's waitUntil to the floor read, so the cache writes do not delay the load", async () => {
+    const jws = await snapshot({ version: 2 });
+    const given: unknown[] = [];
+    const kept: Promise<unknown>[] = [];
+    const keep = (p: Promise<unknown>) => {
+      kept.push(p);
+    };
+    const s = await store(
+      { get: async () => jws },
+      {
+        read: async (...args: unknown[]) => {
+          given.push(args[1]);
+          return { version: 2, announcedAt: Date.now(), held: false };
+        },
+      },
+    );
+    expect((await s.get(keep))?.payload.version).toBe(2);
+    expect(given).toEqual([keep]);
   });
 
   it("checks the KV copy (signature, shape, compile) while the floor is still being read", async () => {
