@@ -15,10 +15,12 @@
  * - "all cold": the worker alone, as `npm start` runs it: its beacon (a Durable Object of the same
  *   script, so in the same isolate) and the local KV simulator start with the process, and the first
  *   request waits for both to come up.
- * - "platform warm": what a new isolate meets on the edge, where KV is a global service and the
- *   beacon is one object per environment that every isolate polls: the beacon runs in a second worker
- *   of the same process and is read once from Node before the timed request, as is the KV simulator.
- *   Neither read runs the timed worker's isolate, whose first request is still the first it ever sees.
+ * - "platform warm": what a new isolate meets on the edge, where KV and the location's cache are
+ *   services of the platform and the beacon is one object per environment that every isolate polls:
+ *   the beacon runs in a second worker of the same process and is read once from Node before the
+ *   timed request, and the KV and Cache API simulators (JavaScript workers of Miniflare's, cold in a
+ *   new process, where the edge's are native and always up) each serve one unrelated request first.
+ *   None of these runs the timed worker's isolate, whose first request is still the first it ever sees.
  *
  * Two reference rows: the hello-world worker with the worker's bindings (FLAGS, and a do-nothing
  * Durable Object as BEACON; scripts/bench/hello-bindings-worker.ts), for start-up; and the hello-world
@@ -35,7 +37,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Miniflare, type MiniflareOptions } from "miniflare";
+import { Response as MfResponse, Miniflare, type MiniflareOptions } from "miniflare";
 import { COMPATIBILITY_DATE } from "../lib/compatibility-date";
 import { bundleWorker, startLocalWorker } from "../lib/local-worker";
 import { BENCH_TOKEN, ephemeralSigner, publishTo } from "../lib/snapshots";
@@ -232,6 +234,11 @@ export async function run(): Promise<void> {
     };
     const warmPlatform = async (mf: Miniflare) => {
       await warmKv(mf, "edge");
+      // The Cache API simulator: a match and a put of a key the worker never uses.
+      const cache = (await mf.getCaches()).default;
+      const key = "https://warm-up.invalid/not-a-signal-key";
+      await cache.match(key);
+      await cache.put(key, new MfResponse("warm-up", { headers: { "cache-control": "max-age=60" } }));
       const ns = await mf.getDurableObjectNamespace("BEACON", "beacon");
       const stub = ns.get(ns.idFromName("bench")) as unknown as { read(): Promise<unknown> };
       await stub.read();
