@@ -5,14 +5,14 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { getPath } from "hono/utils/url";
-import { evaluate, evaluateAll, evaluateValues } from "../eval/index";
+import { evaluateValues } from "../eval/index";
 import type { EvaluationResult } from "../eval/types";
 import type { GateDenyRedirect, GateDenyRewrite, GateDenyStatus } from "../flags/types";
 import { PREVIEW_CACHE } from "../http/answer";
 import type { AppEnv } from "../http/app-env";
 import { anonCookieHeader, type BuiltContext, buildContext } from "../http/context";
 import type { Env } from "../http/env";
-import { countServed } from "../http/evaluation";
+import { countServed, resultFor, resultsFor } from "../http/evaluation";
 import { IdentityUnavailable } from "../http/identity";
 import { previewOf } from "../http/preview";
 import { logEvent } from "../http/runtime";
@@ -144,7 +144,7 @@ async function handle(
     const identity = await identityOf(c, log);
     if (identity !== null) {
       const built = identity ? buildContext({ request: req, config: rt.config, identity }) : baseContext();
-      result = evaluate(snapshot.compiled, gate.flag, built.context, now);
+      result = resultFor(c, snapshot, gate.flag, built.context, now);
       const override = grant && previewOverride(grant, snapshot, gate.flag, built.context, now);
       if (override) {
         result = override;
@@ -178,9 +178,10 @@ async function handle(
   if (trusted && (settings.forwardFlags || inject)) {
     const context = baseContext().context;
     let values: Record<string, unknown>;
-    if (counter) {
-      // Counting needs the results themselves (evaluateValues keeps only values): the same work.
-      const results = evaluateAll(snapshot.compiled, context, now, { clientVisibleOnly: true });
+    if (counter || snapshot.first !== undefined) {
+      // Counting needs the results themselves (evaluateValues keeps only values): the same work. So
+      // does a cold load's first-answer reader (src/eval/first.ts), which leaves the compile for later.
+      const results = resultsFor(c, snapshot, context, now, true);
       if (grant) applyPreview(grant, snapshot, results, context, now);
       countServed(c, results, now);
       values = {};

@@ -7,7 +7,7 @@ import type { Context } from "hono";
 import { firstAnswer, firstAnswers, firstVisible } from "../eval/first";
 import { evaluate, evaluateAll } from "../eval/index";
 import { flagNotFound } from "../eval/reasons";
-import type { EvaluationResult } from "../eval/types";
+import type { EvaluationContext, EvaluationResult } from "../eval/types";
 import { applyPreview, previewOverride } from "../preview/apply";
 import type { PreviewGrant } from "../preview/token";
 import type { VerifiedSnapshot } from "../snapshot/verify";
@@ -66,10 +66,23 @@ export function visible(ev: Evaluation, key: string): boolean {
 
 /** One flag's result: as bulkResults, from the first-answer reader while a cold load's compile waits. */
 export function oneResult(c: Context<AppEnv>, ev: Evaluation, key: string): EvaluationResult {
-  const { snapshot } = ev;
+  return resultFor(c, ev.snapshot, key, ev.built.context, ev.now);
+}
+
+/**
+ * `key`'s result for `context` (FLAG_NOT_FOUND for a flag the snapshot lacks): compiled, or from the
+ * first-answer reader while a cold load's compile is deferred, which it then starts (as resultsFor).
+ */
+export function resultFor(
+  c: Context<AppEnv>,
+  snapshot: VerifiedSnapshot,
+  key: string,
+  context: EvaluationContext,
+  now: number,
+): EvaluationResult {
   const first = snapshot.first;
-  if (first === undefined) return evaluate(snapshot.compiled, key, ev.built.context, ev.now);
-  const r = firstAnswer(first, key, ev.built.context, ev.now) ?? flagNotFound(key);
+  if (first === undefined) return evaluate(snapshot.compiled, key, context, now);
+  const r = firstAnswer(first, key, context, now) ?? flagNotFound(key);
   compileAfter(c, snapshot);
   return r;
 }
@@ -94,12 +107,20 @@ export function withPreviews(ev: Evaluation, results: EvaluationResult[]): Evalu
  * meanwhile waits for one slice at most, and is answered by the reader until the compile is done.
  */
 export function bulkResults(c: Context<AppEnv>, ev: Evaluation): EvaluationResult[] {
-  const { snapshot } = ev;
-  const clientVisibleOnly = !ev.serverAccess;
+  return resultsFor(c, ev.snapshot, ev.built.context, ev.now, !ev.serverAccess);
+}
+
+/** Every flag's result for `context`, in key order, as bulkResults says (the gateway's too). */
+export function resultsFor(
+  c: Context<AppEnv>,
+  snapshot: VerifiedSnapshot,
+  context: EvaluationContext,
+  now: number,
+  clientVisibleOnly: boolean,
+): EvaluationResult[] {
   const first = snapshot.first;
-  if (first === undefined)
-    return evaluateAll(snapshot.compiled, ev.built.context, ev.now, { clientVisibleOnly });
-  const results = firstAnswers(first, ev.built.context, ev.now, clientVisibleOnly);
+  if (first === undefined) return evaluateAll(snapshot.compiled, context, now, { clientVisibleOnly });
+  const results = firstAnswers(first, context, now, clientVisibleOnly);
   compileAfter(c, snapshot);
   return results;
 }

@@ -5,12 +5,17 @@
  * /v1/flags and OFREP alike, bulk and single; what compile refuses is refused at load all the same;
  * a tripped guard is honoured by the first answer too.
  */
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import type { Context } from "hono";
 import { describe, expect, it } from "vitest";
-import { compile, evaluateAll } from "../../src/eval/index";
+import { compile, evaluate, evaluateAll } from "../../src/eval/index";
 import type { FlagsDocument } from "../../src/flags/types";
 import { GuardView } from "../../src/guard/view";
+import type { AppEnv } from "../../src/http/app-env";
+import { resultFor, resultsFor } from "../../src/http/evaluation";
 import { loadKeyRing } from "../../src/snapshot/keys";
 import { verifySnapshot } from "../../src/snapshot/verify";
+import { type Echo, gatewayHarness, publishGateway } from "./gateway-helpers";
 import { fixtureKeys, harness, ofrepInit, publishToKv, snapshot } from "./helpers";
 
 /** What the reader takes: targets, listed tests, a segment of keys, splits; client-visible and not. */
@@ -220,5 +225,72 @@ describe("a cold isolate's first answers", () => {
       (x) => x.key === "checkout",
     )!;
     expect(r).toMatchObject({ value: false, reason: "DISABLED", ruleId: "guard" });
+  });
+
+  it("the gateway decides gates and forwards flags from the reader, as compiled", async () => {
+    const environment = "first-gateway";
+    await publishGateway(environment);
+    const US = { country: "US", continent: "NA" };
+    const RU = { country: "RU", continent: "EU" };
+    const DE = { country: "DE", continent: "EU" };
+    const calls: [string, Record<string, string>][] = [
+      ["/checkout/cart", US], // allowed by the gate: the origin gets the forwarded flags
+      ["/checkout/cart", RU], // denied, 451
+      ["/promo/spring", US], // redirected
+      ["/promo/spring", DE],
+      ["/about", DE], // no gate: forwarded flags only
+    ];
+    for (const [path, cf] of calls) {
+      const log: Record<string, unknown>[] = [];
+      const h = gatewayHarness(environment, { DECISION_HEADER: "true" }, { log: (e) => log.push(e) });
+      const init = { cf, headers: { cookie: "ef_id=visitor-12345" }, redirect: "manual" as const };
+      const cold = await h.fetch(path, init);
+      expect(loadedEvents(log), path).toEqual([expect.objectContaining({ compile: "deferred" })]);
+      const compiled = await h.fetch(path, init);
+      const seen = async (res: Response) => ({
+        status: res.status,
+        decision: res.headers.get("x-edgeflags-decision"),
+        location: res.headers.get("location"),
+        flags: res.status === 200 ? ((await res.json()) as Echo).headers["x-edgeflags-flags"] : undefined,
+      });
+      const first = await seen(cold);
+      expect(first, `${path} ${cf.country}`).toEqual(await seen(compiled));
+      if (first.status === 200) expect(first.flags).toContain('"checkout-geo":true');
+      expect(log.filter((e) => e.level === "error")).toEqual([]);
+    }
+  });
+
+  it("resultFor and resultsFor never read the compile while the reader answers", async () => {
+    const ring = await loadKeyRing({ keys: [fixtureKeys.primary.public] });
+    const jws = await snapshot({ environment: "first-helpers", version: 1, flags: takeable });
+    const options = { keys: ring, environment: "first-helpers", now: Date.now() };
+    const deferred = await verifySnapshot(jws, { ...options, deferCompile: true });
+    let reads = 0;
+    const trapped = Object.create(deferred, {
+      compiled: {
+        get() {
+          reads++;
+          return deferred.compiled;
+        },
+      },
+    });
+    const ctx = createExecutionContext();
+    const c = {
+      executionCtx: ctx,
+      get: () => ({ log: () => {} }),
+    } as unknown as Context<AppEnv>;
+    const context = { targetingKey: "u-beta", geo: { country: "DE" }, attributes: { plan: "pro" } };
+    const now = Date.now();
+    const all = resultsFor(c, trapped, context, now, false);
+    const one = resultFor(c, trapped, "theme", context, now);
+    const missing = resultFor(c, trapped, "nope", context, now);
+    expect(reads).toBe(0);
+    const reference = compile(takeable);
+    expect(all).toEqual(evaluateAll(reference, context, now));
+    expect(one).toEqual(evaluate(reference, "theme", context, now));
+    expect(missing).toEqual(evaluate(reference, "nope", context, now));
+    await waitOnExecutionContext(ctx);
+    // The background compile finished: from now on the compiled snapshot answers.
+    expect(deferred.first).toBeUndefined();
   });
 });
