@@ -13,6 +13,7 @@ import type { AppEnv } from "./app-env";
 import type { Config } from "./config";
 import { TARGETING_KEY_HEADER } from "./context";
 import { ApiError, errorResponse } from "./errors";
+import { startCompile } from "./evaluation";
 import { EVENTS_PATH, eventsRoutes } from "./routes/events";
 import { explainRoutes } from "./routes/explain";
 import { flagsRoutes } from "./routes/flags";
@@ -83,6 +84,8 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
     // Where this isolate runs, for the beacon's location table: one property read per request.
     rt.signal.watcher?.locate((c.req.raw as { cf?: { colo?: unknown } }).cf?.colo);
     await next();
+    // A cold load's deferred compile (src/eval/first.ts) starts once the response is made.
+    startCompile(c);
   });
   app.use("*", gateway({ log: options.log, now: options.now }));
 

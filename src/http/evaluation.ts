@@ -125,9 +125,20 @@ export function resultsFor(
   return results;
 }
 
-/** Starts the deferred compile of `snapshot` once (a slice per timer tick, kept alive by waitUntil). */
+/** Asks for the deferred compile of `snapshot` once this request has its response (startCompile). */
 function compileAfter(c: Context<AppEnv>, snapshot: VerifiedSnapshot): void {
-  if (compiling.has(snapshot)) return;
+  if (!compiling.has(snapshot)) c.set("compileAfter", snapshot);
+}
+
+/**
+ * Starts the deferred compile this request asked for, once per snapshot: a slice per timer tick, kept
+ * alive by waitUntil. The app's first middleware calls it when the route (or the gateway) has its
+ * response, so no slice runs before that response is made: a gateway's origin answer, or a route
+ * still building its body, would otherwise wait behind the slices.
+ */
+export function startCompile(c: Context<AppEnv>): void {
+  const snapshot = c.get("compileAfter");
+  if (snapshot === undefined || compiling.has(snapshot)) return;
   compiling.add(snapshot);
   waitUntilOf(c)(compileInBackground(snapshot, c.get("rt").log));
 }
@@ -136,11 +147,24 @@ function compileAfter(c: Context<AppEnv>, snapshot: VerifiedSnapshot): void {
 const compiling = new WeakSet<VerifiedSnapshot>();
 
 function compileInBackground(snapshot: VerifiedSnapshot, log: (event: Record<string, unknown>) => void) {
+  const started = Date.now();
+  let slices = 0;
   return new Promise<void>((resolve) => {
     const tick = () => {
       let done = true;
       try {
+        slices++;
         done = snapshot.compileSlice?.() ?? true;
+        if (done) {
+          log({
+            event: "snapshot_compiled",
+            level: "info",
+            version: snapshot.payload.version,
+            slices,
+            // From the first slice to the last, idle time between them included.
+            ms: Date.now() - started,
+          });
+        }
       } catch (err) {
         // Cannot happen for a document the reader took (test/eval/first.test.ts): said loudly if it does.
         log({ event: "deferred_compile_failed", level: "error", error: String(err) });

@@ -12,7 +12,7 @@ import { compile, evaluate, evaluateAll } from "../../src/eval/index";
 import type { FlagsDocument } from "../../src/flags/types";
 import { GuardView } from "../../src/guard/view";
 import type { AppEnv } from "../../src/http/app-env";
-import { resultFor, resultsFor } from "../../src/http/evaluation";
+import { resultFor, resultsFor, startCompile } from "../../src/http/evaluation";
 import { loadKeyRing } from "../../src/snapshot/keys";
 import { verifySnapshot } from "../../src/snapshot/verify";
 import { type Echo, gatewayHarness, publishGateway } from "./gateway-helpers";
@@ -84,6 +84,9 @@ describe("a cold isolate's first answers", () => {
     expect(first.status).toBe(200);
     expect(loadedEvents(log)).toEqual([expect.objectContaining({ version: 4, compile: "deferred" })]);
     // The harness waited for the request's background work: the compile has run since.
+    expect(log.filter((e) => e.event === "snapshot_compiled")).toEqual([
+      expect.objectContaining({ level: "info", version: 4, slices: 1 }),
+    ]);
     const second = await h.fetch(path, { cf });
     expect(await first.text()).toBe(await second.text());
     expect(first.headers.get("etag")).toBe(second.headers.get("etag"));
@@ -246,6 +249,10 @@ describe("a cold isolate's first answers", () => {
       const init = { cf, headers: { cookie: "ef_id=visitor-12345" }, redirect: "manual" as const };
       const cold = await h.fetch(path, init);
       expect(loadedEvents(log), path).toEqual([expect.objectContaining({ compile: "deferred" })]);
+      expect(
+        log.filter((e) => e.event === "snapshot_compiled"),
+        path,
+      ).toHaveLength(1);
       const compiled = await h.fetch(path, init);
       const seen = async (res: Response) => ({
         status: res.status,
@@ -275,9 +282,11 @@ describe("a cold isolate's first answers", () => {
       },
     });
     const ctx = createExecutionContext();
+    const vars = new Map<string, unknown>([["rt", { log: () => {} }]]);
     const c = {
       executionCtx: ctx,
-      get: () => ({ log: () => {} }),
+      get: (k: string) => vars.get(k),
+      set: (k: string, v: unknown) => vars.set(k, v),
     } as unknown as Context<AppEnv>;
     const context = { targetingKey: "u-beta", geo: { country: "DE" }, attributes: { plan: "pro" } };
     const now = Date.now();
@@ -289,6 +298,11 @@ describe("a cold isolate's first answers", () => {
     expect(all).toEqual(evaluateAll(reference, context, now));
     expect(one).toEqual(evaluate(reference, "theme", context, now));
     expect(missing).toEqual(evaluate(reference, "nope", context, now));
+    // Asked for, not started: the app starts it once the response is made (startCompile).
+    expect(vars.get("compileAfter")).toBe(trapped);
+    await waitOnExecutionContext(ctx);
+    expect(deferred.first).toBeDefined();
+    startCompile(c);
     await waitOnExecutionContext(ctx);
     // The background compile finished: from now on the compiled snapshot answers.
     expect(deferred.first).toBeUndefined();
