@@ -395,8 +395,9 @@ describe("writes to the location's cache", () => {
     };
     return { real, cache, release };
   }
+  /** Whether `p` settles within a second (what waits on a write held back never does). */
   const settled = (p: Promise<unknown>) =>
-    Promise.race([p.then(() => true), new Promise((r) => setTimeout(() => r(false), 50))]);
+    Promise.race([p.then(() => true), new Promise((r) => setTimeout(() => r(false), 1000))]);
 
   it("with `later`, answers before its write lands, and the write given to `later` lands", async () => {
     const { real, cache, release } = await slowCache("signal-later");
@@ -421,6 +422,32 @@ describe("writes to the location's cache", () => {
     await Promise.all(later);
     const again = coalesced(cache, key, 60_000, Date.now, () => Promise.resolve(8));
     expect(await again).toEqual({ value: 7, from: "cache" });
+  });
+
+  it("a cold load answers before the location's cache has stored the beacon's answer", async () => {
+    const environment = "sig-cold-later";
+    await publishToKv(await snapshot({ environment, version: 3 }), environment);
+    const { real, cache, release } = await slowCache("sig-cold-later");
+    const puts: string[] = [];
+    const recording = {
+      match: cache.match,
+      put: (k: string, r: Response) => {
+        puts.push(k);
+        return cache.put(k, r);
+      },
+    };
+    const app = createApp({ cache: recording, log: () => {} });
+    const ctx = createExecutionContext();
+    const env = { ...testEnv, EDGEFLAGS_ENV: environment } as Env;
+    const res = app.fetch(new Request("https://flags.example.test/v1/flags?targetingKey=u1"), env, ctx);
+    expect(await settled(Promise.resolve(res))).toBe(true);
+    expect((await res).status).toBe(200);
+    // The beacon's answer was read and its write asked for, but has not landed: it is in waitUntil.
+    expect(puts.some((k) => k.endsWith("/state"))).toBe(true);
+    expect(await real.match(puts[0]!)).toBeUndefined();
+    release();
+    await waitOnExecutionContext(ctx);
+    expect(await real.match(puts[0]!)).toBeDefined();
   });
 
   it("without `later`, waits for its write (a check in waitUntil keeps it that way)", async () => {
