@@ -66,9 +66,10 @@ import type { EvaluationContext, EvaluationResult, Reason } from "./types";
 /** A document `prepareFirst` took, with what its checks already worked out. */
 export interface FirstReader {
   readonly doc: FlagsDocument;
-  /** Flag keys in key order (as evaluateAll reports them), and each flag's type in that order. */
+  /** Flag keys in key order (as evaluateAll reports them). */
   readonly keys: readonly string[];
-  readonly types: readonly FlagType[];
+  /** Each flag's type, as its checks found it. */
+  readonly types: ReadonlyMap<string, FlagType>;
   /** Attribute conditions other than in-list tests (of flags and segments), as compile's tests: by object. */
   readonly tests: ReadonlyMap<AttributeCondition, CompiledTest>;
   /** Every attribute an in-list test or a split reads, resolved. */
@@ -114,7 +115,7 @@ export function prepareFirst(doc: FlagsDocument): FirstReader | undefined {
   const reader: FirstReader = {
     doc,
     keys,
-    types: new Array(keys.length),
+    types: new Map(),
     tests: new Map(),
     slots: new Map(),
     schedules: new Map(),
@@ -131,7 +132,8 @@ export function prepareFirst(doc: FlagsDocument): FirstReader | undefined {
       for (const rule of segments[name]!.rules ?? []) for (const c of rule.when) test(reader, c);
     }
     const clocks = new Map<string, ZoneClock>();
-    for (let i = 0; i < keys.length; i++) (reader.types as FlagType[])[i] = take(reader, keys[i]!, clocks);
+    const types = reader.types as Map<string, FlagType>;
+    for (const key of keys) types.set(key, take(reader, key, clocks));
     if (reader.prerequisites) acyclic(doc, keys);
   } catch (err) {
     if (err === LEAVE) return undefined;
@@ -292,6 +294,22 @@ function attempt<T>(f: () => T): T {
 }
 
 /**
+ * One call's reading: the reader, the context and the moment, and (when any flag has prerequisites)
+ * the answers so far.
+ */
+interface Walk {
+  readonly reader: FirstReader;
+  readonly ctx: EvaluationContext;
+  readonly now: number;
+  /** Each flag answered once per call (a prerequisite reached twice, too); only with prerequisites. */
+  readonly done: Map<string, EvaluationResult> | undefined;
+}
+
+function walk(reader: FirstReader, ctx: EvaluationContext, now: number): Walk {
+  return { reader, ctx, now, done: reader.prerequisites ? new Map() : undefined };
+}
+
+/**
  * The results evaluateAll(compile(doc), ctx, now, { clientVisibleOnly }) returns, by reading the
  * definitions once.
  */
@@ -301,14 +319,12 @@ export function firstAnswers(
   now: number,
   clientVisibleOnly: boolean,
 ): EvaluationResult[] {
-  const { doc, keys, types } = reader;
-  const done = new Map<string, EvaluationResult>();
+  const w = walk(reader, ctx, now);
+  const flags = reader.doc.flags;
   const out: EvaluationResult[] = [];
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i]!;
-    const def = doc.flags[key]!;
-    if (clientVisibleOnly && def.clientVisible !== true) continue;
-    out.push(answerOf(reader, key, def, types[i]!, ctx, now, done));
+  for (const key of reader.keys) {
+    if (clientVisibleOnly && flags[key]!.clientVisible !== true) continue;
+    out.push(answerOf(w, key));
   }
   return out;
 }
@@ -320,9 +336,7 @@ export function firstAnswer(
   ctx: EvaluationContext,
   now: number,
 ): EvaluationResult | undefined {
-  if (!Object.hasOwn(reader.doc.flags, key)) return undefined;
-  const def = reader.doc.flags[key]!;
-  return answerOf(reader, key, def, flagTypeOf(def)!, ctx, now, new Map());
+  return Object.hasOwn(reader.doc.flags, key) ? answerOf(walk(reader, ctx, now), key) : undefined;
 }
 
 /** Whether the document has the flag and this caller may see it (as CompiledFlags.has / isClientVisible). */
@@ -331,35 +345,21 @@ export function firstVisible(reader: FirstReader, key: string, serverAccess: boo
   return Object.hasOwn(flags, key) && (serverAccess || flags[key]!.clientVisible === true);
 }
 
-/** One flag's answer, each flag answered once per call (a prerequisite reached twice, too). */
-function answerOf(
-  reader: FirstReader,
-  key: string,
-  def: FlagDefinition,
-  type: FlagType,
-  ctx: EvaluationContext,
-  now: number,
-  done: Map<string, EvaluationResult>,
-): EvaluationResult {
-  // Only prerequisites read an answer twice: without them, nothing to remember.
-  if (!reader.prerequisites) return answer(reader, key, def, type, ctx, now, done);
-  let r = done.get(key);
+/** One flag's answer, remembered for the call when prerequisites may read it again. */
+function answerOf(w: Walk, key: string): EvaluationResult {
+  if (w.done === undefined) return answer(w, key);
+  let r = w.done.get(key);
   if (r === undefined) {
-    r = answer(reader, key, def, type, ctx, now, done);
-    done.set(key, r);
+    r = answer(w, key);
+    w.done.set(key, r);
   }
   return r;
 }
 
-function answer(
-  reader: FirstReader,
-  key: string,
-  def: FlagDefinition,
-  type: FlagType,
-  ctx: EvaluationContext,
-  now: number,
-  done: Map<string, EvaluationResult>,
-): EvaluationResult {
+function answer(w: Walk, key: string): EvaluationResult {
+  const { reader, ctx, now } = w;
+  const def = reader.doc.flags[key]!;
+  const type = reader.types.get(key)!;
   const off = offVariantOf(def);
   if (!isEnabled(def)) return result(reader, key, type, def, off, "DISABLED", undefined);
   const schedule = reader.schedules.size === 0 ? undefined : reader.schedules.get(key);
@@ -370,8 +370,7 @@ function answer(
   const gated = prerequisites !== undefined && prerequisites.length > 0;
   if (gated) {
     for (const p of prerequisites!) {
-      const theirs = reader.doc.flags[p.flag]!;
-      const variant = answerOf(reader, p.flag, theirs, flagTypeOf(theirs)!, ctx, now, done).variant;
+      const variant = answerOf(w, p.flag).variant;
       if (variant === undefined || !p.variants.includes(variant)) {
         return result(reader, key, type, def, off, "TARGETING_MATCH", PREREQUISITE_PREFIX + p.flag);
       }
@@ -403,15 +402,14 @@ function answer(
       all =
         "segment" in c ? inSegment(reader, c.segment, ctx) !== (c.negate === true) : holds(reader, c, ctx);
     }
-    if (all)
-      return serveOf(reader, key, type, def, rule.serve, ruleIdOf(rule, i), "TARGETING_MATCH", ctx, now);
+    if (all) return serveOf(w, key, type, def, rule.serve, ruleIdOf(rule, i), "TARGETING_MATCH");
   }
   // As compile: nothing can vary without a schedule, prerequisite, geo list, target or rule.
   const fixed =
     schedule === undefined && !gated && geo === undefined && !targeted && rules.length === 0
       ? "STATIC"
       : "DEFAULT";
-  return serveOf(reader, key, type, def, def.fallthrough, RULE_FALLTHROUGH, fixed, ctx, now);
+  return serveOf(w, key, type, def, def.fallthrough, RULE_FALLTHROUGH, fixed);
 }
 
 /** As the engine's decide() for an attribute condition. */
@@ -452,16 +450,15 @@ function inSegment(reader: FirstReader, name: string, ctx: EvaluationContext): b
 }
 
 function serveOf(
-  reader: FirstReader,
+  w: Walk,
   key: string,
   type: FlagType,
   def: FlagDefinition,
   what: Serve | ProgressiveSplit,
   ruleId: string,
   fixedReason: Reason,
-  ctx: EvaluationContext,
-  now: number,
 ): EvaluationResult {
+  const { reader, ctx, now } = w;
   if (typeof what === "string") return result(reader, key, type, def, what, fixedReason, ruleId);
   // The bucket key: the targeting key (empty counts as missing), or a scalar attribute's text.
   const by = splitByOf(what);
