@@ -5,14 +5,13 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { getPath } from "hono/utils/url";
-import { evaluateValues } from "../eval/index";
 import type { EvaluationResult } from "../eval/types";
 import type { GateDenyRedirect, GateDenyRewrite, GateDenyStatus } from "../flags/types";
 import { PREVIEW_CACHE } from "../http/answer";
 import type { AppEnv } from "../http/app-env";
 import { anonCookieHeader, type BuiltContext, buildContext } from "../http/context";
 import type { Env } from "../http/env";
-import { countServed, resultFor, resultsFor } from "../http/evaluation";
+import { countServed, resultFor, resultsFor, valuesFor, valuesOf } from "../http/evaluation";
 import { IdentityUnavailable } from "../http/identity";
 import { previewOf } from "../http/preview";
 import { logEvent } from "../http/runtime";
@@ -178,16 +177,14 @@ async function handle(
   if (trusted && (settings.forwardFlags || inject)) {
     const context = baseContext().context;
     let values: Record<string, unknown>;
-    if (counter || snapshot.first !== undefined) {
-      // Counting needs the results themselves (evaluateValues keeps only values): the same work. So
-      // does a cold load's first-answer reader (src/eval/first.ts), which leaves the compile for later.
+    if (counter) {
+      // Counting needs the results themselves (evaluateValues keeps only values): the same work.
       const results = resultsFor(c, snapshot, context, now, true);
       if (grant) applyPreview(grant, snapshot, results, context, now);
       countServed(c, results, now);
-      values = {};
-      for (const r of results) if (r.value !== undefined) values[r.key] = r.value;
+      values = valuesOf(results);
     } else {
-      values = evaluateValues(snapshot.compiled, context, now, { clientVisibleOnly: true });
+      values = valuesFor(c, snapshot, context, now);
       if (grant) previewValues(grant, snapshot, values, context, now);
     }
     flags = { version: snapshot.payload.version, flags: values };

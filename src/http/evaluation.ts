@@ -5,9 +5,10 @@
  */
 import type { Context } from "hono";
 import { firstAnswer, firstAnswers, firstVisible } from "../eval/first";
-import { evaluate, evaluateAll } from "../eval/index";
+import { evaluate, evaluateAll, evaluateValues } from "../eval/index";
 import { flagNotFound } from "../eval/reasons";
 import type { EvaluationContext, EvaluationResult } from "../eval/types";
+import type { JsonValue } from "../flags/types";
 import { applyPreview, previewOverride } from "../preview/apply";
 import type { PreviewGrant } from "../preview/token";
 import type { VerifiedSnapshot } from "../snapshot/verify";
@@ -123,6 +124,28 @@ export function resultsFor(
   const results = firstAnswers(first, context, now, clientVisibleOnly);
   compileAfter(c, snapshot);
   return results;
+}
+
+/**
+ * The client-visible flags' values for `context` (what the gateway forwards and injects): compiled,
+ * or from the first-answer reader while a cold load's compile is deferred (as resultsFor).
+ */
+export function valuesFor(
+  c: Context<AppEnv>,
+  snapshot: VerifiedSnapshot,
+  context: EvaluationContext,
+  now: number,
+): Record<string, JsonValue> {
+  if (snapshot.first === undefined)
+    return evaluateValues(snapshot.compiled, context, now, { clientVisibleOnly: true });
+  return valuesOf(resultsFor(c, snapshot, context, now, true));
+}
+
+/** Each result's value by flag key, leaving out results without one (as evaluateValues does). */
+export function valuesOf(results: readonly EvaluationResult[]): Record<string, JsonValue> {
+  const values: Record<string, JsonValue> = {};
+  for (const r of results) if (r.value !== undefined) values[r.key] = r.value;
+  return values;
 }
 
 /** Asks for the deferred compile of `snapshot` once this request has its response (startCompile). */
