@@ -72,7 +72,8 @@ export function oneResult(c: Context<AppEnv>, ev: Evaluation, key: string): Eval
 
 /**
  * `key`'s result for `context` (FLAG_NOT_FOUND for a flag the snapshot lacks): compiled, or from the
- * first-answer reader while a cold load's compile is deferred, which it then starts (as resultsFor).
+ * first-answer reader while a cold load's compile is deferred, which then starts once the response
+ * is made (startCompile).
  */
 export function resultFor(
   c: Context<AppEnv>,
@@ -104,7 +105,7 @@ export function withPreviews(ev: Evaluation, results: EvaluationResult[]): Evalu
  * Every flag's result for this request's context, in key order (only the client-visible ones unless
  * the caller has server access): evaluateAll on the compiled snapshot, or, while a cold load's compile
  * is deferred, the first-answer reader (src/eval/first.ts), which answers the same. The deferred
- * compile then runs a slice per timer tick once this answer has gone, so that a request arriving
+ * compile then runs a slice per timer tick once the response is made, so that a request arriving
  * meanwhile waits for one slice at most, and is answered by the reader until the compile is done.
  */
 export function bulkResults(c: Context<AppEnv>, ev: Evaluation): EvaluationResult[] {
