@@ -1,5 +1,5 @@
 /** Snapshot trust, inside workerd: every reason to refuse a snapshot has its own stable code. */
-import { base64url, CompactSign } from "jose";
+import { base64url, CompactSign, FlattenedSign } from "jose";
 import { describe, expect, it } from "vitest";
 import { SnapshotError, type SnapshotErrorCode } from "../../src/snapshot/errors";
 import { SNAPSHOT_TYP } from "../../src/snapshot/format";
@@ -198,6 +198,71 @@ describe("verifySnapshot refuses", () => {
       "ERR_SNAPSHOT_SCHEMA",
     ],
     ["a snapshot over the size limit", () => snapshot(), { maxBytes: 100 }, "ERR_SNAPSHOT_TOO_LARGE"],
+    [
+      "a header that is JSON but not an object",
+      async () => `${base64url.encode("[1]")}.e30.sig`,
+      {},
+      "ERR_SNAPSHOT_MALFORMED",
+    ],
+    ["four segments", async () => `${await snapshot()}.x`, {}, "ERR_SNAPSHOT_MALFORMED"],
+    [
+      "a header with critical extensions, though its signature verifies",
+      async () => {
+        const s = await primary();
+        return signRaw(
+          { alg: s.alg, kid: s.kid, typ: SNAPSHOT_TYP, crit: ["b64"], b64: true },
+          enc.encode(JSON.stringify(payload())),
+          s.key,
+        );
+      },
+      {},
+      "ERR_SNAPSHOT_MALFORMED",
+    ],
+    [
+      "an unencoded payload (RFC 7797, b64: false)",
+      async () => {
+        const s = await primary();
+        const jws = await new FlattenedSign(enc.encode('{"format":1}'))
+          .setProtectedHeader({ alg: s.alg, kid: s.kid, typ: SNAPSHOT_TYP, crit: ["b64"], b64: false })
+          .sign(s.key);
+        return `${jws.protected}.${jws.payload}.${jws.signature}`;
+      },
+      {},
+      "ERR_SNAPSHOT_MALFORMED",
+    ],
+    [
+      "a signature that is not base64url",
+      async () => {
+        const [h, p] = (await snapshot()).split(".");
+        return `${h}.${p}.!!not-base64!!`;
+      },
+      {},
+      "ERR_SNAPSHOT_SIGNATURE",
+    ],
+    [
+      "an EC signature in DER rather than JWS's r || s",
+      async () => {
+        const [h, p, sig] = (await snapshot({}, "ec")).split(".");
+        const raw = base64url.decode(sig!);
+        const der = (x: Uint8Array) => [0x02, x.length + 1, 0, ...x];
+        const body = [...der(raw.slice(0, 32)), ...der(raw.slice(32))];
+        return `${h}.${p}.${base64url.encode(new Uint8Array([0x30, body.length, ...body]))}`;
+      },
+      {},
+      "ERR_SNAPSHOT_SIGNATURE",
+    ],
+    [
+      "a payload segment that is not base64url, signed by the trusted key",
+      async () => {
+        const s = await primary();
+        const h = base64url.encode(JSON.stringify({ alg: s.alg, kid: s.kid, typ: SNAPSHOT_TYP }));
+        const input = enc.encode(`${h}.not*base64`);
+        const sig = await crypto.subtle.sign("Ed25519", s.key as CryptoKey, input);
+        return `${h}.not*base64.${base64url.encode(new Uint8Array(sig))}`;
+      },
+      {},
+      "ERR_SNAPSHOT_PAYLOAD",
+    ],
   ];
 
   it.each(cases)("%s", async (_name, make, options, code) => {
