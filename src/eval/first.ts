@@ -129,11 +129,16 @@ export function prepareFirst(doc: FlagsDocument): FirstReader | undefined {
     const segments = doc.segments ?? {};
     for (const name in segments) {
       if (!Object.hasOwn(segments, name)) continue;
-      for (const rule of segments[name]!.rules ?? []) for (const c of rule.when) test(reader, c);
+      const rules = segments[name]!.rules;
+      if (rules === undefined) continue;
+      for (let i = 0; i < rules.length; i++) {
+        const when = rules[i]!.when;
+        for (let j = 0; j < when.length; j++) test(reader, when[j]!);
+      }
     }
     const clocks = new Map<string, ZoneClock>();
     const types = reader.types as Map<string, FlagType>;
-    for (const key of keys) types.set(key, take(reader, key, clocks));
+    for (let i = 0; i < keys.length; i++) types.set(keys[i]!, take(reader, keys[i]!, clocks));
     if (reader.prerequisites) acyclic(doc, keys);
   } catch (err) {
     if (err === LEAVE) return undefined;
@@ -142,20 +147,26 @@ export function prepareFirst(doc: FlagsDocument): FirstReader | undefined {
   return reader;
 }
 
-/** Checks one flag as compile would (throwing LEAVE), filing what answering it needs; its type. */
+/** The flag has this variant, as compile requires (else LEAVE). */
+function need(variants: Readonly<Record<string, JsonValue>>, variant: string): void {
+  if (!Object.hasOwn(variants, variant)) throw LEAVE;
+}
+
+/**
+ * Checks one flag as compile would (throwing LEAVE), filing what answering it needs; its type.
+ * Indexed loops and no closures: this runs once per flag on a fresh isolate's cold code, where each
+ * for-of iterator and closure is an allocation (and the next scavenge copies what is still alive).
+ */
 function take(reader: FirstReader, key: string, clocks: Map<string, ZoneClock>): FlagType {
   const doc = reader.doc;
   const def = doc.flags[key]!;
   const type = flagTypeOf(def);
   if (type === undefined) throw LEAVE;
   const variants = variantsOf(def);
-  const need = (variant: string) => {
-    if (!Object.hasOwn(variants, variant)) throw LEAVE;
-  };
   const off = offVariantOf(def);
-  if (!isEnabled(def)) need(off);
+  if (!isEnabled(def)) need(variants, off);
   if (def.schedule !== undefined) {
-    need(off);
+    need(variants, off);
     (reader.schedules as Map<string, CompiledSchedule>).set(
       key,
       attempt(() => compileSchedule(def.schedule!, "", clocks)),
@@ -164,16 +175,17 @@ function take(reader: FirstReader, key: string, clocks: Map<string, ZoneClock>):
   const prerequisites = def.prerequisites;
   if (prerequisites !== undefined && prerequisites.length > 0) {
     reader.prerequisites = true;
-    need(off);
-    for (const p of prerequisites) {
+    need(variants, off);
+    for (let i = 0; i < prerequisites.length; i++) {
+      const p = prerequisites[i]!;
       if (!Object.hasOwn(doc.flags, p.flag)) throw LEAVE;
       const theirs = variantsOf(doc.flags[p.flag]!);
-      for (const v of p.variants) if (!Object.hasOwn(theirs, v)) throw LEAVE;
+      for (let j = 0; j < p.variants.length; j++) need(theirs, p.variants[j]!);
     }
   }
   const geo = def.geo;
   if (geo !== undefined && (geo.allow !== undefined || geo.block !== undefined)) {
-    need(geo.serve ?? off);
+    need(variants, geo.serve ?? off);
     (reader.geo as Map<string, CompiledGeo>).set(key, {
       allow: geo.allow === undefined ? null : geoMatcher(geo.allow),
       block: geo.block === undefined ? null : geoMatcher(geo.block),
@@ -182,18 +194,24 @@ function take(reader: FirstReader, key: string, clocks: Map<string, ZoneClock>):
   }
   const targets = def.targets;
   if (targets !== undefined)
-    for (const variant in targets) if (Object.hasOwn(targets, variant)) need(variant);
-  for (const rule of def.rules ?? []) {
-    for (const c of rule.when) {
-      if ("segment" in c) {
-        if (doc.segments === undefined || !Object.hasOwn(doc.segments, c.segment)) throw LEAVE;
-      } else {
-        test(reader, c);
+    for (const variant in targets) if (Object.hasOwn(targets, variant)) need(variants, variant);
+  const rules = def.rules;
+  if (rules !== undefined) {
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i]!;
+      const when = rule.when;
+      for (let j = 0; j < when.length; j++) {
+        const c = when[j]!;
+        if ("segment" in c) {
+          if (doc.segments === undefined || !Object.hasOwn(doc.segments, c.segment)) throw LEAVE;
+        } else {
+          test(reader, c);
+        }
       }
+      serve(reader, rule.serve, variants);
     }
-    serve(reader, rule.serve, need);
   }
-  serve(reader, def.fallthrough, need);
+  serve(reader, def.fallthrough, variants);
   return type;
 }
 
@@ -225,19 +243,23 @@ function slotOf(reader: FirstReader, ref: string): AttributeSlot {
 }
 
 /** As compile's serve(): a known variant, or a split (and its progressive steps) it accepts. */
-function serve(reader: FirstReader, what: Serve | ProgressiveSplit, need: (variant: string) => void): void {
+function serve(
+  reader: FirstReader,
+  what: Serve | ProgressiveSplit,
+  variants: Readonly<Record<string, JsonValue>>,
+): void {
   if (typeof what === "string") {
-    need(what);
+    need(variants, what);
     return;
   }
   const by = splitByOf(what);
   slotOf(reader, by);
-  weights(what.split, need);
+  weights(what.split, variants);
   // Progressive steps, as compile orders them: by time, the written order among equal times.
   const steps = (what as ProgressiveSplit).steps;
   if (steps !== undefined && steps.length > 0) {
     const timed = steps.map((step) => {
-      weights(step.split, need);
+      weights(step.split, variants);
       return { at: attempt(() => parseInstant(step.at, "")), split: step.split };
     });
     (reader.steps as Map<ProgressiveSplit, TimedStep[]>).set(
@@ -248,13 +270,13 @@ function serve(reader: FirstReader, what: Serve | ProgressiveSplit, need: (varia
 }
 
 /** As compile's weights(): whole weights, a positive safe total, each variant once and known. */
-function weights(table: SplitWeights, need: (variant: string) => void): void {
+function weights(table: SplitWeights, variants: Readonly<Record<string, JsonValue>>): void {
   let total = 0;
   if (Array.isArray(table)) {
     for (let i = 0; i < table.length; i++) {
       const { variant, weight } = table[i]!;
       if (!Number.isInteger(weight)) throw LEAVE;
-      need(variant);
+      need(variants, variant);
       if (weight > 0) total += weight;
       for (let j = 0; j < i; j++) if (table[j]!.variant === variant) throw LEAVE;
     }
@@ -264,7 +286,7 @@ function weights(table: SplitWeights, need: (variant: string) => void): void {
       if (!Object.hasOwn(table, variant)) continue;
       const weight = table[variant]!;
       if (!Number.isInteger(weight)) throw LEAVE;
-      need(variant);
+      need(variants, variant);
       if (weight > 0) total += weight;
     }
   }
@@ -322,7 +344,9 @@ export function firstAnswers(
   const w = walk(reader, ctx, now);
   const flags = reader.doc.flags;
   const out: EvaluationResult[] = [];
-  for (const key of reader.keys) {
+  const keys = reader.keys;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
     if (clientVisibleOnly && flags[key]!.clientVisible !== true) continue;
     out.push(answerOf(w, key));
   }
