@@ -112,6 +112,14 @@ export function bulkResults(c: Context<AppEnv>, ev: Evaluation): EvaluationResul
   return resultsFor(c, ev.snapshot, ev.built.context, ev.now, !ev.serverAccess);
 }
 
+/**
+ * Whether bulkResults' results are the compiled snapshot's shared ones, whose body fragments are worth
+ * keeping for later requests (src/http/wire.ts); the first-answer reader makes new ones per call.
+ */
+export function reusable(ev: Evaluation): boolean {
+  return ev.snapshot.first === undefined;
+}
+
 /** Every flag's result for `context`, in key order, as bulkResults says (the gateway's too). */
 export function resultsFor(
   c: Context<AppEnv>,

@@ -48,7 +48,11 @@ function fragmentText(form: BodyForm, r: EvaluationResult): string {
   return `${JSON.stringify(r.key)}:${JSON.stringify(form === "details" ? detailsOf(r) : r.value)}`;
 }
 
-function fragmentOf(form: BodyForm, r: EvaluationResult): Fragment {
+function fragmentOf(form: BodyForm, r: EvaluationResult, reuse: boolean): Fragment {
+  if (!reuse) {
+    const text = fragmentText(form, r);
+    return { text, hash: murmur3Utf8(text) };
+  }
   const cache = caches[form];
   let f = cache.get(r);
   if (f === undefined) {
@@ -70,21 +74,21 @@ export interface BulkBody {
 /**
  * The body for `results` in `form`: for compact/details `{"version":V,"flags":{...}}`, for OFREP
  * `{"flags":[...],"metadata":M...}` (`metadata` is the JSON text of OFREP's metadata object, `more`
- * further members, each with its leading comma).
+ * further members, each with its leading comma). `reuse: false` for results no later request will
+ * see again (the first-answer reader makes new ones per call): their fragments are not kept.
  */
 export function bulkBody(
   form: BodyForm,
   results: readonly EvaluationResult[],
   version: number,
-  metadata = "",
-  more = "",
+  { metadata = "", more = "", reuse = true }: { metadata?: string; more?: string; reuse?: boolean } = {},
 ): BulkBody {
   const n = results.length;
   const fragments = new Array<Fragment>(n);
   let h = FORMS[form];
   let count = 0;
   for (let i = 0; i < n; i++) {
-    const f = fragmentOf(form, results[i]!);
+    const f = fragmentOf(form, results[i]!, reuse);
     fragments[i] = f;
     if (f.text !== "") {
       h = mixBlock(h, f.hash);

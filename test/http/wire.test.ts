@@ -51,9 +51,14 @@ describe("bulkBody", () => {
         fc.integer({ min: 1, max: 3 }),
         (key, version) => {
           const results = resultsFor(key);
-          const body = bulkBody(form, results, version, JSON.stringify({ version, environment: "e" }));
+          const metadata = JSON.stringify({ version, environment: "e" });
+          const body = bulkBody(form, results, version, { metadata });
           const text = body.text();
           expect(text).toBe(plain(form, results, version));
+          // Fragments made afresh (results no later request sees again) give the same text and ETag.
+          const fresh = bulkBody(form, results, version, { metadata, reuse: false });
+          expect(fresh.text()).toBe(text);
+          expect(fresh.etag).toBe(body.etag);
           expect(JSON.parse(text)).toBeTypeOf("object");
           expect(body.etag).toMatch(new RegExp(`^"${version}-[0-9a-z]+"$`));
           // Equal bodies always share an ETag; different bodies here never do.
@@ -72,14 +77,14 @@ describe("bulkBody", () => {
     const results = resultsFor("k");
     expect(results.some((r) => r.key === "c" && r.errorCode !== undefined)).toBe(true);
     expect(Object.keys(JSON.parse(bulkBody("compact", results, 1).text()).flags)).not.toContain("c");
-    const ofrep = JSON.parse(bulkBody("ofrep", results, 1, "{}").text());
+    const ofrep = JSON.parse(bulkBody("ofrep", results, 1, { metadata: "{}" }).text());
     expect(ofrep.flags.find((f: { key: string }) => f.key === "c").errorCode).toBe("INVALID_CONTEXT");
   });
 
   it("gives each form its own ETag for the same results", () => {
     const results = resultsFor("k");
     const tags = new Set(
-      (["compact", "details", "ofrep"] as const).map((f) => bulkBody(f, results, 1, "{}").etag),
+      (["compact", "details", "ofrep"] as const).map((f) => bulkBody(f, results, 1, { metadata: "{}" }).etag),
     );
     expect(tags.size).toBe(3);
   });

@@ -14,6 +14,7 @@ import {
   countServed,
   oneResult,
   prepareEvaluation,
+  reusable,
   visible,
   withPreview,
   withPreviews,
@@ -56,7 +57,9 @@ flagsRoutes.get("/", async (c) => {
   const served = withPreviews(ev, results);
   // A 304 counts too: the visitor keeps being served what it already has.
   countServed(c, served, ev.now);
-  const body = bulkBody(details ? "details" : "compact", served, ev.snapshot.payload.version);
+  const body = bulkBody(details ? "details" : "compact", served, ev.snapshot.payload.version, {
+    reuse: reusable(ev),
+  });
   return bulkAnswer(c, body, ev.preview !== undefined);
 });
 

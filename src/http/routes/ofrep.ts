@@ -15,6 +15,7 @@ import {
   countServed,
   oneResult,
   prepareEvaluation,
+  reusable,
   visible,
   withPreview,
   withPreviews,
@@ -86,12 +87,10 @@ ofrepRoutes.post("/evaluate/flags", async (c) => {
   const { version, environment } = ev.snapshot.payload;
   const served = withPreviews(ev, results);
   countServed(c, served, ev.now);
-  const body = bulkBody(
-    "ofrep",
-    served,
-    version,
-    JSON.stringify({ version, environment }),
-    eventStreamsMember(c.env, c.get("rt").streams !== undefined),
-  );
+  const body = bulkBody("ofrep", served, version, {
+    metadata: JSON.stringify({ version, environment }),
+    more: eventStreamsMember(c.env, c.get("rt").streams !== undefined),
+    reuse: reusable(ev),
+  });
   return bulkAnswer(c, body, ev.preview !== undefined);
 });
