@@ -334,14 +334,14 @@ export class SnapshotStore {
         // A key that disappears under a served or announced snapshot is a real failure (someone deleted it).
         throw new StoreMiss(`no snapshot at KV key ${key}`);
       } else {
-        await this.#take(read.jws, "kv", started, await early);
+        await this.#take(read.jws, "kv", started, await early, later);
       }
     } catch (err) {
       failure = this.#behindKv(err) && this.#kvMayLag() ? undefined : this.#fail(err, "kv");
     }
     // Cold, and KV had nothing at or above the floor: the announced version itself.
     if (cold) {
-      const reached = await this.#reachFloor(started);
+      const reached = await this.#reachFloor(started, later);
       failure ??= reached;
     }
     this.#lastError = failure;
@@ -366,13 +366,16 @@ export class SnapshotStore {
   }
 
   /** Loads the floor version when nothing at or above it is in memory. Returns what failed, if anything. */
-  async #reachFloor(started: number): Promise<StoreFailure | undefined> {
+  async #reachFloor(
+    started: number,
+    later?: (p: Promise<unknown>) => void,
+  ): Promise<StoreFailure | undefined> {
     const floor = this.#floor;
     const source = this.options.floor;
     if (!floor || !source || (this.#current?.payload.version ?? 0) >= floor.version) return undefined;
     try {
       const { jws, from } = await source.fetch(floor);
-      await this.#take(jws, `floor:${from}`, started);
+      await this.#take(jws, `floor:${from}`, started, undefined, later);
       return undefined;
     } catch (err) {
       return this.#fail(err, "floor");
@@ -383,7 +386,13 @@ export class SnapshotStore {
    * The one trust check for every path: verify against the floor, then serve if newer. Throws what
    * refuses the snapshot.
    */
-  async #take(jws: string, via: string, started: number, early?: Settled<VerifiedSnapshot>): Promise<void> {
+  async #take(
+    jws: string,
+    via: string,
+    started: number,
+    early?: Settled<VerifiedSnapshot>,
+    later?: (p: Promise<unknown>) => void,
+  ): Promise<void> {
     const now = this.#now();
     const current = this.#current;
     // The same bytes as the snapshot in memory: no signature to check again, but the same rules.
@@ -413,16 +422,44 @@ export class SnapshotStore {
     // Two paths may verify at once (KV refresh and signal): the newer one wins whatever the order.
     if (this.#current && verified.payload.version < this.#current.payload.version) return;
     this.#serve(verified);
-    this.options.log?.({
-      event: "snapshot_loaded",
-      level: "info",
-      version: verified.payload.version,
-      environment: verified.payload.environment,
-      via,
-      ms: (this.#loadedAt as number) - started,
-      // First answers come from the definitions; the compile runs after them (src/eval/first.ts).
-      ...(verified.first !== undefined ? { compile: "deferred" } : {}),
-    });
+    this.#logLater(
+      {
+        event: "snapshot_loaded",
+        level: "info",
+        version: verified.payload.version,
+        environment: verified.payload.environment,
+        via,
+        ms: (this.#loadedAt as number) - started,
+        // First answers come from the definitions; the compile runs after them (src/eval/first.ts).
+        ...(verified.first !== undefined ? { compile: "deferred" } : {}),
+      },
+      later,
+    );
+  }
+
+  /**
+   * Writes a load's line at once or, for a load a request waits on (`later`: its waitUntil), at the
+   * next timer tick, off that request's path: a fresh isolate's first console write costs workerd
+   * 4-5 ms, which its first answer need not wait for.
+   */
+  #logLater(line: Record<string, unknown>, later?: (p: Promise<unknown>) => void): void {
+    const log = this.options.log;
+    if (!log) return;
+    if (!later) {
+      log(line);
+      return;
+    }
+    later(
+      new Promise<void>((resolve) =>
+        setTimeout(() => {
+          try {
+            log(line);
+          } finally {
+            resolve();
+          }
+        }, 0),
+      ),
+    );
   }
 
   /** `verifySnapshot` with this store's keys, environment and limits, above `minVersion` (0: none). */
