@@ -49,16 +49,12 @@ function fragmentText(form: BodyForm, r: EvaluationResult): string {
 }
 
 function fragmentOf(form: BodyForm, r: EvaluationResult, reuse: boolean): Fragment {
-  if (!reuse) {
-    const text = fragmentText(form, r);
-    return { text, hash: murmur3Utf8(text) };
-  }
-  const cache = caches[form];
-  let f = cache.get(r);
+  const cache = reuse ? caches[form] : undefined;
+  let f = cache?.get(r);
   if (f === undefined) {
     const text = fragmentText(form, r);
     f = { text, hash: murmur3Utf8(text) };
-    cache.set(r, f);
+    cache?.set(r, f);
   }
   return f;
 }

@@ -13,7 +13,8 @@
  */
 import { base64url } from "jose";
 import { isMap } from "../flags/json-value";
-import { isSnapshotAlgorithm, type KeyRing, type TrustedKey, VERIFY_PARAMS } from "../snapshot/keys";
+import { decodeHeader, signatureVerifies } from "../snapshot/jws";
+import { isSnapshotAlgorithm, type KeyRing, type TrustedKey } from "../snapshot/keys";
 
 export const APPROVAL_TYP = "edgeflags-approval+jws";
 export const MANIFEST_FORMAT = 1;
@@ -69,21 +70,12 @@ async function verifySignature(
   payload: Uint8Array,
   signature: string,
 ): Promise<void> {
-  let ok = false;
-  try {
-    // The signing input is `protected.payload` (ASCII): the payload's bytes are encoded once per group.
-    const head = encoder.encode(`${protectedHeader}.`);
-    const input = new Uint8Array(head.length + payload.length);
-    input.set(head);
-    input.set(payload, head.length);
-    ok = await crypto.subtle.verify(
-      VERIFY_PARAMS[key.alg],
-      key.key as CryptoKey,
-      base64url.decode(signature),
-      input,
-    );
-  } catch {}
-  if (!ok) throw new Error("signature does not verify");
+  // The signing input is `protected.payload` (ASCII): the payload's bytes are encoded once per group.
+  const head = encoder.encode(`${protectedHeader}.`);
+  const input = new Uint8Array(head.length + payload.length);
+  input.set(head);
+  input.set(payload, head.length);
+  if (!(await signatureVerifies(key, input, signature))) throw new Error("signature does not verify");
 }
 
 /** Whether `x` has the shape of an approval group (not whether it verifies). */
@@ -127,12 +119,7 @@ export function decodeManifest(group: ApprovalGroup): Manifest | undefined {
 
 /** A signature's protected header (unverified), or undefined when it is not base64url JSON. */
 function headerOf(sig: ApprovalSignature): Record<string, unknown> | undefined {
-  try {
-    const header: unknown = JSON.parse(decoder.decode(base64url.decode(sig.protected)));
-    return isMap(header) ? header : undefined;
-  } catch {
-    return undefined;
-  }
+  return decodeHeader(sig.protected);
 }
 
 /** The `kid` a signature claims (unverified), or undefined. */

@@ -3,10 +3,8 @@
  * then the signature, then payload shape, environment, version and expiry, then the flags' schema and
  * compile. Pure apart from WebCrypto; `now` is passed in.
  *
- * The signature is checked with WebCrypto directly, over the JWS signing input, as jose's
- * compactVerify does once the header has passed the checks above; its payload is then decoded once,
- * natively (jose's base64url). compactVerify's own checks, its ASCII scan and copies of a 512 KB signing
- * input cost a fresh isolate 5-6 ms of its first answer (BENCHMARKS.md). No JWS extension is
+ * The signature is checked with WebCrypto directly over the JWS signing input (src/snapshot/jws.ts),
+ * once the header has passed the checks above, and the payload is decoded once. No JWS extension is
  * supported, so a header with `crit` is refused.
  *
  * The schema check here is src/flags/schema.ts compiled to plain code (shape.generated.ts): it refuses
@@ -26,7 +24,8 @@ import { isApprovalGroup } from "../policy/approvals";
 import { checkCoverage, type Sticky } from "../policy/check";
 import { SnapshotError } from "./errors";
 import { SNAPSHOT_FORMAT, SNAPSHOT_TYP, type SnapshotPayload } from "./format";
-import { isSnapshotAlgorithm, type KeyRing, VERIFY_PARAMS } from "./keys";
+import { compactParts, decodeHeader, signatureVerifies } from "./jws";
+import { isSnapshotAlgorithm, type KeyRing } from "./keys";
 
 export interface VerifyOptions {
   keys: KeyRing;
@@ -83,19 +82,12 @@ export async function verifySnapshot(jws: string, options: VerifyOptions): Promi
       `snapshot is ${jws.length} bytes; the limit is ${maxBytes}`,
     );
   }
-  const parts = jws.split(".");
-  if (parts.length !== 3) {
+  const parts = compactParts(jws);
+  const header = parts && decodeHeader(parts[0]);
+  if (parts === undefined || header === undefined) {
     throw new SnapshotError("ERR_SNAPSHOT_MALFORMED", "snapshot is not a compact JWS");
   }
-  const [encodedHeader, encodedPayload, encodedSignature] = parts as [string, string, string];
-  let header: Record<string, unknown>;
-  try {
-    const h: unknown = JSON.parse(decoder.decode(base64url.decode(encodedHeader)));
-    if (!isMap(h)) throw new TypeError("the protected header is not an object");
-    header = h;
-  } catch (cause) {
-    throw new SnapshotError("ERR_SNAPSHOT_MALFORMED", "snapshot is not a compact JWS", { cause });
-  }
+  const [encodedHeader, encodedPayload, encodedSignature] = parts;
   if (!isSnapshotAlgorithm(header.alg)) {
     throw new SnapshotError("ERR_SNAPSHOT_ALG", `algorithm ${String(header.alg)} is not allowed`);
   }
@@ -118,16 +110,8 @@ export async function verifySnapshot(jws: string, options: VerifyOptions): Promi
 
   // The signing input is `header.payload` as it stands (a non-ASCII character in it fails the
   // payload's decode below).
-  let verified = false;
-  try {
-    verified = await crypto.subtle.verify(
-      VERIFY_PARAMS[trusted.alg],
-      trusted.key as CryptoKey,
-      base64url.decode(encodedSignature),
-      encoder.encode(jws.slice(0, encodedHeader.length + 1 + encodedPayload.length)),
-    );
-  } catch {}
-  if (!verified) {
+  const input = encoder.encode(jws.slice(0, encodedHeader.length + 1 + encodedPayload.length));
+  if (!(await signatureVerifies(trusted, input, encodedSignature))) {
     throw new SnapshotError("ERR_SNAPSHOT_SIGNATURE", "snapshot signature does not verify");
   }
   let bytes: Uint8Array;

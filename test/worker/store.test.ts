@@ -74,10 +74,11 @@ describe("cold start", () => {
 });
 
 describe("the load's log line", () => {
-  it("goes to a waiting request's waitUntil, written on the next timer tick, not on the answer's path", async () => {
-    const jws = await snapshot({ environment: "cold-log", version: 5 });
+  /** A store over a KV double holding `version`, and the lines it writes. */
+  async function loggingStore(version: number) {
+    const jws = await snapshot({ environment: "cold-log", version });
     const log: Record<string, unknown>[] = [];
-    const s = new SnapshotStore({
+    const store = new SnapshotStore({
       source: { get: async () => jws },
       key: "current",
       environment: "cold-log",
@@ -85,32 +86,26 @@ describe("the load's log line", () => {
       refreshMs: 10_000,
       log: (e) => log.push(e),
     });
+    return { store, loaded: () => log.filter((e) => e.event === "snapshot_loaded") };
+  }
+
+  it("goes to a waiting request's waitUntil, written on the next timer tick, not on the answer's path", async () => {
+    const { store, loaded } = await loggingStore(5);
     const later: Promise<unknown>[] = [];
-    expect((await s.get((p) => later.push(p)))?.payload.version).toBe(5);
+    expect((await store.get((p) => later.push(p)))?.payload.version).toBe(5);
     // Served, and nothing written yet: the line waits for the request's background work.
-    expect(log.filter((e) => e.event === "snapshot_loaded")).toEqual([]);
+    expect(loaded()).toEqual([]);
     expect(later.length).toBeGreaterThan(0);
     await Promise.all(later);
-    expect(log.filter((e) => e.event === "snapshot_loaded")).toEqual([
+    expect(loaded()).toEqual([
       expect.objectContaining({ level: "info", version: 5, via: "kv", compile: "deferred" }),
     ]);
   });
 
   it("is written at once by a load no request waits on", async () => {
-    const jws = await snapshot({ environment: "cold-log", version: 6 });
-    const log: Record<string, unknown>[] = [];
-    const s = new SnapshotStore({
-      source: { get: async () => jws },
-      key: "current",
-      environment: "cold-log",
-      keys: await loadKeyRing({ keys: [fixtureKeys.primary.public] }),
-      refreshMs: 10_000,
-      log: (e) => log.push(e),
-    });
-    await s.refresh();
-    expect(log.filter((e) => e.event === "snapshot_loaded")).toEqual([
-      expect.objectContaining({ version: 6, via: "kv" }),
-    ]);
+    const { store, loaded } = await loggingStore(6);
+    await store.refresh();
+    expect(loaded()).toEqual([expect.objectContaining({ version: 6, via: "kv" })]);
   });
 });
 
