@@ -325,10 +325,20 @@ interface Walk {
   readonly now: number;
   /** Each flag answered once per call (a prerequisite reached twice, too); only with prerequisites. */
   readonly done: Map<string, EvaluationResult> | undefined;
+  /** The last bucket key a split read, and its UTF-8 binary string. */
+  key: string | undefined;
+  keyBinary: string;
 }
 
 function walk(reader: FirstReader, ctx: EvaluationContext, now: number): Walk {
-  return { reader, ctx, now, done: reader.prerequisites ? new Map() : undefined };
+  return {
+    reader,
+    ctx,
+    now,
+    done: reader.prerequisites ? new Map() : undefined,
+    key: undefined,
+    keyBinary: "",
+  };
 }
 
 /**
@@ -505,29 +515,49 @@ function serveOf(
       }
     }
   }
-  const list = Array.isArray(table) ? table : undefined;
-  const names = list === undefined ? Object.keys(table) : undefined;
-  const n = list !== undefined ? list.length : names!.length;
-  const weightAt = (i: number) =>
-    list !== undefined ? list[i]!.weight : (table as Record<string, number>)[names![i]!]!;
+  const hash = murmur3(utf8Binary(splitSaltOf(what, key)) + keyBinary(w, bucketKey));
+  return result(reader, key, type, def, pickVariant(table, hash), "SPLIT", ruleId);
+}
+
+/** The bucket key's UTF-8 binary string, worked out once per call for all the flags split by it. */
+function keyBinary(w: Walk, bucketKey: string): string {
+  if (w.key !== bucketKey) {
+    w.key = bucketKey;
+    w.keyBinary = utf8Binary(bucketKey);
+  }
+  return w.keyBinary;
+}
+
+/**
+ * The variant whose running sum of weights (negative weights as 0, in the written order) first
+ * exceeds the hash's bucket in the total; the last one otherwise. Reads the table as written, with no
+ * list of entries built per flag on cold code.
+ */
+function pickVariant(table: SplitWeights, hash: number): string {
   let total = 0;
-  for (let i = 0; i < n; i++) {
-    const w = weightAt(i);
-    if (w > 0) total += w;
-  }
-  const bucket = bucketOf(murmur3(utf8Binary(splitSaltOf(what, key)) + utf8Binary(bucketKey)), total);
+  let bucket: number;
   let sum = 0;
-  let pick = n - 1;
-  for (let i = 0; i < n; i++) {
-    const w = weightAt(i);
-    if (w > 0) sum += w;
-    if (sum > bucket) {
-      pick = i;
-      break;
+  if (Array.isArray(table)) {
+    for (let i = 0; i < table.length; i++) if (table[i]!.weight > 0) total += table[i]!.weight;
+    bucket = bucketOf(hash, total);
+    for (let i = 0; i < table.length; i++) {
+      if (table[i]!.weight > 0) sum += table[i]!.weight;
+      if (sum > bucket) return table[i]!.variant;
     }
+    return table[table.length - 1]!.variant;
   }
-  const variant = list !== undefined ? list[pick]!.variant : names![pick]!;
-  return result(reader, key, type, def, variant, "SPLIT", ruleId);
+  // Own keys in Object.keys order, as compile's splitEntries reads a map.
+  let last = "";
+  for (const variant in table)
+    if (Object.hasOwn(table, variant) && table[variant]! > 0) total += table[variant]!;
+  bucket = bucketOf(hash, total);
+  for (const variant in table) {
+    if (!Object.hasOwn(table, variant)) continue;
+    if (table[variant]! > 0) sum += table[variant]!;
+    if (sum > bucket) return variant;
+    last = variant;
+  }
+  return last;
 }
 
 function result(

@@ -564,6 +564,29 @@ describe("first answers", () => {
         segments: { s: { rules: [{ when: [{ attribute: "plan", op: "starts_with", values: ["p"] }] }] } },
       },
     ],
+    [
+      "splits by different attributes, flag after flag (each its own bucket key)",
+      {
+        flags: Object.fromEntries(
+          Array.from({ length: 12 }, (_, i) => [
+            `s${i}`,
+            {
+              clientVisible: true,
+              fallthrough: {
+                split:
+                  i % 4 === 3
+                    ? [
+                        { variant: "off", weight: 1 },
+                        { variant: "on", weight: 1 },
+                      ]
+                    : { on: 1, off: 1 },
+                ...(i % 3 === 1 ? { by: "plan" } : i % 3 === 2 ? { by: "n" } : {}),
+              },
+            } as FlagDefinition,
+          ]),
+        ),
+      },
+    ],
   ];
   it.each(takenCases)("take a document with %s, and answer it as the engine does", (_, d) => {
     const reader = prepareFirst(d)!;
