@@ -105,12 +105,15 @@ export function hashResume(p: HashPrefix, binary: string): number {
   return finalize(h1, p.length + n);
 }
 
+/** The empty prefix under seed 0 (every hash DESIGN.md's formula asks for), shared: no object per call. */
+const SEED_0: HashPrefix = Object.freeze({ h1: 0, carry: 0, carryLength: 0, length: 0 });
+
 /**
  * MurmurHash3 x86_32 (unsigned) of a binary string (one byte per char), with a seed: the same function
  * as murmurhash-js's `murmur3(binary, seed)`, which stays the test reference but out of the worker.
  */
 export function murmur3(binary: string, seed = 0): number {
-  return hashResume({ h1: seed | 0, carry: 0, carryLength: 0, length: 0 }, binary);
+  return hashResume(seed === 0 ? SEED_0 : { h1: seed | 0, carry: 0, carryLength: 0, length: 0 }, binary);
 }
 
 /**
