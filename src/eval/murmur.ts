@@ -105,8 +105,11 @@ export function hashResume(p: HashPrefix, binary: string): number {
   return finalize(h1, p.length + n);
 }
 
-/** The empty prefix under seed 0 (every hash DESIGN.md's formula asks for), shared: no object per call. */
-const SEED_0: HashPrefix = Object.freeze({ h1: 0, carry: 0, carryLength: 0, length: 0 });
+/**
+ * The empty prefix under seed 0 (every hash DESIGN.md's formula asks for), shared: no object per call.
+ * Not frozen, so it keeps the hidden class of hashPrefix's prefixes (readonly by its type).
+ */
+const SEED_0: HashPrefix = { h1: 0, carry: 0, carryLength: 0, length: 0 };
 
 /**
  * MurmurHash3 x86_32 (unsigned) of a binary string (one byte per char), with a seed: the same function
