@@ -131,8 +131,8 @@ export function signatureKid(sig: ApprovalSignature): string | undefined {
 /**
  * The signatures of `groups` that verify with a trusted key and whose manifest is for `environment`,
  * restricted to `wanted` signers when given (only keys whose approval can count are worth the crypto).
- * Anything else - unknown key, wrong `typ` or algorithm, bad signature, other environment - counts for
- * nothing and is reported in `ignored`.
+ * Anything else - unknown key, wrong `typ` or algorithm, a `crit` header, bad signature, other
+ * environment - counts for nothing and is reported in `ignored`.
  */
 export async function verifyApprovals(
   groups: readonly ApprovalGroup[],
@@ -164,6 +164,11 @@ export async function verifyApprovals(
       const header = headerOf(sig);
       if (!header) {
         ignored.push(`${where}: malformed header`);
+        return;
+      }
+      if (header.crit !== undefined) {
+        // No JWS extension is supported here, as for snapshots and signed tokens.
+        ignored.push(`${where}: critical extensions (crit) are not supported`);
         return;
       }
       const kid = typeof header.kid === "string" ? header.kid : undefined;

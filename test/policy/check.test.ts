@@ -6,10 +6,10 @@
  * kind:permission need two approvals).
  */
 import "urlpattern-polyfill";
-import { base64url } from "jose";
+import { base64url, CompactSign } from "jose";
 import { describe, expect, it } from "vitest";
 import type { FlagDefinition, FlagsDocument, GateDefinition } from "../../src/flags/types";
-import type { ApprovalGroup } from "../../src/policy/approvals";
+import { APPROVAL_TYP, type ApprovalGroup } from "../../src/policy/approvals";
 import { checkCoverage } from "../../src/policy/check";
 import { classOf, type PolicyFile } from "../../src/policy/policy";
 import type { KeyRing } from "../../src/snapshot/keys";
@@ -17,10 +17,12 @@ import {
   approve,
   baseDoc,
   ENV,
+  type Kid,
   POLICY,
   payFlag,
   ring,
   type SnapshotOptions,
+  signer,
   snapshot,
   stranger,
   verdict,
@@ -75,6 +77,17 @@ function tampered(group: ApprovalGroup, change: (m: Record<string, unknown>) => 
   const manifest = JSON.parse(new TextDecoder().decode(base64url.decode(group.payload)));
   change(manifest);
   return { ...group, payload: base64url.encode(JSON.stringify(manifest)) };
+}
+
+/** A group `kid` signed, with a valid signature under a header that lists critical extensions. */
+async function critical(doc: FlagsDocument, kid: Kid): Promise<ApprovalGroup> {
+  const group = await approve(doc, []);
+  const key = await signer(kid);
+  const jws = await new CompactSign(base64url.decode(group.payload))
+    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: APPROVAL_TYP, crit: ["b64"], b64: true })
+    .sign(key.key);
+  const [protectedHeader, , signature] = jws.split(".") as [string, string, string];
+  return { ...group, signatures: [{ protected: protectedHeader, signature }] };
 }
 
 describe("approvals: distinct approver keys in scope, over the current definition", () => {
@@ -564,6 +577,7 @@ describe("checkCoverage reports", () => {
         m.note = "x";
       }),
       { payload: "not-json", signatures: [] },
+      await critical(base, "bob"),
     ];
     const report = await checkCoverage({
       doc: base,
@@ -584,6 +598,7 @@ describe("checkCoverage reports", () => {
         "approvals[1]: for environment staging",
         "approvals[2].signatures[0]: signature of bob does not verify",
         "approvals[3]: not a manifest",
+        "approvals[4].signatures[0]: critical extensions (crit) are not supported",
       ].sort(),
     );
   });
