@@ -516,7 +516,7 @@ function serveOf(
     }
   }
   const hash = murmur3(utf8Binary(splitSaltOf(what, key)) + keyBinary(w, bucketKey));
-  return result(reader, key, type, def, pickVariant(table, hash), "SPLIT", ruleId);
+  return result(reader, key, type, def, variantOfSplit(table, hash), "SPLIT", ruleId);
 }
 
 /** The bucket key's UTF-8 binary string, worked out once per call for all the flags split by it. */
@@ -530,10 +530,11 @@ function keyBinary(w: Walk, bucketKey: string): string {
 
 /**
  * The variant whose running sum of weights (negative weights as 0, in the written order) first
- * exceeds the hash's bucket in the total; the last one otherwise. Reads the table as written, with no
- * list of entries built per flag on cold code.
+ * exceeds the hash's bucket in the total; the last one otherwise: the engine's
+ * pickVariant(cumulativeWeights(...), bucketOf(...)) (src/eval/bucket.ts), read straight from the
+ * table so that no entries or sums are built per flag on cold code.
  */
-function pickVariant(table: SplitWeights, hash: number): string {
+function variantOfSplit(table: SplitWeights, hash: number): string {
   let total = 0;
   let bucket: number;
   let sum = 0;

@@ -117,14 +117,9 @@ export function decodeManifest(group: ApprovalGroup): Manifest | undefined {
   return m as unknown as Manifest;
 }
 
-/** A signature's protected header (unverified), or undefined when it is not base64url JSON. */
-function headerOf(sig: ApprovalSignature): Record<string, unknown> | undefined {
-  return decodeHeader(sig.protected);
-}
-
 /** The `kid` a signature claims (unverified), or undefined. */
 export function signatureKid(sig: ApprovalSignature): string | undefined {
-  const kid = headerOf(sig)?.kid;
+  const kid = decodeHeader(sig.protected)?.kid;
   return typeof kid === "string" ? kid : undefined;
 }
 
@@ -161,7 +156,7 @@ export async function verifyApprovals(
     };
     group.signatures.forEach((sig, s) => {
       const where = `approvals[${g}].signatures[${s}]`;
-      const header = headerOf(sig);
+      const header = decodeHeader(sig.protected);
       if (!header) {
         ignored.push(`${where}: malformed header`);
         return;

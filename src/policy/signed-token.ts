@@ -7,7 +7,7 @@
  * first; never throws. What the payload says is the caller's to check. Pure apart from WebCrypto.
  */
 import { base64url } from "jose";
-import { compactParts, decodeHeader, signatureVerifies } from "../snapshot/jws";
+import { compactParts, compactSignatureVerifies, decodeHeader } from "../snapshot/jws";
 import { isSnapshotAlgorithm, type KeyRing } from "../snapshot/keys";
 import { type KeyPolicy, keyPolicy, type Role } from "./policy";
 
@@ -43,7 +43,6 @@ export interface TokenRules {
 
 const HEADER_FIELDS = new Set(["alg", "kid", "typ"]);
 const decoder = new TextDecoder();
-const encoder = new TextEncoder();
 
 export async function verifySignedToken(
   token: string,
@@ -67,8 +66,7 @@ export async function verifySignedToken(
   const key = policy ? keyPolicy(policy, trusted.kid) : undefined;
   // A key revoked or not in the policy, or without the role; or no policy where one is required.
   if ((policy || rules.policyRequired) && !key?.roles.includes(rules.role)) return refuse("role");
-  const input = encoder.encode(token.slice(0, parts[0].length + 1 + parts[1].length));
-  if (!(await signatureVerifies(trusted, input, parts[2]))) return refuse("signature");
+  if (!(await compactSignatureVerifies(trusted, token, parts))) return refuse("signature");
   try {
     return {
       ok: true,

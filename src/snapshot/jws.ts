@@ -11,6 +11,7 @@ import { isMap } from "../flags/json-value";
 import { type TrustedKey, VERIFY_PARAMS } from "./keys";
 
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
 
 /** The three base64url parts of a compact JWS (header, payload, signature), or undefined. */
 export function compactParts(jws: string): [string, string, string] | undefined {
@@ -47,4 +48,21 @@ export async function signatureVerifies(
   } catch {
     return false;
   }
+}
+
+/**
+ * Whether the signature part of compact JWS `jws` (split into `parts`) is `key`'s over its signing
+ * input, `header.payload` as it stands. A non-ASCII character there makes the payload's base64url
+ * decode fail afterwards, so it cannot pass for something else.
+ */
+export function compactSignatureVerifies(
+  key: TrustedKey,
+  jws: string,
+  parts: readonly [string, string, string],
+): Promise<boolean> {
+  return signatureVerifies(
+    key,
+    encoder.encode(jws.slice(0, parts[0].length + 1 + parts[1].length)),
+    parts[2],
+  );
 }

@@ -24,7 +24,7 @@ import { isApprovalGroup } from "../policy/approvals";
 import { checkCoverage, type Sticky } from "../policy/check";
 import { SnapshotError } from "./errors";
 import { SNAPSHOT_FORMAT, SNAPSHOT_TYP, type SnapshotPayload } from "./format";
-import { compactParts, decodeHeader, signatureVerifies } from "./jws";
+import { compactParts, compactSignatureVerifies, decodeHeader } from "./jws";
 import { isSnapshotAlgorithm, type KeyRing } from "./keys";
 
 export interface VerifyOptions {
@@ -68,7 +68,6 @@ export interface VerifiedSnapshot {
 export const DEFAULT_MAX_SNAPSHOT_BYTES = 5 * 1024 * 1024;
 
 const decoder = new TextDecoder();
-const encoder = new TextEncoder();
 
 /**
  * Verifies and compiles a snapshot (with `deferCompile`, possibly checks it as compile would and
@@ -87,7 +86,6 @@ export async function verifySnapshot(jws: string, options: VerifyOptions): Promi
   if (parts === undefined || header === undefined) {
     throw new SnapshotError("ERR_SNAPSHOT_MALFORMED", "snapshot is not a compact JWS");
   }
-  const [encodedHeader, encodedPayload, encodedSignature] = parts;
   if (!isSnapshotAlgorithm(header.alg)) {
     throw new SnapshotError("ERR_SNAPSHOT_ALG", `algorithm ${String(header.alg)} is not allowed`);
   }
@@ -108,15 +106,12 @@ export async function verifySnapshot(jws: string, options: VerifyOptions): Promi
     );
   }
 
-  // The signing input is `header.payload` as it stands (a non-ASCII character in it fails the
-  // payload's decode below).
-  const input = encoder.encode(jws.slice(0, encodedHeader.length + 1 + encodedPayload.length));
-  if (!(await signatureVerifies(trusted, input, encodedSignature))) {
+  if (!(await compactSignatureVerifies(trusted, jws, parts))) {
     throw new SnapshotError("ERR_SNAPSHOT_SIGNATURE", "snapshot signature does not verify");
   }
   let bytes: Uint8Array;
   try {
-    bytes = base64url.decode(encodedPayload);
+    bytes = base64url.decode(parts[1]);
   } catch (cause) {
     throw new SnapshotError("ERR_SNAPSHOT_PAYLOAD", "snapshot payload is not base64url", { cause });
   }
