@@ -11,8 +11,9 @@
  *
  * Decoding is pure; verification uses WebCrypto.
  */
-import { base64url } from "jose";
+
 import { isMap } from "../flags/json-value";
+import * as base64url from "../snapshot/base64url";
 import { decodeHeader, signatureVerifies } from "../snapshot/jws";
 import { isSnapshotAlgorithm, type KeyRing, type TrustedKey } from "../snapshot/keys";
 

@@ -15,7 +15,7 @@
  * - A gate's digest covers the gate definition.
  */
 import { sha256 } from "@noble/hashes/sha2.js";
-import { base64url } from "jose";
+import * as base64url from "../snapshot/base64url";
 import type { FlagDefinition, FlagsDocument, GateDefinition } from "../flags/types";
 
 const encoder = new TextEncoder();

@@ -6,7 +6,7 @@
  * the root policy, then the signature and a JSON payload. Everything that needs no crypto is checked
  * first; never throws. What the payload says is the caller's to check. Pure apart from WebCrypto.
  */
-import { base64url } from "jose";
+import * as base64url from "../snapshot/base64url";
 import { compactParts, compactSignatureVerifies, decodeHeader } from "../snapshot/jws";
 import { isSnapshotAlgorithm, type KeyRing } from "../snapshot/keys";
 import { type KeyPolicy, keyPolicy, type Role } from "./policy";

@@ -3,7 +3,7 @@
  * `typ: edgeflags-preview+jws`, signed by a key whose root-policy roles include `preview`; its
  * payload is `PreviewPayload`. This module decides whether a token may be trusted at all (signature,
  * key role, environment, lifetime, shape); which of its overrides apply to a request is
- * src/preview/apply.ts. Pure apart from WebCrypto (through jose's compactVerify); `now` is passed in.
+ * src/preview/apply.ts. Pure apart from WebCrypto (src/snapshot/jws.ts); `now` is passed in.
  * Signing is src/preview/sign.ts, which the worker never imports.
  */
 import { MAX_NAME_LENGTH } from "../flags/defaults";

@@ -5,7 +5,7 @@
  * their payloads only decoded until one was signed early enough, so only that one is verified and
  * compiled. Anything that does not verify never was live and is passed over. I/O through the KV given.
  */
-import { base64url } from "jose";
+import * as base64url from "./base64url";
 import { kvKeys } from "./format";
 import { versionsIn } from "./kv";
 import type { ScanKv, SnapshotCheck } from "./publish";

@@ -16,11 +16,12 @@
  * - Nothing past its `expiresAt` is served: a warm store stops serving at that instant (one number
  *   compare per request) exactly as a cold one refuses the snapshot, and then loads like a cold one.
  */
-import { base64url } from "jose";
+
 import { isMap } from "../flags/json-value";
 import type { FlagsDocument } from "../flags/types";
 import { type Sticky, stickyOf } from "../policy/check";
 import { digestText } from "../policy/digest";
+import * as base64url from "./base64url";
 import { SnapshotError } from "./errors";
 import type { KeyRing } from "./keys";
 import { checkVersion, type VerifiedSnapshot, verifySnapshot } from "./verify";

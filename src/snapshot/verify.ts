@@ -13,7 +13,7 @@
  * compile. The publisher's own checks (validateDocument: the same schema, plus authoring checks with
  * friendly messages) have already run on anything a trusted key signed.
  */
-import { base64url } from "jose";
+
 import { compileInSlices } from "../eval/compile";
 import { type FirstReader, prepareFirst } from "../eval/first";
 import { type CompiledFlags, compile } from "../eval/index";
@@ -22,6 +22,7 @@ import { checkShape } from "../flags/shape.generated";
 import type { FlagsDocument, GateDefinition } from "../flags/types";
 import { isApprovalGroup } from "../policy/approvals";
 import { checkCoverage, type Sticky } from "../policy/check";
+import * as base64url from "./base64url";
 import { SnapshotError } from "./errors";
 import { SNAPSHOT_FORMAT, SNAPSHOT_TYP, type SnapshotPayload } from "./format";
 import { compactParts, compactSignatureVerifies, decodeHeader } from "./jws";
