@@ -38,7 +38,7 @@ import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Response as MfResponse, Miniflare, type MiniflareOptions } from "miniflare";
-import { COMPATIBILITY_DATE } from "../lib/compatibility-date";
+import { COMPATIBILITY_DATE, COMPATIBILITY_FLAGS } from "../lib/compatibility-date";
 import { bundleWorker, startLocalWorker } from "../lib/local-worker";
 import { BENCH_TOKEN, ephemeralSigner, publishTo } from "../lib/snapshots";
 import { median, percentile } from "../lib/stats";
@@ -201,8 +201,11 @@ export async function run(): Promise<void> {
       port: 0,
       cf: { country: "US", continent: "NA", colo: "LCL" },
     };
+    // The worker runs with wrangler.toml's compatibility flags (nodejs_compat: node:crypto's hash);
+    // the bare hello-world without, the hello-world with the same bindings with them.
     const edge = {
       ...base,
+      compatibilityFlags: COMPATIBILITY_FLAGS,
       ...asModule(worker),
       kvNamespaces: ["FLAGS"],
       bindings,
@@ -223,6 +226,7 @@ export async function run(): Promise<void> {
           ...asModule(worker),
           name: "beacon",
           compatibilityDate: COMPATIBILITY_DATE,
+          compatibilityFlags: COMPATIBILITY_FLAGS,
           bindings,
           durableObjects: beacon,
         },
@@ -276,7 +280,13 @@ export async function run(): Promise<void> {
           bound.push(
             await oneRun(
               "hello, bound",
-              { ...base, ...asModule(helloBindings), kvNamespaces: ["FLAGS"], durableObjects: beacon },
+              {
+                ...base,
+                compatibilityFlags: COMPATIBILITY_FLAGS,
+                ...asModule(helloBindings),
+                kvNamespaces: ["FLAGS"],
+                durableObjects: beacon,
+              },
               path,
             ),
           ),

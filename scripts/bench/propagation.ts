@@ -7,7 +7,7 @@
  * only), and the signal's background requests per isolate per minute. I/O: Miniflare on 127.0.0.1.
  */
 import { Miniflare } from "miniflare";
-import { COMPATIBILITY_DATE } from "../lib/compatibility-date";
+import { COMPATIBILITY_DATE, COMPATIBILITY_FLAGS } from "../lib/compatibility-date";
 import { bundleWorker } from "../lib/local-worker";
 import { BENCH_TOKEN, ephemeralSigner, publishRequest } from "../lib/snapshots";
 import { percentile } from "../lib/stats";
@@ -36,6 +36,7 @@ async function start(signal: boolean, jwks: string) {
     modules: true,
     scriptPath,
     compatibilityDate: COMPATIBILITY_DATE,
+    compatibilityFlags: COMPATIBILITY_FLAGS,
     kvNamespaces: { FLAGS: "flags" },
     bindings: {
       EDGEFLAGS_ENV: ENV,

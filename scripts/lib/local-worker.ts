@@ -9,7 +9,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
-import { COMPATIBILITY_DATE } from "./compatibility-date";
+import { COMPATIBILITY_DATE, COMPATIBILITY_FLAGS } from "./compatibility-date";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -32,8 +32,9 @@ export function bundleWorker(entry = "src/worker.ts", minify = false): Promise<s
       target: "es2022",
       conditions: ["workerd", "worker", "browser"],
       mainFields: ["module", "main"],
-      // workerd provides these modules (the beacon's DurableObject base class).
-      external: ["cloudflare:*"],
+      // workerd provides these modules: the beacon's DurableObject base class,
+      // and, under nodejs_compat, node:crypto (the approvals' digest).
+      external: ["cloudflare:*", "node:*"],
       minify,
       logLevel: "silent",
     }).then(() => outfile);
@@ -84,6 +85,7 @@ export async function startLocalWorker(options: LocalWorkerOptions = {}): Promis
     // would parse the whole bundle in Node (acorn) to find its imports, ~100 ms per start.
     modules: [{ type: "ESModule", path: scriptPath, contents: readFileSync(scriptPath, "utf8") }],
     compatibilityDate: COMPATIBILITY_DATE,
+    compatibilityFlags: COMPATIBILITY_FLAGS,
     kvNamespaces: ["FLAGS"],
     kvPersist: options.kvPersist ?? false,
     ...(beacon || counts ? { durableObjects, durableObjectsPersist: options.doPersist ?? false } : {}),
@@ -126,6 +128,7 @@ export async function startLocalIsolates(
       name,
       modules: [{ type: "ESModule" as const, path: scriptPath, contents }],
       compatibilityDate: COMPATIBILITY_DATE,
+      compatibilityFlags: COMPATIBILITY_FLAGS,
       kvNamespaces: { FLAGS: "flags" },
       durableObjects: {
         BEACON:

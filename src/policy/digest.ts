@@ -2,8 +2,9 @@
  * Content digests of what approvals cover. The publisher computes them for a proposal, approvers sign
  * them, and every worker recomputes them from the snapshot it loads, so both sides must agree byte for
  * byte: canonical JSON (object keys sorted), except split weights, whose written order is the bucketing
- * order and therefore part of the meaning. SHA-256 from @noble/hashes, synchronous: a load may digest
- * every flag, and WebCrypto's promise per digest costs more than the hashing. No I/O.
+ * order and therefore part of the meaning. SHA-256 from `node:crypto` (native in Node and, with the
+ * nodejs_compat flag, in workerd), synchronous: a load may digest every flag, and WebCrypto's promise
+ * per digest costs more than the hashing. No I/O.
  *
  * - A flag's digest covers everything its answer depends on: its own definition, the digests of the
  *   segments its rules use, and its prerequisites' digests (recursively). Changing a segment or a prerequisite
@@ -14,9 +15,9 @@
  *   through without new approvals.
  * - A gate's digest covers the gate definition.
  */
-import { sha256 } from "@noble/hashes/sha2.js";
-import * as base64url from "../snapshot/base64url";
+import { createHash } from "node:crypto";
 import type { FlagDefinition, FlagsDocument, GateDefinition } from "../flags/types";
+import * as base64url from "../snapshot/base64url";
 
 const encoder = new TextEncoder();
 
@@ -68,7 +69,7 @@ function write(value: unknown, ordered: boolean, plain: boolean): string {
 
 /** base64url of the SHA-256 of the text's UTF-8 bytes (synchronous: thousands per load must be cheap). */
 export function digestSync(text: string): string {
-  return base64url.encode(sha256(encoder.encode(text)));
+  return createHash("sha256").update(text).digest("base64url");
 }
 
 /** The same digest through WebCrypto: native, for large texts (a whole snapshot's JWS). */

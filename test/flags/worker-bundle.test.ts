@@ -1,11 +1,14 @@
 /**
- * The ReDoS analyser stays on the publisher side: the worker bundle carries compile's structural
- * regex check and nothing of recheck. Bundles src/worker.ts in memory with esbuild (no files written).
+ * What stays out of the worker bundle: the ReDoS analyser (recheck) stays on the publisher side, and
+ * nothing of @noble/hashes is bundled (the worker hashes with node:crypto, which workerd provides). Bundles src/worker.ts in memory with esbuild, as wrangler
+ * does (no files written).
  */
 import { build } from "esbuild";
-import { expect, it } from "vitest";
+import { beforeAll, expect, it } from "vitest";
 
-it("the worker bundle has the structural regex check but not recheck", async () => {
+let inputs: string[];
+let bundled: string[];
+beforeAll(async () => {
   const result = await build({
     entryPoints: ["src/worker.ts"],
     bundle: true,
@@ -14,12 +17,25 @@ it("the worker bundle has the structural regex check but not recheck", async () 
     format: "esm",
     platform: "neutral",
     mainFields: ["module", "main"],
-    external: ["cloudflare:*"],
+    external: ["cloudflare:*", "node:*"],
+    outfile: "worker.js",
     logLevel: "silent",
   });
-  const inputs = Object.keys(result.metafile.inputs);
+  inputs = Object.keys(result.metafile.inputs);
+  const output = Object.values(result.metafile.outputs)[0];
+  bundled = Object.entries(output?.inputs ?? {})
+    .filter(([, v]) => v.bytesInOutput > 0)
+    .map(([k]) => k);
+});
+
+it("the worker bundle has the structural regex check but not recheck", () => {
   expect(inputs).toContain("src/eval/regex-safety.ts");
   expect(inputs.filter((i) => /recheck|synckit|src\/flags\/(redos|conditions|formats)\.ts/.test(i))).toEqual(
     [],
   );
+});
+
+it("the worker bundle carries nothing of @noble/hashes", () => {
+  expect(bundled).toContain("src/policy/digest.ts");
+  expect(bundled.filter((i) => /node_modules\/@noble\//.test(i))).toEqual([]);
 });
