@@ -1,12 +1,13 @@
 /**
  * Verifies an `Authorization: Bearer` identity token (JWT) against the configured issuer, audience
- * and JWKS. Its claims become trusted attributes. A remote JWKS is fetched (and cached) by jose.
+ * and JWKS (src/http/jwt.ts). Its claims become trusted attributes. A remote JWKS is fetched and
+ * cached.
  */
-import { createLocalJWKSet, createRemoteJWKSet, type JWTVerifyGetKey, jwtVerify } from "jose";
 import type { Config } from "./config";
 import { ApiError } from "./errors";
+import { type JwtAlgorithm, JwtError, type KeySet, localKeySet, remoteKeySet, verifyJwt } from "./jwt";
 
-const IDENTITY_ALGORITHMS = ["RS256", "PS256", "ES256", "EdDSA"];
+const IDENTITY_ALGORITHMS: readonly JwtAlgorithm[] = ["RS256", "PS256", "ES256", "EdDSA"];
 const CLOCK_TOLERANCE_SECONDS = 30;
 
 export type IdentityVerifier = (request: Request) => Promise<Record<string, unknown> | undefined>;
@@ -47,27 +48,27 @@ export function identityVerifier(config: Config): IdentityVerifier {
   }
   const settings = config.identity;
   if (!settings) return async () => undefined;
-  const keys: JWTVerifyGetKey = settings.jwks
-    ? createLocalJWKSet(settings.jwks)
-    : createRemoteJWKSet(settings.jwksUrl as URL);
+  const keys: KeySet = settings.jwks
+    ? localKeySet(settings.jwks as { keys: unknown[] })
+    : remoteKeySet(settings.jwksUrl as URL);
   return async (request) => {
     const token = bearerToken(request);
     if (token === undefined) return undefined;
     try {
-      const { payload } = await jwtVerify(token, keys, {
+      const claims = await verifyJwt(token, keys, {
         issuer: settings.issuer,
         audience: settings.audience,
         algorithms: IDENTITY_ALGORITHMS,
         clockTolerance: CLOCK_TOLERANCE_SECONDS,
-        requiredClaims: ["exp"],
       });
-      // jose has checked that exp (and iat, if present) are numbers.
-      const from = payload.iat ?? Math.floor(Date.now() / 1000);
-      if ((payload.exp as number) - from > settings.maxLifetimeSeconds + CLOCK_TOLERANCE_SECONDS) {
-        throw new Error("the token lives longer than IDENTITY_MAX_LIFETIME_SECONDS");
+      // verifyJwt has checked that exp (and iat, if present) are finite numbers, iat not in the future.
+      const from = (claims.iat as number | undefined) ?? Math.floor(Date.now() / 1000);
+      if ((claims.exp as number) - from > settings.maxLifetimeSeconds + CLOCK_TOLERANCE_SECONDS) {
+        throw new JwtError("the token lives longer than IDENTITY_MAX_LIFETIME_SECONDS");
       }
-      return payload as Record<string, unknown>;
+      return claims;
     } catch (cause) {
+      if (cause instanceof JwtError && cause.unavailable) throw new IdentityUnavailable(cause.message);
       throw new ApiError("invalid_token", undefined, { cause });
     }
   };

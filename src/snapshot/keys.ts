@@ -1,7 +1,7 @@
 /**
  * Public keys the worker trusts, selected by `kid`. Built once per isolate from a JWKS (several keys
- * at once, for rotation). Imports them with WebCrypto directly (jose verifies with them later); no
- * other I/O. jose's importJWK is avoided: it drags jose's whole JWE algorithm table into the worker.
+ * at once, for rotation). Imports them with WebCrypto directly (src/snapshot/jws.ts verifies with
+ * them); no other I/O. The worker bundles nothing of jose.
  */
 import type { JWK } from "jose";
 import { type Policy, PolicyError, parsePolicy } from "../policy/policy";
@@ -20,7 +20,7 @@ export interface TrustedKey {
  */
 export type KeyRing = ReadonlyMap<string, TrustedKey> & { readonly policy?: Policy };
 
-/** The WebCrypto import parameters of each snapshot algorithm's public key (what jose uses too). */
+/** The WebCrypto import parameters of each snapshot algorithm's public key. */
 const IMPORT_PARAMS: Record<SnapshotAlgorithm, { name: string; namedCurve?: string }> = {
   EdDSA: { name: "Ed25519" },
   ES256: { name: "ECDSA", namedCurve: "P-256" },

@@ -165,6 +165,12 @@ describe("token lifetime", () => {
     ["a 30-day token issued 29.5 days ago", 401, {}, { iat: -29.5 * DAY, exp: DAY / 2 }],
     ["a token without iat expiring within 24 h", 200, {}, { iat: null, exp: 23 * 60 * 60 }],
     ["a token without iat expiring in 25 h", 401, {}, { iat: null, exp: 25 * 60 * 60 }],
+    [
+      "a 1-hour token issued a year ahead (valid for a year)",
+      401,
+      {},
+      { iat: 365 * DAY, exp: 365 * DAY + 3600 },
+    ],
     ["a 5-minute token under a 10-minute maximum", 200, { IDENTITY_MAX_LIFETIME_SECONDS: "600" }, {}],
     [
       "a 15-minute token under a 10-minute maximum",
