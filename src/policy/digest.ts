@@ -4,7 +4,9 @@
  * byte: canonical JSON (object keys sorted), except split weights, whose written order is the bucketing
  * order and therefore part of the meaning. SHA-256 from `node:crypto` (native in Node and, with the
  * nodejs_compat flag, in workerd), synchronous: a load may digest every flag, and WebCrypto's promise
- * per digest costs more than the hashing. No I/O.
+ * per digest costs more than the hashing. `node:crypto` is imported on first use: imported statically,
+ * workerd sets it up in every isolate's start-up (about 10 ms), and only snapshots under a trust
+ * policy need digests. No other I/O.
  *
  * - A flag's digest covers everything its answer depends on: its own definition, the digests of the
  *   segments its rules use, and its prerequisites' digests (recursively). Changing a segment or a prerequisite
@@ -15,7 +17,6 @@
  *   through without new approvals.
  * - A gate's digest covers the gate definition.
  */
-import { createHash } from "node:crypto";
 import type { FlagDefinition, FlagsDocument, GateDefinition } from "../flags/types";
 import * as base64url from "../snapshot/base64url";
 
@@ -67,8 +68,19 @@ function write(value: unknown, ordered: boolean, plain: boolean): string {
   return out + (ordered ? "]" : "}");
 }
 
-/** base64url of the SHA-256 of the text's UTF-8 bytes (synchronous: thousands per load must be cheap). */
+let createHash: typeof import("node:crypto").createHash | undefined;
+
+/** Imports node:crypto once; `digestSync` needs it. */
+export async function loadHasher(): Promise<void> {
+  createHash ??= (await import("node:crypto")).createHash;
+}
+
+/**
+ * base64url of the SHA-256 of the text's UTF-8 bytes (synchronous: thousands per load must be cheap),
+ * once `loadHasher()` has resolved.
+ */
 export function digestSync(text: string): string {
+  if (!createHash) throw new Error("digestSync before loadHasher()");
   return createHash("sha256").update(text).digest("base64url");
 }
 
@@ -89,8 +101,8 @@ function segmentsOf(flag: FlagDefinition): string[] {
 
 /**
  * Digests of one document, computed on demand and memoised (prerequisites and segments are shared).
- * Flags the document does not have digest as null. Promise-returning for its callers' convenience;
- * the work is synchronous.
+ * Flags the document does not have digest as null. Promise-returning: the first digest imports
+ * node:crypto (`loadHasher`); the rest of the work is synchronous.
  */
 export class DocumentDigests {
   readonly #flags = new Map<string, string | null>();
@@ -98,14 +110,17 @@ export class DocumentDigests {
   readonly #segments = new Map<string, string>();
   constructor(readonly doc: FlagsDocument) {}
 
-  flag(key: string): Promise<string | null> {
-    return Promise.resolve(this.flagSync(key));
+  async flag(key: string): Promise<string | null> {
+    await loadHasher();
+    return this.flagSync(key);
   }
 
-  off(key: string): Promise<string | null> {
-    return Promise.resolve(this.offSync(key));
+  async off(key: string): Promise<string | null> {
+    await loadHasher();
+    return this.offSync(key);
   }
 
+  /** The flag's digest; `loadHasher()` must have resolved. */
   flagSync(key: string): string | null {
     return this.#flag(key, []);
   }
@@ -144,6 +159,7 @@ export class DocumentDigests {
     return d;
   }
 
+  /** The flag's off digest; `loadHasher()` must have resolved. */
   offSync(key: string): string | null {
     let d = this.#off.get(key);
     if (d === undefined) {
@@ -170,6 +186,7 @@ export function gateId(gate: GateDefinition, index: number): string {
   return gate.id ?? `gate-${index}`;
 }
 
-export function gateDigest(gate: GateDefinition): Promise<string> {
-  return Promise.resolve(digestSync(canonicalJson({ edgeflags: "gate/1", gate })));
+export async function gateDigest(gate: GateDefinition): Promise<string> {
+  await loadHasher();
+  return digestSync(canonicalJson({ edgeflags: "gate/1", gate }));
 }

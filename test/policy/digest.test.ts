@@ -3,7 +3,7 @@
  * on (its definition, the segments it uses, its prerequisites), and nothing else; its off digest
  * follows only what it serves when disabled.
  */
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { FlagDefinition, FlagsDocument, GateDefinition } from "../../src/flags/types";
 import {
   canonicalJson,
@@ -12,6 +12,7 @@ import {
   digestText,
   gateDigest,
   gateId,
+  loadHasher,
 } from "../../src/policy/digest";
 import { base64urlOfHex, SHA256_VECTORS } from "./sha256-vectors";
 
@@ -334,6 +335,8 @@ describe("canonicalJson", () => {
 });
 
 describe("the two SHA-256 paths", () => {
+  beforeAll(loadHasher);
+
   it.each(SHA256_VECTORS)("digestSync gives the known answer: %s", (_what, text, hex) => {
     expect(digestSync(text)).toBe(base64urlOfHex(hex));
   });
