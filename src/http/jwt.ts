@@ -8,7 +8,7 @@
  */
 import { isMap } from "../flags/json-value";
 import * as base64url from "../snapshot/base64url";
-import { compactParts, decodeHeader } from "../snapshot/jws";
+import { compactParts, decodeHeader, JWS_ALGORITHMS, type JwsAlgorithm, signingInput } from "../snapshot/jws";
 
 /**
  * Why a token was not accepted. `unavailable`: the token could not be checked at all (the keys could
@@ -27,34 +27,7 @@ export class JwtError extends Error {
 /** No key of the set fits the token's header: a remote set may fetch again. */
 class NoMatchingKey extends JwtError {}
 
-export type JwtAlgorithm = "RS256" | "PS256" | "ES256" | "EdDSA";
-
-interface AlgorithmSpec {
-  kty: string;
-  crv?: string;
-  imports: { name: string; hash?: string; namedCurve?: string };
-  verifies: { name: string; hash?: string; saltLength?: number };
-}
-
-const SPECS: Record<JwtAlgorithm, AlgorithmSpec> = {
-  RS256: {
-    kty: "RSA",
-    imports: { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
-    verifies: { name: "RSASSA-PKCS1-v1_5" },
-  },
-  PS256: {
-    kty: "RSA",
-    imports: { name: "RSA-PSS", hash: "SHA-256" },
-    verifies: { name: "RSA-PSS", saltLength: 32 },
-  },
-  ES256: {
-    kty: "EC",
-    crv: "P-256",
-    imports: { name: "ECDSA", namedCurve: "P-256" },
-    verifies: { name: "ECDSA", hash: "SHA-256" },
-  },
-  EdDSA: { kty: "OKP", crv: "Ed25519", imports: { name: "Ed25519" }, verifies: { name: "Ed25519" } },
-};
+export type JwtAlgorithm = JwsAlgorithm;
 
 /** The keys of a set that may verify a token with this `alg` and `kid`; throws if there are none. */
 export type KeySet = (alg: JwtAlgorithm, kid: string | undefined) => Promise<CryptoKey[]>;
@@ -69,12 +42,11 @@ export interface JwtExpectations {
   now?: number;
 }
 
-const encoder = new TextEncoder();
 const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
 /** Whether a JWK may verify with `alg` (RFC 7517 section 4: `use`, `key_ops`, `alg`). */
 function usable(jwk: Record<string, unknown>, alg: JwtAlgorithm, kid: string | undefined): boolean {
-  const spec = SPECS[alg];
+  const spec = JWS_ALGORITHMS[alg];
   const ops = jwk.key_ops;
   return (
     jwk.kty === spec.kty &&
@@ -96,7 +68,7 @@ async function importKey(jwk: Record<string, unknown>, alg: JwtAlgorithm): Promi
     const key = await crypto.subtle.importKey(
       "jwk",
       material as unknown as JsonWebKey,
-      SPECS[alg].imports,
+      JWS_ALGORITHMS[alg].imports,
       false,
       ["verify"],
     );
@@ -240,10 +212,10 @@ export async function verifyJwt(
   } catch {
     throw new JwtError("the signature is not base64url");
   }
-  const input = encoder.encode(`${parts[0]}.${parts[1]}`);
+  const input = signingInput(token, parts);
   let verified = false;
   for (const key of candidates) {
-    if (await crypto.subtle.verify(SPECS[alg].verifies, key, signature, input).catch(() => false)) {
+    if (await crypto.subtle.verify(JWS_ALGORITHMS[alg].verifies, key, signature, input).catch(() => false)) {
       verified = true;
       break;
     }

@@ -7,6 +7,7 @@ import type { JWK } from "jose";
 import { type Policy, PolicyError, parsePolicy } from "../policy/policy";
 import { SnapshotError } from "./errors";
 import { SNAPSHOT_ALGORITHMS, type SnapshotAlgorithm } from "./format";
+import { JWS_ALGORITHMS } from "./jws";
 
 export interface TrustedKey {
   kid: string;
@@ -20,26 +21,11 @@ export interface TrustedKey {
  */
 export type KeyRing = ReadonlyMap<string, TrustedKey> & { readonly policy?: Policy };
 
-/** The WebCrypto import parameters of each snapshot algorithm's public key. */
-const IMPORT_PARAMS: Record<SnapshotAlgorithm, { name: string; namedCurve?: string }> = {
-  EdDSA: { name: "Ed25519" },
-  ES256: { name: "ECDSA", namedCurve: "P-256" },
-};
-
-/**
- * The WebCrypto parameters of each algorithm's signature check, for verifying a JWS signature over
- * its signing input directly (JWS ES256 signatures are raw r || s, as WebCrypto wants).
- */
-export const VERIFY_PARAMS: Record<SnapshotAlgorithm, { name: string; hash?: string }> = {
-  EdDSA: { name: "Ed25519" },
-  ES256: { name: "ECDSA", hash: "SHA-256" },
-};
-
 /** The algorithm a JWK can verify, from its own fields; undefined if it is no snapshot key. */
 export function algorithmOf(jwk: JWK): SnapshotAlgorithm | undefined {
-  if (jwk.kty === "OKP" && jwk.crv === "Ed25519") return "EdDSA";
-  if (jwk.kty === "EC" && jwk.crv === "P-256") return "ES256";
-  return undefined;
+  return SNAPSHOT_ALGORITHMS.find(
+    (a) => JWS_ALGORITHMS[a].kty === jwk.kty && JWS_ALGORITHMS[a].crv === jwk.crv,
+  );
 }
 
 /**
@@ -79,9 +65,13 @@ export async function loadKeyRing(
     const { alg: _ignored, use: _use, ...publicJwk } = raw;
     // Verify-only, not extractable; WebCrypto refuses a JWK whose kty, curve or `key_ops` disagree.
     // As jose's importJWK did, the key's own `alg` (checked above) and `use` are dropped.
-    const key = await crypto.subtle.importKey("jwk", publicJwk as JsonWebKey, IMPORT_PARAMS[alg], false, [
-      "verify",
-    ]);
+    const key = await crypto.subtle.importKey(
+      "jwk",
+      publicJwk as JsonWebKey,
+      JWS_ALGORITHMS[alg].imports,
+      false,
+      ["verify"],
+    );
     ring.set(raw.kid, { kid: raw.kid, alg, key });
   }
   if (policy === undefined) return ring;
