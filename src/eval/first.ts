@@ -515,12 +515,12 @@ function serveOf(
       }
     }
   }
-  const hash = murmur3(utf8Binary(splitSaltOf(what, key)) + keyBinary(w, bucketKey));
+  const hash = murmur3(utf8Binary(splitSaltOf(what, key)) + bucketKeyBinary(w, bucketKey));
   return result(reader, key, type, def, variantOfSplit(table, hash), "SPLIT", ruleId);
 }
 
 /** The bucket key's UTF-8 binary string, worked out once per call for all the flags split by it. */
-function keyBinary(w: Walk, bucketKey: string): string {
+function bucketKeyBinary(w: Walk, bucketKey: string): string {
   if (w.key !== bucketKey) {
     w.key = bucketKey;
     w.keyBinary = utf8Binary(bucketKey);

@@ -11,7 +11,6 @@
  *
  * Decoding is pure; verification uses WebCrypto.
  */
-
 import { isMap } from "../flags/json-value";
 import * as base64url from "../snapshot/base64url";
 import { decodeHeader, signatureVerifies } from "../snapshot/jws";

@@ -6,7 +6,6 @@
  * 512 KB snapshot, BENCHMARKS.md). Callers check the header (algorithm allow-list, `typ`, `kid`, the
  * key's algorithm, no `crit`) before any crypto. Pure apart from WebCrypto.
  */
-
 import { isMap } from "../flags/json-value";
 import * as base64url from "./base64url";
 import type { TrustedKey } from "./keys";

@@ -13,7 +13,6 @@
  * compile. The publisher's own checks (validateDocument: the same schema, plus authoring checks with
  * friendly messages) have already run on anything a trusted key signed.
  */
-
 import { compileInSlices } from "../eval/compile";
 import { type FirstReader, prepareFirst } from "../eval/first";
 import { type CompiledFlags, compile } from "../eval/index";

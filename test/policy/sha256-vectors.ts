@@ -2,6 +2,8 @@
  * SHA-256 known answers (FIPS 180-2, appendix B), for the approvals' digest in Node and in workerd:
  * the publisher and every edge location must agree byte for byte.
  */
+import { encode } from "../../src/snapshot/base64url";
+
 export const SHA256_VECTORS: [string, string, string][] = [
   ["empty", "", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"],
   ["abc", "abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"],
@@ -19,9 +21,5 @@ export const SHA256_VECTORS: [string, string, string][] = [
 
 /** The digest's written form (base64url, no padding) of a hex SHA-256. */
 export function base64urlOfHex(hex: string): string {
-  const bytes = hex.match(/../g)?.map((h) => Number.parseInt(h, 16)) ?? [];
-  return btoa(String.fromCharCode(...bytes))
-    .replaceAll("+", "-")
-    .replaceAll("/", "_")
-    .replace(/=+$/, "");
+  return encode(Uint8Array.from(hex.match(/../g) ?? [], (h) => Number.parseInt(h, 16)));
 }
