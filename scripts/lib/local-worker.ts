@@ -45,6 +45,8 @@ export function bundleWorker(entry = "src/worker.ts", minify = false): Promise<s
 
 export interface LocalWorkerOptions {
   bindings?: Record<string, string>;
+  /** workerd compatibility flags (default: wrangler.toml's). */
+  compatibilityFlags?: string[];
   /** A fixed `request.cf` for every request (Miniflare's stand-in for the edge). */
   cf?: Record<string, unknown>;
   /** Persist KV in this folder (default: in memory). */
@@ -85,7 +87,7 @@ export async function startLocalWorker(options: LocalWorkerOptions = {}): Promis
     // would parse the whole bundle in Node (acorn) to find its imports, ~100 ms per start.
     modules: [{ type: "ESModule", path: scriptPath, contents: readFileSync(scriptPath, "utf8") }],
     compatibilityDate: COMPATIBILITY_DATE,
-    compatibilityFlags: COMPATIBILITY_FLAGS,
+    compatibilityFlags: options.compatibilityFlags ?? COMPATIBILITY_FLAGS,
     kvNamespaces: ["FLAGS"],
     kvPersist: options.kvPersist ?? false,
     ...(beacon || counts ? { durableObjects, durableObjectsPersist: options.doPersist ?? false } : {}),

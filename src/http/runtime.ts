@@ -9,6 +9,7 @@ import { EvaluationCounter } from "../observe/counter";
 import { TokenBuckets } from "../observe/rate-limit";
 import { aggregatorSink, analyticsEngineSink } from "../observe/sinks";
 import type { Aggregator, CountSink } from "../observe/types";
+import { loadHasher } from "../policy/digest";
 import { PolicyError } from "../policy/policy";
 import type { LocationCache } from "../signal/coalesce";
 import type { Beacon } from "../signal/types";
@@ -96,6 +97,10 @@ export function logEvent(event: Record<string, unknown>): void {
   else console.log(line);
 }
 
+/** The configuration error of a worker with a trust policy but without node:crypto. */
+export const NO_HASHER =
+  'EDGEFLAGS_POLICY needs node:crypto to check approvals: add compatibility_flags = ["nodejs_compat"] to wrangler.toml';
+
 async function buildRuntime(env: Env, options: RuntimeOptions): Promise<Runtime> {
   const config = readConfig(env);
   const log = options.log ?? logEvent;
@@ -114,6 +119,16 @@ async function buildRuntime(env: Env, options: RuntimeOptions): Promise<Runtime>
       configError ??= policy
         ? `EDGEFLAGS_POLICY: ${((err as Error).cause as PolicyError).problems.join("; ")}`
         : `EDGEFLAGS_PUBLIC_KEYS: ${(err as Error).message}`;
+    }
+    // A policy's approvals are digested with node:crypto, which workerd has only under nodejs_compat:
+    // without it every snapshot needing approvals would fail to load, so say so once, here.
+    if (keys?.policy) {
+      try {
+        await loadHasher();
+      } catch {
+        keys = undefined;
+        configError ??= NO_HASHER;
+      }
     }
   }
   if (configError) log({ event: "config_error", message: configError });
